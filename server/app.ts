@@ -1,0 +1,63 @@
+import formbody from '@fastify/formbody'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import type { Config } from './config.ts'
+import type { Database } from './db/database.ts'
+import healthRoutes from './features/health/routes.ts'
+import publicRoutes from './features/public/routes.ts'
+import { PrivacyLogController } from './log-controller.ts'
+import type { Logger } from './logger.ts'
+import appContext from './plugins/app-context.ts'
+import errorHandling from './plugins/errors.ts'
+import rateLimit from './plugins/rate-limit.ts'
+import securityHeaders from './plugins/security-headers.ts'
+import staticAssets from './plugins/static-assets.ts'
+
+export interface AppDependencies {
+  readonly config: Config
+  readonly database: Database
+  readonly logger: Logger
+}
+
+/** Fastify takes a hop count as a function: trust the nearest `hops` proxies. */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust
+  return trust
+}
+
+/** Default body limit; routes that take evidence files raise it for themselves. */
+export const BODY_LIMIT_BYTES = 256 * 1024
+
+/**
+ * The root plugin: builds the Fastify instance (not listening) with every plugin in order.
+ * server.ts starts it; tests build it on a test database and use `inject` or `listen`.
+ */
+export async function buildApp({ config, database, logger }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new PrivacyLogController(),
+    // Our own ids (never taken from a client header), short enough to read out as a reference.
+    genReqId: () => randomBytes(6).toString('hex'),
+    requestIdHeader: false,
+    trustProxy: trustProxyOption(config.trustProxy),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Slow or stalled clients are cut off; handlers that hang answer 503 rather than never.
+    connectionTimeout: 120_000,
+    requestTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+    handlerTimeout: 15_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+  })
+
+  await app.register(appContext, { config, database })
+  await app.register(securityHeaders)
+  await app.register(errorHandling)
+  await app.register(rateLimit)
+  await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
+  await app.register(staticAssets)
+  await app.register(healthRoutes)
+  await app.register(publicRoutes)
+  return app
+}

@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
+import { resolve } from 'node:path'
+
+/**
+ * Environment -> validated, frozen, typed configuration.
+ *
+ * This is the only module that reads `process.env` (server.ts and scripts/ pass it in).
+ * Every variable is checked here, at start-up, so a mistake stops the server with one line
+ * naming the variable, rather than surfacing later as a confusing failure.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Fastify's `trustProxy`: off, every hop, a number of hops, or a list of proxy addresses/CIDRs. */
+export type TrustProxy = boolean | number | string[]
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  /** The origin people reach the portal at (scheme://host[:port]); used for Origin checks and cookies. */
+  readonly publicOrigin: string
+  /** True when publicOrigin is https: cookies become Secure and __Host- prefixed. */
+  readonly secureCookies: boolean
+  readonly trustProxy: TrustProxy
+  readonly logLevel: LogLevel
+  /** Real PostgreSQL for the application's queries; null means the embedded database. */
+  readonly databaseUrl: string | null
+  /** Role that owns the schema and runs migrations; defaults to databaseUrl. */
+  readonly databaseMigrationUrl: string | null
+  readonly databasePoolSize: number
+  /** Where the embedded database (and nothing else sensitive) is kept. */
+  readonly dataDir: string
+  /**
+   * Secret from which the daily rate-limit key is derived. Several instances sharing a database
+   * must share it; when unset, each process draws its own at start and forgets it on exit.
+   */
+  readonly serverSecret: Buffer
+  readonly serverSecretGenerated: boolean
+  readonly rateLimitPerMinute: number
+  /** Where the quick exit sends people: a neutral, everyday site. */
+  readonly quickExitUrl: string
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+function show(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got ${show(raw)})`)
+  }
+  return Number(raw)
+}
+
+function host(env: Env): string {
+  const raw = read(env, 'HOST') ?? '127.0.0.1'
+  const hostname = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+  if (isIP(raw) === 0 && !hostname.test(raw)) {
+    throw new ConfigError('HOST', `must be an IP address or host name to listen on (got ${show(raw)})`)
+  }
+  return raw
+}
+
+function postgresUrl(env: Env, name: string): string | null {
+  const raw = read(env, name)
+  if (raw === undefined) return null
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError(name, 'must be a URL such as postgres://user@host:5432/database')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `must start with postgres:// or postgresql:// (got ${url.protocol}//)`)
+  }
+  if (url.pathname.length < 2) {
+    throw new ConfigError(name, 'must name a database, as in postgres://user@host:5432/database')
+  }
+  return raw
+}
+
+function publicOrigin(env: Env, fallback: string): string {
+  const raw = read(env, 'PUBLIC_ORIGIN')
+  if (raw === undefined) return fallback
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('PUBLIC_ORIGIN', `must be an origin such as https://portal.example.org (got ${show(raw)})`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('PUBLIC_ORIGIN', `must use https:// (or http:// for local testing) (got ${show(raw)})`)
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError('PUBLIC_ORIGIN', `must be an origin only, with no path, query or credentials (got ${show(raw)})`)
+  }
+  return url.origin
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = read(env, 'TRUST_PROXY')
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw)
+    if (hops >= 1 && hops <= 10) return hops
+  }
+  const entries = raw.split(',').map((entry) => entry.trim())
+  const valid = entries.every((entry) => {
+    const [address, prefix, ...rest] = entry.split('/')
+    if (rest.length > 0 || address === undefined || isIP(address) === 0) return false
+    if (prefix === undefined) return true
+    const bits = Number(prefix)
+    return /^\d+$/.test(prefix) && bits <= (isIP(address) === 4 ? 32 : 128)
+  })
+  if (!valid) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      `must be false, true, a number of proxy hops from 1 to 10, or a comma-separated list of proxy addresses or CIDR ranges (got ${show(raw)})`,
+    )
+  }
+  return entries
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = read(env, 'LOG_LEVEL') ?? 'info'
+  const level = LOG_LEVELS.find((candidate) => candidate === raw.toLowerCase())
+  if (level === undefined) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got ${show(raw)})`)
+  }
+  return level
+}
+
+function serverSecret(env: Env): { secret: Buffer; generated: boolean } {
+  const raw = read(env, 'SERVER_SECRET')
+  if (raw === undefined) return { secret: randomBytes(32), generated: true }
+  let secret: Buffer | undefined
+  if (/^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0) secret = Buffer.from(raw, 'hex')
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) secret = Buffer.from(raw, 'base64')
+  if (secret === undefined || secret.length < 32) {
+    // Never echo the value: it is a secret.
+    throw new ConfigError(
+      'SERVER_SECRET',
+      'must be at least 32 random bytes, written as hex or base64 (for example the output of: openssl rand -base64 32)',
+    )
+  }
+  return { secret, generated: false }
+}
+
+function quickExitUrl(env: Env): string {
+  const raw = read(env, 'QUICK_EXIT_URL') ?? 'https://www.bbc.co.uk/weather'
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('QUICK_EXIT_URL', `must be a full web address such as https://www.bbc.co.uk/weather (got ${show(raw)})`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('QUICK_EXIT_URL', `must be an http:// or https:// address (got ${show(raw)})`)
+  }
+  return url.href
+}
+
+/**
+ * Reads and validates the environment. Throws ConfigError (one line, naming the variable) on the
+ * first bad value; values that may be secret are never repeated in the message.
+ */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+  const hostName = host(env)
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const urlHost = isIP(hostName) === 6 ? `[${hostName}]` : hostName
+  const origin = publicOrigin(env, `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${port}`)
+  const databaseUrl = postgresUrl(env, 'DATABASE_URL')
+  const databaseMigrationUrl = postgresUrl(env, 'DATABASE_MIGRATION_URL')
+  if (databaseMigrationUrl !== null && databaseUrl === null) {
+    throw new ConfigError('DATABASE_MIGRATION_URL', 'can only be used together with DATABASE_URL')
+  }
+  const { secret, generated } = serverSecret(env)
+  return Object.freeze({
+    host: hostName,
+    port,
+    publicOrigin: origin,
+    secureCookies: origin.startsWith('https:'),
+    trustProxy: trustProxy(env),
+    logLevel: logLevel(env),
+    databaseUrl,
+    databaseMigrationUrl: databaseMigrationUrl ?? databaseUrl,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    dataDir: resolve(cwd, read(env, 'DATA_DIR') ?? 'data'),
+    serverSecret: secret,
+    serverSecretGenerated: generated,
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
+    quickExitUrl: quickExitUrl(env),
+  })
+}

@@ -1,0 +1,272 @@
+import { PGlite } from '@electric-sql/pglite'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Config } from '../config.ts'
+import { StartupError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { Schema } from './schema.ts'
+
+/**
+ * One driver path for both deployments: the application always talks to PostgreSQL through `pg`.
+ * With DATABASE_URL that is the operator's PostgreSQL; without it, an embedded PostgreSQL (PGlite,
+ * kept under DATA_DIR) is served in-process over a private Unix socket, so the embedded mode
+ * exercises exactly the driver, pooling and error handling that production uses.
+ */
+
+export interface Database {
+  readonly db: Kysely<Schema>
+  readonly kind: 'embedded' | 'postgres'
+  /** True when the database answers a trivial query within the time allowed. */
+  ping(timeoutMs?: number): Promise<boolean>
+  /**
+   * Runs `work` with a connection as the role that owns the schema (DATABASE_MIGRATION_URL),
+   * which may differ from the application's restricted role.
+   */
+  asOwner<T>(work: (db: Kysely<any>) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** pg returns int8 as a string; every int8 here is a count or a sequence, so map it to a number. */
+function parseInt8(value: string): number {
+  const parsed = Number(value)
+  if (!Number.isSafeInteger(parsed)) throw new RangeError('int8 value is outside the safe integer range')
+  return parsed
+}
+
+const INT8_OID = 20
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return parseInt8
+    return format === undefined ? pg.types.getTypeParser(oid) : pg.types.getTypeParser(oid, format)
+  },
+} as pg.CustomTypesConfig
+
+/** Codes that mean "the database cannot be reached", as opposed to a fault in a query. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENOENT', 'EPIPE', 'EHOSTUNREACH',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+])
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed/i.test(
+    error.message,
+  )
+}
+
+/** "host:port/database" of a URL, without user name or password, for messages. */
+export function describeDatabaseUrl(url: string): string {
+  const parsed = new URL(url)
+  const database = decodeURIComponent(parsed.pathname.slice(1))
+  const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost'
+  return `${host}:${parsed.port || '5432'}/${database}`
+}
+
+function connectionProblem(error: unknown): string {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: is PostgreSQL running and listening there?'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found'
+    case 'ETIMEDOUT':
+      return 'timed out'
+    case '28P01':
+    case '28000':
+      return 'the server refused the user name or password'
+    case '3D000':
+      return 'that database does not exist'
+    default: {
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+      return /timeout/i.test(message ?? '') ? 'timed out' : (message ?? 'unknown error')
+    }
+  }
+}
+
+/**
+ * A client losing its connection emits 'error': when idle, through the pool; when checked out
+ * between queries, on the client itself. Either would crash the process without a listener.
+ * The pool discards broken clients, so the next query makes a new connection.
+ */
+function guarded(pool: pg.Pool, logger: Logger): pg.Pool {
+  pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost; it will be re-established'))
+  pool.on('connect', (client) => client.on('error', () => undefined))
+  return pool
+}
+
+function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    types,
+    application_name: 'safe-disclosure',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 15_000,
+  })
+  return guarded(pool, logger)
+}
+
+async function checkConnection(pool: pg.Pool, url: string, role: string): Promise<void> {
+  try {
+    await pool.query('SELECT 1')
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw new StartupError(`Could not connect to PostgreSQL (${role}) at ${describeDatabaseUrl(url)}: ${connectionProblem(error)}`, {
+      cause: error,
+    })
+  }
+}
+
+function kyselyOver(pool: pg.Pool): Kysely<Schema> {
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+}
+
+async function ping(db: Kysely<Schema>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  })
+  try {
+    const answer = sql<{ ok: number }>`SELECT 1 AS ok`
+      .execute(db)
+      .then((result) => result.rows[0]?.ok === 1)
+      .catch(() => false)
+    return await Promise.race([answer, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function openPostgres(config: Config & { databaseUrl: string }, logger: Logger): Promise<Database> {
+  const pool = createPool(config.databaseUrl, config.databasePoolSize, logger)
+  await checkConnection(pool, config.databaseUrl, 'DATABASE_URL')
+  const db = kyselyOver(pool)
+  const ownerUrl = config.databaseMigrationUrl ?? config.databaseUrl
+  let closed: Promise<void> | undefined
+  return {
+    db,
+    kind: 'postgres',
+    ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
+    async asOwner(work) {
+      if (ownerUrl === config.databaseUrl) return work(db)
+      const ownerPool = createPool(ownerUrl, 1, logger)
+      await checkConnection(ownerPool, ownerUrl, 'DATABASE_MIGRATION_URL')
+      const ownerDb = kyselyOver(ownerPool)
+      try {
+        return await work(ownerDb)
+      } finally {
+        await ownerDb.destroy()
+      }
+    },
+    close() {
+      closed ??= db.destroy()
+      return closed
+    },
+  }
+}
+
+/**
+ * A lock file so two processes never open the same embedded database (PGlite has no lock of its
+ * own, and two writers would corrupt it). A lock left by a process that has died is taken over.
+ */
+function acquireLock(dataDir: string): () => void {
+  const lockPath = join(dataDir, 'portal.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx', mode: 0o600 })
+      return () => rmSync(lockPath, { force: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = Number(readFileSync(lockPath, 'utf8').trim())
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+        throw new StartupError(
+          `DATA_DIR ${dataDir} is in use by another portal process (pid ${holder}). Stop that process, or set DATA_DIR to another folder.`,
+        )
+      }
+      unlinkSync(lockPath)
+    }
+  }
+  throw new StartupError(`DATA_DIR ${dataDir}: could not take the lock file ${lockPath}`)
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw new StartupError(`DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`, { cause: error })
+  }
+  let releaseLock: () => void
+  try {
+    releaseLock = acquireLock(config.dataDir)
+  } catch (error) {
+    if (error instanceof StartupError) throw error
+    throw new StartupError(`DATA_DIR ${config.dataDir} cannot be written: ${(error as Error).message}`, { cause: error })
+  }
+
+  let pglite: PGlite | undefined
+  let server: PGLiteSocketServer | undefined
+  // A private folder (mode 0700) for the socket, so no other local user can connect to it.
+  const socketDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-db-'))
+  const cleanUp = async () => {
+    await server?.stop().catch(() => undefined)
+    await pglite?.close().catch(() => undefined)
+    rmSync(socketDir, { recursive: true, force: true })
+    releaseLock()
+  }
+  try {
+    pglite = await PGlite.create(join(config.dataDir, 'pgdata'))
+    // The multiplexer serialises statements on PGlite's single backend; the pool keeps one
+    // connection (never closed when idle), and the spare slots only absorb reconnects.
+    server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 4 })
+    await server.start()
+  } catch (error) {
+    await cleanUp()
+    throw new StartupError(`The embedded database in ${config.dataDir} could not be opened: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  const pool = guarded(new pg.Pool({
+    host: socketDir,
+    port: 5432,
+    user: 'postgres',
+    database: 'postgres',
+    max: 1,
+    types,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 0,
+  }), logger)
+  const db = kyselyOver(pool)
+  let closed: Promise<void> | undefined
+  return {
+    db,
+    kind: 'embedded',
+    ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
+    asOwner: (work) => work(db),
+    close() {
+      closed ??= db.destroy().then(cleanUp)
+      return closed
+    },
+  }
+}
+
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl !== null) return openPostgres({ ...config, databaseUrl: config.databaseUrl }, logger)
+  return openEmbedded(config, logger)
+}

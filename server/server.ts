@@ -1,0 +1,111 @@
+import type { FastifyInstance } from 'fastify'
+import { pathToFileURL } from 'node:url'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { openDatabase, type Database } from './db/database.ts'
+import { migrateAndRecord } from './db/migrate.ts'
+import { StartupError } from './errors.ts'
+import { createLogger, type Logger } from './logger.ts'
+
+/**
+ * Process start: config -> logger -> database -> migrations -> app -> listen, and a graceful stop.
+ */
+
+export interface RunningServer {
+  readonly app: FastifyInstance
+  readonly database: Database
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  stop(): Promise<void>
+}
+
+/** Applies pending migrations as the schema owner and records each one in the audit log. */
+export async function prepareDatabase(database: Database, logger: Logger): Promise<void> {
+  const applied = await database.asOwner(migrateAndRecord)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied')
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const database = await openDatabase(config, logger)
+  let app: FastifyInstance
+  try {
+    await prepareDatabase(database, logger)
+    app = await buildApp({ config, database, logger })
+    await app.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    await database.close()
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new StartupError(`PORT ${config.port} on HOST ${config.host} is already in use by another program`)
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+      throw new StartupError(`HOST ${config.host} is not an address of this machine`)
+    }
+    throw error
+  }
+  if (config.serverSecretGenerated && database.kind === 'postgres') {
+    logger.warn('SERVER_SECRET is not set: rate limits will not be shared with other instances (see README)')
+  }
+  let stopping: Promise<void> | undefined
+  return {
+    app,
+    database,
+    stop() {
+      stopping ??= app.close().finally(() => database.close())
+      return stopping
+    },
+  }
+}
+
+/** How long a stop may take before the process gives up waiting for slow requests. */
+const STOP_DEADLINE_MS = 20_000
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`safe-disclosure: configuration error: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+  const logger = createLogger(config.logLevel)
+  let server: RunningServer
+  try {
+    server = await startServer(config, logger)
+  } catch (error) {
+    const message = error instanceof StartupError ? error.message : `could not start: ${(error as Error).message.split('\n')[0]}`
+    logger.fatal({ err: error }, 'start-up failed')
+    logger.flush()
+    process.stderr.write(`safe-disclosure: ${message}\n`)
+    process.exit(1)
+  }
+  const address = server.app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.port
+  logger.info({ host: config.host, port, database: server.database.kind }, `portal listening on ${config.publicOrigin}`)
+
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping: finishing requests in progress')
+    const deadline = setTimeout(() => {
+      logger.error('stop took too long; exiting')
+      process.exit(1)
+    }, STOP_DEADLINE_MS)
+    deadline.unref()
+    server
+      .stop()
+      .then(() => {
+        logger.info('stopped')
+        process.exit(0)
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'error while stopping')
+        process.exit(1)
+      })
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await main()
+}

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import type { Test } from 'tap'
+import { buildApp } from '../../server/app.ts'
+import { loadConfig, type Config } from '../../server/config.ts'
+import type { Database } from '../../server/db/database.ts'
+import { createLogger } from '../../server/logger.ts'
+import { prepareDatabase } from '../../server/server.ts'
+import { createTestDatabase, type TestDatabase } from './database.ts'
+
+/** Everything the portal logged during a test, as text, to assert on what must never appear. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = []
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+    done()
+  }
+  text(): string {
+    return this.lines.join('\n')
+  }
+  entries(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+}
+
+export const TEST_SECRET = 'a'.repeat(64)
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly config: Config
+  readonly database: Database
+  readonly testDatabase: TestDatabase
+  readonly logs: LogCapture
+}
+
+export interface TestAppOptions {
+  /** Extra environment variables (config is built with loadConfig, as in production). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Reuse a database (a second instance of the portal on the same database). */
+  readonly testDatabase?: TestDatabase
+  /** Apply migrations even though the database was passed in (default: only for a new one). */
+  readonly prepare?: boolean
+  /** Listen on a free local port (for browsers and raw HTTP), instead of inject only. */
+  readonly listen?: boolean
+  /** Called before the app is ready, to add routes a test needs (e.g. one that fails). */
+  readonly extend?: (app: FastifyInstance) => void
+}
+
+/** Builds the real application on a fresh test database; everything is closed at teardown. */
+export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
+  const testDatabase = options.testDatabase ?? (await createTestDatabase(t))
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    SERVER_SECRET: TEST_SECRET,
+    QUICK_EXIT_URL: 'https://www.bbc.co.uk/weather',
+    ...testDatabase.env,
+    ...options.env,
+  })
+  const logs = new LogCapture()
+  const logger = createLogger(config.logLevel, logs)
+  const database = await testDatabase.open(config, logger)
+  if (options.testDatabase === undefined || options.prepare === true) await prepareDatabase(database, logger)
+  // The embedded handle is shared by every instance on it; PostgreSQL instances each have a pool.
+  if (options.testDatabase === undefined || testDatabase.kind === 'postgres') t.teardown(() => database.close())
+  const app = await buildApp({ config, database, logger })
+  options.extend?.(app)
+  t.teardown(() => app.close())
+  if (options.listen === true) await app.listen({ host: '127.0.0.1', port: 0 })
+  else await app.ready()
+  return { app, config, database, testDatabase, logs }
+}
+
+/** The base URL of a listening test app. */
+export function baseUrl(app: FastifyInstance): string {
+  const address = app.server.address()
+  if (address === null || typeof address !== 'object') throw new Error('app is not listening')
+  return `http://127.0.0.1:${address.port}`
+}

@@ -1,0 +1,140 @@
+import { PGlite } from '@electric-sql/pglite'
+import pg from 'pg'
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Test } from 'tap'
+import type { Database } from '../../server/db/database.ts'
+import { openDatabase } from '../../server/db/database.ts'
+import type { Config } from '../../server/config.ts'
+import type { Logger } from '../../server/logger.ts'
+
+/**
+ * A fresh database for one test file.
+ *
+ * Without DATABASE_URL: an embedded database in a temporary DATA_DIR, copied from a template made
+ * once per PGlite version (initdb takes seconds; a copy takes milliseconds).
+ *
+ * With DATABASE_URL: a new, uniquely named database on that server, migrated by its owner, and a
+ * new login role in `safe_disclosure_app` for the application, exactly as README advises for
+ * production. So every test on PostgreSQL runs the application with its restricted privileges.
+ */
+
+export interface TestDatabase {
+  readonly kind: 'embedded' | 'postgres'
+  /** Environment variables that point the portal at this database. */
+  readonly env: Readonly<Record<string, string>>
+  /** Owner connection string (PostgreSQL only), for tests that act as an administrator. */
+  readonly ownerUrl?: string
+  /** Application role name (PostgreSQL only). */
+  readonly appRole?: string
+  /**
+   * Opens the database for one app instance. The embedded database can be opened by one process
+   * only, so every call returns the same handle; on PostgreSQL each call gets its own pool.
+   */
+  open(config: Config, logger: Logger): Promise<Database>
+}
+
+const require = createRequire(import.meta.url)
+
+/** PGlite's version (its package.json is not exported, so find it next to the entry point). */
+function pgliteVersion(): string {
+  let folder = dirname(require.resolve('@electric-sql/pglite'))
+  while (!existsSync(join(folder, 'package.json'))) folder = dirname(folder)
+  return (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { version: string }).version
+}
+
+/** The initialised (but empty) PGlite data folder all embedded tests copy. */
+export async function pgliteTemplate(): Promise<string> {
+  const template = join(tmpdir(), `safe-disclosure-test-pglite-${pgliteVersion()}`)
+  if (existsSync(join(template, 'READY'))) return template
+  const work = mkdtempSync(join(tmpdir(), 'safe-disclosure-template-'))
+  const pglite = await PGlite.create(join(work, 'pgdata'))
+  await pglite.close()
+  writeFileSync(join(work, 'READY'), '')
+  try {
+    renameSync(work, template)
+  } catch {
+    // Another test process made it first.
+    rmSync(work, { recursive: true, force: true })
+  }
+  return template
+}
+
+export async function embeddedDataDir(t: Test): Promise<string> {
+  const template = await pgliteTemplate()
+  const dataDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-test-data-'))
+  cpSync(join(template, 'pgdata'), join(dataDir, 'pgdata'), { recursive: true })
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  return dataDir
+}
+
+function withCredentials(url: string, database: string, user?: string, password?: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${database}`
+  if (user !== undefined) {
+    parsed.username = user
+    parsed.password = password ?? ''
+  }
+  return parsed.toString()
+}
+
+async function createPostgresDatabase(t: Test, serverUrl: string): Promise<TestDatabase> {
+  const suffix = randomBytes(6).toString('hex')
+  const name = `sd_test_${suffix}`
+  const appRole = `sd_test_app_${suffix}`
+  const appPassword = randomBytes(18).toString('base64url')
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+    // The group role is normally created by the first migration; make sure it exists before the
+    // application's login role joins it (several test files may race here).
+    await admin.query(`
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'safe_disclosure_app') THEN
+          CREATE ROLE safe_disclosure_app NOLOGIN;
+        END IF;
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+      END $$`)
+    await admin.query(`CREATE ROLE ${appRole} LOGIN PASSWORD '${appPassword}' IN ROLE safe_disclosure_app`)
+  } finally {
+    await admin.end()
+  }
+  t.teardown(async () => {
+    const cleanup = new pg.Client({ connectionString: serverUrl })
+    await cleanup.connect()
+    try {
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await cleanup.query(`DROP ROLE IF EXISTS ${appRole}`)
+    } finally {
+      await cleanup.end()
+    }
+  })
+  const ownerUrl = withCredentials(serverUrl, name)
+  const appUrl = withCredentials(serverUrl, name, appRole, appPassword)
+  return {
+    kind: 'postgres',
+    env: { DATABASE_URL: appUrl, DATABASE_MIGRATION_URL: ownerUrl },
+    ownerUrl,
+    appRole,
+    open: (config, logger) => openDatabase(config, logger),
+  }
+}
+
+export async function createTestDatabase(t: Test): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL
+  if (serverUrl !== undefined && serverUrl !== '') return createPostgresDatabase(t, serverUrl)
+  const dataDir = await embeddedDataDir(t)
+  let shared: Promise<Database> | undefined
+  return {
+    kind: 'embedded',
+    env: { DATA_DIR: dataDir },
+    open(config, logger) {
+      shared ??= openDatabase(config, logger)
+      return shared
+    },
+  }
+}

@@ -1,0 +1,182 @@
+import t, { type Test } from 'tap'
+import { sql, type Kysely } from 'kysely'
+import pg from 'pg'
+import { spawnSync } from 'node:child_process'
+import { recordAudit } from '../../server/audit/audit.ts'
+import { auditEntryHash, GENESIS_HASH, verifyAuditChain } from '../../server/audit/verify.ts'
+import type { Schema } from '../../server/db/schema.ts'
+import { buildTestApp, type TestApp } from '../helpers/app.ts'
+
+const staff = { type: 'staff', id: 'staff-7' } as const
+
+async function withEntries(t: Test, count = 5): Promise<TestApp> {
+  const built = await buildTestApp(t)
+  for (let i = 0; i < count; i++) {
+    await recordAudit(built.database.db, { actor: staff, action: 'case.opened', object: { type: 'case', id: `case-${i}` } })
+  }
+  return built
+}
+
+/** As the owner, with the append-only triggers off: what an insider with full rights could do. */
+async function tamper(built: TestApp, statement: (db: Kysely<any>) => Promise<unknown>): Promise<void> {
+  await built.database.asOwner((db) =>
+    db.transaction().execute(async (trx) => {
+      await sql`ALTER TABLE audit_log DISABLE TRIGGER USER`.execute(trx)
+      await statement(trx)
+      await sql`ALTER TABLE audit_log ENABLE TRIGGER USER`.execute(trx)
+    }),
+  )
+}
+
+t.test('entries form a contiguous chain, each committing to the one before', async (t) => {
+  const { database } = await withEntries(t)
+  const rows = await database.db.selectFrom('audit_log').selectAll().orderBy('seq').execute()
+  t.ok(rows.length >= 8, 'start-up recorded the migrations, then the five entries')
+  t.match(rows.slice(0, 3), [{ actor_type: 'system', action: 'system.migration_applied', object_type: 'migration' }])
+  let prev: Buffer = GENESIS_HASH
+  rows.forEach((row, index) => {
+    t.equal(row.seq, index + 1)
+    t.ok(row.prev_hash.equals(prev), `entry ${row.seq} links to the one before`)
+    t.ok(row.hash.equals(auditEntryHash(prev, row)), `entry ${row.seq} hash matches its fields`)
+    prev = row.hash
+  })
+  t.match(await verifyAuditChain(database.db, 2), { ok: true, entries: rows.length, head: { seq: rows.length, hash: prev.toString('hex') } })
+})
+
+t.test('concurrent writers never fork the chain', async (t) => {
+  const { database } = await withEntries(t, 0)
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      database.db.transaction().execute((trx) => recordAudit(trx, { actor: staff, action: 'case.status_changed', object: { type: 'case', id: String(i) } })),
+    ),
+  )
+  t.match(await verifyAuditChain(database.db), { ok: true })
+})
+
+t.test('the database assigns the chain fields; a writer cannot forge them', async (t) => {
+  const { database } = await withEntries(t, 1)
+  await database.db
+    .insertInto('audit_log')
+    .values({ seq: 999, hash: Buffer.alloc(32, 1), prev_hash: Buffer.alloc(32, 2), occurred_at: new Date(0), actor_type: 'staff', actor_id: 'x', action: 'case.opened', object_type: null, object_id: null } as never)
+    .execute()
+  t.match(await verifyAuditChain(database.db), { ok: true })
+  const last = await database.db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').executeTakeFirstOrThrow()
+  t.not(last.seq, 999)
+  t.not(last.occurred_at.getTime(), 0)
+})
+
+t.test('entries record who, what and which record; bad actions are refused', async (t) => {
+  const { database } = await withEntries(t, 0)
+  await t.rejects(recordAudit(database.db, { actor: staff, action: 'Opened Case!' }), /dotted lower-case/)
+  await t.rejects(sql`INSERT INTO audit_log (actor_type, action) VALUES ('staff', 'no dots')`.execute(database.db), /check constraint/)
+  await t.rejects(sql`INSERT INTO audit_log (actor_type, action) VALUES ('intruder', 'case.opened')`.execute(database.db), /check constraint/)
+})
+
+t.test('verification finds an altered entry', async (t) => {
+  const built = await withEntries(t)
+  await tamper(built, (db) => sql`UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 5`.execute(db))
+  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 5, entries: 4, reason: /entry 5 does not match its hash: it was altered/ })
+})
+
+t.test('verification finds an entry altered with its hash recomputed (the next link breaks)', async (t) => {
+  const built = await withEntries(t)
+  const row = await built.database.db.selectFrom('audit_log').selectAll().where('seq', '=', 5).executeTakeFirstOrThrow()
+  const forged = auditEntryHash(row.prev_hash, { ...row, actor_id: 'someone-else' })
+  await tamper(built, (db) => sql`UPDATE audit_log SET actor_id = 'someone-else', hash = ${forged} WHERE seq = 5`.execute(db))
+  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 6, reason: /entry 6 does not link to entry 5/ })
+})
+
+t.test('verification finds a removed entry', async (t) => {
+  const built = await withEntries(t)
+  await tamper(built, (db) => sql`DELETE FROM audit_log WHERE seq = 6`.execute(db))
+  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 6, reason: /entry 6 is missing/ })
+})
+
+t.test('even the owner cannot change the log while its triggers stand', async (t) => {
+  const built = await withEntries(t)
+  await built.database.asOwner(async (db) => {
+    await t.rejects(sql`UPDATE audit_log SET actor_id = 'x' WHERE seq = 1`.execute(db), /append-only: UPDATE is not allowed/)
+    await t.rejects(sql`DELETE FROM audit_log WHERE seq = 1`.execute(db), /append-only: DELETE is not allowed/)
+    await t.rejects(sql`TRUNCATE audit_log`.execute(db), /append-only: TRUNCATE is not allowed/)
+  })
+  t.match(await verifyAuditChain(built.database.db), { ok: true })
+})
+
+/**
+ * The application's role. On PostgreSQL the app already connects as a login role in
+ * safe_disclosure_app (see test/helpers/database.ts), so this is its own connection; the embedded
+ * database has one user, so there the same role is taken with SET ROLE.
+ */
+async function asApplicationRole<T>(built: TestApp, work: (db: Kysely<Schema>) => Promise<T>): Promise<T> {
+  if (built.testDatabase.kind === 'postgres') {
+    const role = await sql<{ role: string; owner: string }>`SELECT current_user AS role, (SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log') AS owner`.execute(built.database.db)
+    if (role.rows[0]?.role === role.rows[0]?.owner) throw new Error('the test app must not connect as the owner')
+    return work(built.database.db)
+  }
+  return built.database.db.connection().execute(async (db) => {
+    await sql`SET ROLE safe_disclosure_app`.execute(db)
+    try {
+      return await work(db)
+    } finally {
+      await sql`RESET ROLE`.execute(db)
+    }
+  })
+}
+
+t.test("the application's database role cannot UPDATE, DELETE or TRUNCATE the audit log", async (t) => {
+  const built = await withEntries(t)
+  await asApplicationRole(built, async (db) => {
+    for (const [statement, query] of [
+      ['UPDATE', sql`UPDATE audit_log SET actor_id = 'x' WHERE seq = 1`],
+      ['DELETE', sql`DELETE FROM audit_log WHERE seq = 1`],
+      ['TRUNCATE', sql`TRUNCATE audit_log`],
+      ['DISABLE TRIGGER', sql`ALTER TABLE audit_log DISABLE TRIGGER USER`],
+      ['DROP TRIGGER', sql`DROP TRIGGER audit_log_no_change ON audit_log`],
+      ['DROP TABLE', sql`DROP TABLE audit_log`],
+    ] as const) {
+      await t.rejects(
+        db.transaction().execute((trx) => query.execute(trx)),
+        { message: /permission denied|must be (the )?owner/ },
+        `${statement} is refused by the database's privileges`,
+      )
+    }
+    t.ok(await recordAudit(db, { actor: staff, action: 'case.opened' }), 'but it can append')
+    const count = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    t.ok(Number(count.n) > 0, 'and read')
+  })
+  t.match(await verifyAuditChain(built.database.db), { ok: true })
+})
+
+t.test('npm run audit:verify reports an intact chain, then the first broken link', async (t) => {
+  const built = await withEntries(t)
+  const env = { ...process.env, ...built.testDatabase.env, LOG_LEVEL: 'warn' }
+  if (built.testDatabase.kind === 'embedded') await built.database.close() // one process at a time
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts', ...args], { env, encoding: 'utf8', timeout: 60_000 })
+
+  const intact = run()
+  t.equal(intact.status, 0, intact.stderr)
+  const head = /head (\d+:[0-9a-f]{64})/.exec(intact.stdout)?.[1]
+  t.match(intact.stdout, /^Audit log intact: \d+ entries, head \d+:[0-9a-f]{64}\n$/)
+  t.equal(run('--expect', head ?? '').status, 0, 'the recorded head is still there')
+  t.equal(run('--expect', 'nonsense').status, 2, 'bad usage exits 2')
+
+  // Tamper directly as the owner, as an insider would.
+  const ownerUrl = built.testDatabase.ownerUrl
+  if (ownerUrl !== undefined) {
+    const owner = new pg.Client({ connectionString: ownerUrl })
+    await owner.connect()
+    await owner.query('ALTER TABLE audit_log DISABLE TRIGGER USER')
+    await owner.query("UPDATE audit_log SET object_id = 'case-x' WHERE seq = 4")
+    await owner.end()
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite')
+    const pglite = await PGlite.create(`${built.testDatabase.env.DATA_DIR}/pgdata`)
+    await pglite.exec("ALTER TABLE audit_log DISABLE TRIGGER USER; UPDATE audit_log SET object_id = 'case-x' WHERE seq = 4")
+    await pglite.close()
+  }
+  const broken = run()
+  t.equal(broken.status, 1)
+  t.match(broken.stdout, /^Audit log BROKEN at entry 4: entry 4 does not match its hash: it was altered/)
+  t.notMatch(broken.stderr, /\bat .+:\d+:\d+/, 'no stack trace')
+})

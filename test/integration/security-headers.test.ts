@@ -1,0 +1,82 @@
+import t from 'tap'
+import { buildTestApp } from '../helpers/app.ts'
+
+/** Parses a CSP header into directive -> sources. */
+function parseCsp(header: string): Map<string, string[]> {
+  const directives = new Map<string, string[]>()
+  for (const part of header.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/)
+    if (name !== undefined && name !== '') directives.set(name, sources)
+  }
+  return directives
+}
+
+const { app } = await buildTestApp(t, {
+  extend(app) {
+    app.get('/test-only/fails', async () => {
+      throw new Error('deliberate failure')
+    })
+  },
+})
+
+const responses = {
+  'landing page': await app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } }),
+  'not found page': await app.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'text/html' } }),
+  'JSON error': await app.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'application/json' } }),
+  'server error page': await app.inject({ method: 'GET', url: '/test-only/fails', headers: { accept: 'text/html' } }),
+  'health check': await app.inject({ method: 'GET', url: '/healthz' }),
+  stylesheet: await app.inject({ method: 'GET', url: '/static/app.css' }),
+  'browser bundle': await app.inject({ method: 'GET', url: '/static/app.js' }),
+  htmx: await app.inject({ method: 'GET', url: '/static/htmx.min.js' }),
+}
+
+for (const [name, response] of Object.entries(responses)) {
+  t.test(`${name}: every protective header is present`, async (t) => {
+    const headers = response.headers
+    const csp = parseCsp(String(headers['content-security-policy']))
+    t.same(csp.get('default-src'), ["'none'"])
+    t.same(csp.get('script-src'), ["'self'", "'wasm-unsafe-eval'"])
+    t.same(csp.get('style-src'), ["'self'"])
+    t.same(csp.get('img-src'), ["'self'"])
+    t.same(csp.get('connect-src'), ["'self'"])
+    t.same(csp.get('form-action'), ["'self'"])
+    t.same(csp.get('frame-ancestors'), ["'none'"])
+    t.same(csp.get('base-uri'), ["'none'"])
+    t.same(csp.get('object-src'), ["'none'"])
+    const everySource = [...csp.values()].flat()
+    t.notOk(everySource.includes("'unsafe-inline'"), "no 'unsafe-inline'")
+    t.notOk(everySource.includes("'unsafe-eval'"), "no 'unsafe-eval'")
+    t.notOk(
+      everySource.some((source) => /[a-z]+:\/\/|\*/i.test(source)),
+      'no other hosts, schemes or wildcards',
+    )
+
+    const hsts = /max-age=(\d+)/.exec(String(headers['strict-transport-security']))
+    t.ok(hsts !== null && Number(hsts[1]) >= 31_536_000, 'HSTS max-age of at least a year')
+    t.equal(headers['referrer-policy'], 'no-referrer')
+    t.equal(headers['cross-origin-opener-policy'], 'same-origin')
+    t.equal(headers['cross-origin-resource-policy'], 'same-origin')
+    t.equal(headers['x-content-type-options'], 'nosniff')
+    t.equal(headers['x-frame-options'], 'DENY')
+    const permissions = String(headers['permissions-policy'])
+    for (const feature of ['camera', 'microphone', 'geolocation', 'payment', 'usb', 'display-capture']) {
+      t.match(permissions, new RegExp(`(^|, )${feature}=\\(\\)`), `Permissions-Policy denies ${feature}`)
+    }
+    t.equal(headers['cache-control'], 'no-store', 'Cache-Control: no-store')
+    t.notOk(headers['x-powered-by'], 'no X-Powered-By')
+    t.notOk(headers['server'], 'no Server header')
+  })
+}
+
+t.test('every HTML response is no-store and served as UTF-8 HTML', async (t) => {
+  for (const name of ['landing page', 'not found page', 'server error page'] as const) {
+    t.match(responses[name].headers['content-type'], /^text\/html; charset=utf-8/, name)
+    t.equal(responses[name].headers['cache-control'], 'no-store', name)
+  }
+})
+
+t.test('over https, insecure references are upgraded', async (t) => {
+  const { app } = await buildTestApp(t, { env: { PUBLIC_ORIGIN: 'https://portal.example.org' } })
+  const response = await app.inject({ method: 'GET', url: '/' })
+  t.ok(parseCsp(String(response.headers['content-security-policy'])).has('upgrade-insecure-requests'))
+})

@@ -1,0 +1,114 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../server/config.ts'
+
+const cwd = '/srv/portal'
+
+t.test('defaults give a working local portal on the embedded database', async (t) => {
+  const config = loadConfig({}, cwd)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.port, 3000)
+  t.equal(config.publicOrigin, 'http://127.0.0.1:3000')
+  t.equal(config.secureCookies, false)
+  t.equal(config.databaseUrl, null)
+  t.equal(config.databaseMigrationUrl, null)
+  t.equal(config.dataDir, '/srv/portal/data')
+  t.equal(config.trustProxy, false)
+  t.equal(config.logLevel, 'info')
+  t.equal(config.serverSecretGenerated, true)
+  t.equal(config.serverSecret.length, 32)
+  t.equal(config.quickExitUrl, 'https://www.bbc.co.uk/weather')
+  t.ok(Object.isFrozen(config), 'the config object is frozen')
+})
+
+t.test('valid values are parsed into typed settings', async (t) => {
+  const config = loadConfig(
+    {
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://portal@db.internal:5432/portal',
+      DATABASE_MIGRATION_URL: 'postgresql://owner:secret@db.internal/portal',
+      DATA_DIR: '/var/lib/portal',
+      PUBLIC_ORIGIN: 'https://portal.example.org/',
+      TRUST_PROXY: '10.0.0.0/8, 192.168.1.4',
+      LOG_LEVEL: 'WARN',
+      SERVER_SECRET: 'ab'.repeat(32),
+      DATABASE_POOL_SIZE: '20',
+      RATE_LIMIT_PER_MINUTE: '30',
+      QUICK_EXIT_URL: 'https://www.google.co.uk/',
+    },
+    cwd,
+  )
+  t.equal(config.host, '0.0.0.0')
+  t.equal(config.port, 8080)
+  t.equal(config.databaseUrl, 'postgres://portal@db.internal:5432/portal')
+  t.equal(config.databaseMigrationUrl, 'postgresql://owner:secret@db.internal/portal')
+  t.equal(config.dataDir, '/var/lib/portal')
+  t.equal(config.publicOrigin, 'https://portal.example.org')
+  t.equal(config.secureCookies, true)
+  t.same(config.trustProxy, ['10.0.0.0/8', '192.168.1.4'])
+  t.equal(config.logLevel, 'warn')
+  t.equal(config.serverSecretGenerated, false)
+  t.equal(config.serverSecret.toString('hex'), 'ab'.repeat(32))
+  t.equal(config.databasePoolSize, 20)
+  t.equal(config.rateLimitPerMinute, 30)
+  t.equal(config.quickExitUrl, 'https://www.google.co.uk/')
+})
+
+t.test('the migration role defaults to the application role', async (t) => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://portal@localhost/portal' }, cwd)
+  t.equal(config.databaseMigrationUrl, 'postgres://portal@localhost/portal')
+})
+
+t.test('TRUST_PROXY accepts true and a hop count', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }, cwd).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }, cwd).trustProxy, 2)
+})
+
+const bad: Array<[Record<string, string>, string, RegExp]> = [
+  [{ PORT: 'abc' }, 'PORT', /whole number from 0 to 65535/],
+  [{ PORT: '70000' }, 'PORT', /whole number/],
+  [{ PORT: '-1' }, 'PORT', /whole number/],
+  [{ HOST: 'not a host!' }, 'HOST', /IP address or host name/],
+  [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL', /postgres:\/\//],
+  [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL', /must be a URL/],
+  [{ DATABASE_URL: 'postgres://user@host' }, 'DATABASE_URL', /must name a database/],
+  [{ DATABASE_MIGRATION_URL: 'postgres://o@h/d' }, 'DATABASE_MIGRATION_URL', /together with DATABASE_URL/],
+  [{ PUBLIC_ORIGIN: 'portal.example.org' }, 'PUBLIC_ORIGIN', /origin/],
+  [{ PUBLIC_ORIGIN: 'https://portal.example.org/app' }, 'PUBLIC_ORIGIN', /no path/],
+  [{ PUBLIC_ORIGIN: 'ftp://portal.example.org' }, 'PUBLIC_ORIGIN', /https/],
+  [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /false, true, a number/],
+  [{ TRUST_PROXY: '10.0.0.0/99' }, 'TRUST_PROXY', /CIDR/],
+  [{ TRUST_PROXY: '0' }, 'TRUST_PROXY', /hops from 1 to 10/],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal, error, warn, info, debug, trace, silent/],
+  [{ SERVER_SECRET: 'short' }, 'SERVER_SECRET', /at least 32 random bytes/],
+  [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', /from 1 to 200/],
+  [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE', /whole number/],
+  [{ QUICK_EXIT_URL: 'javascript:alert(1)' }, 'QUICK_EXIT_URL', /http/],
+]
+
+for (const [env, variable, message] of bad) {
+  t.test(`${variable}=${Object.values(env)[0]} is refused with one line naming it`, async (t) => {
+    const error = t.throws(() => loadConfig(env, cwd)) as ConfigError
+    t.type(error, ConfigError)
+    t.equal(error.variable, variable)
+    t.ok(error.message.startsWith(`${variable} `), 'the message starts with the variable name')
+    t.match(error.message, message)
+    t.notMatch(error.message, /\n/, 'one line')
+  })
+}
+
+t.test('secrets and passwords are never repeated in error messages', async (t) => {
+  const secret = 'tooShortButSecret'
+  const error = t.throws(() => loadConfig({ SERVER_SECRET: secret }, cwd)) as Error
+  t.notMatch(error.message, secret)
+  const url = 'postgres://user:hunter2@host/db?sslmode=bad'
+  const schemeError = t.throws(() => loadConfig({ DATABASE_URL: url.replace('postgres', 'mysql') }, cwd)) as Error
+  t.notMatch(schemeError.message, 'hunter2')
+})
+
+t.test('empty values count as unset', async (t) => {
+  const config = loadConfig({ PORT: '', DATABASE_URL: '  ', LOG_LEVEL: '' }, cwd)
+  t.equal(config.port, 3000)
+  t.equal(config.databaseUrl, null)
+  t.equal(config.logLevel, 'info')
+})

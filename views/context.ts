@@ -1,0 +1,22 @@
+/** What every page needs from the server, passed to views as plain data (views never read config). */
+export interface PageContext {
+  /** The neutral site the quick exit goes to. */
+  readonly quickExitUrl: string
+}
+
+/**
+ * htmx, configured safely: no eval, no script execution from swapped content, no history snapshots
+ * in localStorage (or anywhere), requests only to this origin, and no injected indicator styles
+ * (which would need 'unsafe-inline' in the CSP).
+ */
+export const HTMX_CONFIG = JSON.stringify({
+  allowEval: false,
+  allowScriptTags: false,
+  historyEnabled: false,
+  historyCacheSize: 0,
+  refreshOnHistoryMiss: true,
+  selfRequestsOnly: true,
+  includeIndicatorStyles: false,
+  withCredentials: false,
+  getCacheBusterParam: false,
+})

@@ -1,0 +1,55 @@
+import type { PropsWithChildren } from '@kitajs/html'
+import { QuickExit } from './components/quick-exit.tsx'
+import { HTMX_CONFIG, type PageContext } from './context.ts'
+
+export interface LayoutProps {
+  readonly context: PageContext
+  /** The page's own title; the service name is added. */
+  readonly title: string
+  /** Public pages carry the quick exit; staff pages (later) may not need it. */
+  readonly quickExit?: boolean
+}
+
+export const SERVICE_NAME = 'Safe Disclosure'
+
+export function Layout({ context, title, quickExit = true, children }: PropsWithChildren<LayoutProps>): JSX.Element {
+  return (
+    <>
+      {'<!doctype html>'}
+      <html lang="en-GB">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="referrer" content="no-referrer" />
+          <meta name="robots" content="noindex, nofollow" />
+          <meta name="htmx-config" content={HTMX_CONFIG} />
+          <title safe>{`${title} – ${SERVICE_NAME}`}</title>
+          <link rel="stylesheet" href="/static/app.css" />
+          <script src="/static/htmx.min.js" defer></script>
+          <script type="module" src="/static/app.js"></script>
+        </head>
+        <body>
+          <a class="skip-link" href="#main">
+            Skip to main content
+          </a>
+          {quickExit ? <QuickExit href={context.quickExitUrl} /> : ''}
+          <header class="site-header">
+            <a class="site-header__name" href="/">
+              {SERVICE_NAME}
+            </a>
+            <p class="site-header__tagline">Confidential support from an independent domestic abuse service</p>
+          </header>
+          <main id="main" class="main" tabindex="-1">
+            {children}
+          </main>
+          <footer class="site-footer">
+            <p>
+              If you are in immediate danger, call <strong>999</strong>. If you cannot speak, call 999 from a mobile and
+              press <strong>55</strong> when asked.
+            </p>
+          </footer>
+        </body>
+      </html>
+    </>
+  )
+}

@@ -1,0 +1,72 @@
+import { Layout } from '../layout.tsx'
+import type { PageContext } from '../context.ts'
+
+/**
+ * The front door. Until the IDVA service has set the portal up (a later step), it says plainly
+ * that the portal is not open yet and where help is available meanwhile.
+ */
+export function LandingPage({ context }: { context: PageContext }): JSX.Element {
+  return (
+    <Layout context={context} title="Confidential support if you are experiencing domestic abuse">
+      <h1>Confidential support if you are experiencing domestic abuse</h1>
+      <p class="lead">
+        This is a confidential way for police officers and police staff to get support from an independent domestic abuse
+        service. You do not have to give your name.
+      </p>
+
+      <h2>Who you will be talking to</h2>
+      <p>
+        Independent Domestic Violence Advisors (IDVAs) are specialists who work for a charity, not for the police. They will
+        listen, believe you, help you stay safe, and help you decide what, if anything, you want to happen next. Talking to
+        them does not start an investigation.
+      </p>
+
+      <h2>Who can read what you write</h2>
+      <ul class="list">
+        <li>
+          Only the IDVA service. What you write is locked (encrypted) on your own device before it is sent, with a key that
+          only the IDVA service holds.
+        </li>
+        <li>
+          Nobody in the force can read it: not IT, not the people who run the database, and not a colleague who has access
+          to police systems.
+        </li>
+        <li>
+          Nothing goes to anyone who investigates unless you agree. If you do agree, it goes to a team outside your area, or
+          to another force, and criminal and misconduct matters are kept separate.
+        </li>
+      </ul>
+
+      <div class="notice" role="status">
+        <h2 class="notice__title">The portal is not open yet</h2>
+        <p>
+          The IDVA service is still setting it up. Until it opens, you can get free, confidential help at any time from:
+        </p>
+        <ul class="list">
+          <li>
+            National Domestic Abuse Helpline: <strong>0808 2000 247</strong> (free, 24 hours)
+          </li>
+          <li>
+            Men's Advice Line: <strong>0808 801 0327</strong>
+          </li>
+          <li>
+            Galop, for LGBT+ people experiencing abuse: <strong>0800 999 5428</strong>
+          </li>
+        </ul>
+      </div>
+
+      <h2>Staying safe while you use this site</h2>
+      <ul class="list">
+        <li>
+          If you can, use a phone or computer, and an internet connection, that the person harming you cannot see or check.
+        </li>
+        <li>Use a private or incognito window, so this site is not kept in your browser history.</li>
+        <li>This site asks your browser not to keep copies of its pages.</li>
+        <li>
+          To leave quickly, use the <strong>Leave this site</strong> button at the top of every page, or press the Shift
+          key three times. The page goes blank and an everyday website opens in its place.
+        </li>
+      </ul>
+    </Layout>
+  )
+}
