@@ -1,0 +1,131 @@
+import t, { type Test } from 'tap'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/**
+ * The real process, as `npm start` runs it: start-up errors, start time on a fresh embedded
+ * database, persistence across restarts, the data-folder lock, and a graceful stop on SIGTERM.
+ */
+
+const SERVER = ['--import', 'tsx', 'server/server.ts']
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }
+
+function runToExit(env: Record<string, string>) {
+  return spawnSync(process.execPath, SERVER, { env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 60_000 })
+}
+
+interface Running {
+  child: ChildProcess
+  port: number
+  output: () => string
+  exited: Promise<number | null>
+}
+
+async function start(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, SERVER, { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000)
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /"port":(\d+),"database":"embedded","msg":"portal listening/.exec(output)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+    })
+    void exited.then((code) => reject(new Error(`server exited with ${code}:\n${output}`)))
+  })
+  return { child, port, output: () => output, exited }
+}
+
+function oneLine(t: Test, stderr: string): void {
+  t.equal(stderr.trim().split('\n').length, 1, 'exactly one line')
+  t.notMatch(stderr, /\n\s+at /, 'no stack trace')
+}
+
+t.test('a bad setting stops the server with one line naming it, and exit code 1', async (t) => {
+  for (const [name, value, message] of [
+    ['PORT', 'eighty', /^safe-disclosure: configuration error: PORT must be a whole number/],
+    ['LOG_LEVEL', 'chatty', /^safe-disclosure: configuration error: LOG_LEVEL must be one of/],
+    ['DATABASE_URL', 'mysql://root:pw@db/x', /^safe-disclosure: configuration error: DATABASE_URL must start with postgres/],
+    ['TRUST_PROXY', 'yes please', /^safe-disclosure: configuration error: TRUST_PROXY must be/],
+  ] as const) {
+    const result = runToExit({ [name]: value })
+    t.equal(result.status, 1, `${name}: exit code 1`)
+    t.match(result.stderr, message)
+    oneLine(t, result.stderr)
+    t.notMatch(result.stderr, /pw@/, 'never echoes a password')
+  }
+})
+
+t.test('an unreachable database stops the server with one line, without the password', async (t) => {
+  const result = runToExit({ DATABASE_URL: 'postgres://portal:hunter2@127.0.0.1:1/portal' })
+  t.equal(result.status, 1)
+  t.match(result.stderr, /^safe-disclosure: Could not connect to PostgreSQL \(DATABASE_URL\) at 127\.0\.0\.1:1\/portal: connection refused/)
+  t.notMatch(result.stderr + result.stdout, /hunter2/)
+  oneLine(t, result.stderr)
+})
+
+t.test('on a fresh embedded database: serves within 15 s, keeps data across restarts, stops gracefully', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-process-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const env = { DATA_DIR: dataDir }
+
+  const began = Date.now()
+  const first = await start(env)
+  const landing = await fetch(`http://127.0.0.1:${first.port}/`)
+  const health = await fetch(`http://127.0.0.1:${first.port}/healthz`)
+  const elapsed = Date.now() - began
+  t.equal(landing.status, 200)
+  t.match(await landing.text(), /Confidential support/)
+  t.equal(health.status, 200)
+  t.same(await health.json(), { status: 'ok' })
+  t.ok(elapsed < 15_000, `landing page and /healthz served ${elapsed} ms after start (under 15 s)`)
+  t.match(first.output(), /database migrations applied/)
+
+  t.test('a second process cannot open the same data folder', async (t) => {
+    const second = runToExit(env)
+    t.equal(second.status, 1)
+    t.match(second.stderr, /^safe-disclosure: DATA_DIR .* is in use by another portal process \(pid \d+\)/)
+    oneLine(t, second.stderr)
+  })
+
+  first.child.kill('SIGTERM')
+  t.equal(await first.exited, 0, 'SIGTERM stops it cleanly')
+  t.match(first.output(), /"msg":"stopped"/)
+
+  const second = await start(env)
+  t.notMatch(second.output(), /database migrations applied/, 'the schema (and its data) survived the restart')
+  t.equal((await fetch(`http://127.0.0.1:${second.port}/healthz`)).status, 200)
+
+  // An upload still arriving when SIGTERM comes is allowed to finish.
+  const socket = connect(second.port, '127.0.0.1')
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  let response = ''
+  socket.on('data', (chunk: Buffer) => (response += chunk.toString()))
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+  socket.write('POST /leave HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  second.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal(second.child.exitCode, null, 'still running while a request is in flight')
+  socket.end('}')
+  await closed
+  t.match(response, /^HTTP\/1\.1 204 /, 'the in-flight request completed')
+  t.equal(await second.exited, 0)
+  t.match(second.output(), /stopping: finishing requests in progress/)
+
+  const verify = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts'], {
+    env: { ...baseEnv, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  t.equal(verify.status, 0, verify.stderr)
+  t.match(verify.stdout, /^Audit log intact: 3 entries/, 'the migrations were recorded once, on the first start')
+})
