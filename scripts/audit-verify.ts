@@ -10,7 +10,7 @@
  */
 import { sql } from 'kysely'
 import { parseArgs } from 'node:util'
-import { verifyAuditChain } from '../server/audit/verify.ts'
+import { MAX_BREAKS, verifyAuditChain } from '../server/audit/verify.ts'
 import { fail, withDatabase } from './cli.ts'
 
 let expect: { seq: number; hash: string } | undefined
@@ -32,8 +32,13 @@ await withDatabase(async (database) => {
     return 1
   }
   const result = await verifyAuditChain(database.db)
-  if (!result.ok) {
-    process.stdout.write(`Audit log BROKEN at entry ${result.brokenAt}: ${result.reason}. (${result.entries} entries before it are intact.)\n`)
+  const [first] = result.breaks
+  if (first !== undefined) {
+    const more = result.breaks.length === MAX_BREAKS ? ` (the first ${MAX_BREAKS} shown)` : ''
+    process.stdout.write(
+      `Audit log BROKEN at entry ${first.seq}: ${first.reason}. ${result.breaks.length} problem(s) in ${result.entries} entries${more}:\n` +
+        result.breaks.map((problem) => `  - ${problem.reason}\n`).join(''),
+    )
     return 1
   }
   if (expect !== undefined) {

@@ -5,7 +5,7 @@
  * The server also migrates when it starts; this is for deployments that migrate as a separate step.
  */
 import { parseArgs } from 'node:util'
-import { migrateAndRecord, migrateDown } from '../server/db/migrate.ts'
+import { migrateDown, migrateToLatest } from '../server/db/migrate.ts'
 import { fail, withDatabase } from './cli.ts'
 
 let down = false
@@ -22,7 +22,7 @@ await withDatabase(async (database) =>
       process.stdout.write(reverted === null ? 'No migration to revert.\n' : `Reverted ${reverted}\n`)
       return 0
     }
-    const applied = await migrateAndRecord(owner)
+    const applied = await migrateToLatest(owner)
     process.stdout.write(applied.length === 0 ? 'The database is up to date.\n' : `Applied ${applied.join(', ')}\n`)
     return 0
   }),

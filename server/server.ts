@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
-import { migrateAndRecord } from './db/migrate.ts'
+import { migrateToLatest } from './db/migrate.ts'
 import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './logger.ts'
 
@@ -18,9 +18,9 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** Applies pending migrations as the schema owner and records each one in the audit log. */
+/** Applies pending migrations as the schema owner (each is recorded in the audit log). */
 export async function prepareDatabase(database: Database, logger: Logger): Promise<void> {
-  const applied = await database.asOwner(migrateAndRecord)
+  const applied = await database.asOwner(migrateToLatest)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied')
 }
 

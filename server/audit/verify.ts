@@ -52,48 +52,64 @@ export function auditEntryHash(prevHash: Buffer, entry: AuditEntryFields): Buffe
     .digest()
 }
 
-export type AuditVerification =
-  | { ok: true; entries: number; head: { seq: number; hash: string } | null }
-  | { ok: false; entries: number; brokenAt: number; reason: string }
+export interface AuditBreak {
+  /** The position at which the chain is broken. */
+  readonly seq: number
+  readonly reason: string
+}
 
-/** Walks the whole chain in order, in pages, and stops at the first broken link. */
+export interface AuditVerification {
+  readonly ok: boolean
+  /** Entries read. */
+  readonly entries: number
+  /** The last entry, to record elsewhere and check later with --expect. */
+  readonly head: { readonly seq: number; readonly hash: string } | null
+  /** Every break found, in order (the walk carries on past each one); at most MAX_BREAKS. */
+  readonly breaks: readonly AuditBreak[]
+}
+
+export const MAX_BREAKS = 100
+
+/**
+ * Walks the whole chain in order, in pages, and reports every broken link: an altered entry, an
+ * entry that does not link to the one before, missing entries, or entries out of sequence.
+ */
 export async function verifyAuditChain(db: Kysely<Schema>, pageSize = 1_000): Promise<AuditVerification> {
+  const breaks: AuditBreak[] = []
+  const report = (seq: number, reason: string) => {
+    if (breaks.length < MAX_BREAKS) breaks.push({ seq, reason })
+  }
   let expectedSeq = 1
   let prevHash: Buffer = GENESIS_HASH
-  let checked = 0
+  let last: number | null = null
+  let entries = 0
   for (;;) {
-    const rows = await db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('seq', '>=', expectedSeq)
-      .orderBy('seq')
-      .limit(pageSize)
-      .execute()
+    let page = db.selectFrom('audit_log').selectAll().orderBy('seq').limit(pageSize)
+    if (last !== null) page = page.where('seq', '>', last)
+    const rows = await page.execute()
     if (rows.length === 0) break
     for (const row of rows) {
-      if (row.seq !== expectedSeq) {
-        return {
-          ok: false,
-          entries: checked,
-          brokenAt: expectedSeq,
-          reason: `entry ${expectedSeq} is missing (the next entry is ${row.seq}): entries were removed`,
-        }
+      entries += 1
+      if (row.seq < expectedSeq) {
+        report(row.seq, `entry ${row.seq} is out of sequence (expected ${expectedSeq} or later): an entry was inserted`)
+      } else if (row.seq > expectedSeq) {
+        const missing = row.seq - 1 === expectedSeq ? `entry ${expectedSeq} is` : `entries ${expectedSeq} to ${row.seq - 1} are`
+        report(expectedSeq, `${missing} missing: entries were removed`)
+      } else if (!row.prev_hash.equals(prevHash)) {
+        report(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1}: an entry before it was altered or replaced`)
       }
-      if (!row.prev_hash.equals(prevHash)) {
-        return {
-          ok: false,
-          entries: checked,
-          brokenAt: row.seq,
-          reason: `entry ${row.seq} does not link to entry ${row.seq - 1}: an entry before it was altered, removed or inserted`,
-        }
-      }
-      if (!auditEntryHash(prevHash, row).equals(row.hash)) {
-        return { ok: false, entries: checked, brokenAt: row.seq, reason: `entry ${row.seq} does not match its hash: it was altered` }
+      if (!auditEntryHash(row.prev_hash, row).equals(row.hash)) {
+        report(row.seq, `entry ${row.seq} does not match its hash: it was altered`)
       }
       prevHash = row.hash
-      expectedSeq += 1
-      checked += 1
+      expectedSeq = row.seq + 1
+      last = row.seq
     }
   }
-  return { ok: true, entries: checked, head: checked === 0 ? null : { seq: expectedSeq - 1, hash: prevHash.toString('hex') } }
+  return {
+    ok: breaks.length === 0,
+    entries,
+    head: last === null ? null : { seq: last, hash: prevHash.toString('hex') },
+    breaks,
+  }
 }

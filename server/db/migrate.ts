@@ -1,13 +1,47 @@
-import { FileMigrationProvider, Migrator, type Kysely, type MigrationResult } from 'kysely'
+import { FileMigrationProvider, Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { recordAudit } from '../audit/audit.ts'
 import { StartupError } from '../errors.ts'
 
 export const MIGRATIONS_FOLDER = path.resolve(import.meta.dirname, '../../migrations')
 
+/**
+ * Records each migration in the audit log inside the migration's own transaction, so a schema
+ * change and its record commit together. (The migrations that run before the audit log exists,
+ * and the one that removes it, cannot be recorded there; kysely_migration still lists them.)
+ */
+async function recordInAuditLog(db: Kysely<any>, action: string, name: string): Promise<void> {
+  const exists = await sql<{ exists: boolean }>`SELECT to_regclass('audit_log') IS NOT NULL AS exists`.execute(db)
+  if (exists.rows[0]?.exists !== true) return
+  await sql`INSERT INTO audit_log (actor_type, action, object_type, object_id)
+            VALUES ('system', ${action}, 'migration', ${name})`.execute(db)
+}
+
+class RecordedMigrationProvider implements MigrationProvider {
+  readonly #files = new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_FOLDER })
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const migrations = await this.#files.getMigrations()
+    return Object.fromEntries(
+      Object.entries(migrations).map(([name, migration]) => [
+        name,
+        {
+          async up(db: Kysely<any>) {
+            await migration.up(db)
+            await recordInAuditLog(db, 'system.migration_applied', name)
+          },
+          async down(db: Kysely<any>) {
+            await migration.down?.(db)
+            await recordInAuditLog(db, 'system.migration_reverted', name)
+          },
+        },
+      ]),
+    )
+  }
+}
+
 export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_FOLDER }) })
+  return new Migrator({ db, provider: new RecordedMigrationProvider() })
 }
 
 function failure(results: MigrationResult[] | undefined, error: unknown, verb: string): StartupError {
@@ -37,13 +71,4 @@ export async function migrateDown(db: Kysely<any>): Promise<string | null> {
   const { error, results } = await createMigrator(db).migrateDown()
   if (error !== undefined) throw failure(results, error, 'reverted')
   return results?.find((result) => result.status === 'Success')?.migrationName ?? null
-}
-
-/** Applies pending migrations and records each in the audit log (run as the schema owner). */
-export async function migrateAndRecord(owner: Kysely<any>): Promise<string[]> {
-  const applied = await migrateToLatest(owner)
-  for (const name of applied) {
-    await recordAudit(owner, { actor: { type: 'system' }, action: 'system.migration_applied', object: { type: 'migration', id: name } })
-  }
-  return applied
 }

@@ -58,7 +58,6 @@ async function respond(request: FastifyRequest, reply: FastifyReply, outcome: Ou
     return reply.html(
       ErrorPage({
         context: request.server.pageContext,
-        statusCode: outcome.statusCode,
         title: outcome.title,
         message: outcome.message,
         reference: outcome.reference,

@@ -31,8 +31,11 @@ async function tamper(built: TestApp, statement: (db: Kysely<any>) => Promise<un
 t.test('entries form a contiguous chain, each committing to the one before', async (t) => {
   const { database } = await withEntries(t)
   const rows = await database.db.selectFrom('audit_log').selectAll().orderBy('seq').execute()
-  t.ok(rows.length >= 8, 'start-up recorded the migrations, then the five entries')
-  t.match(rows.slice(0, 3), [{ actor_type: 'system', action: 'system.migration_applied', object_type: 'migration' }])
+  t.equal(rows.length, 7, 'the migrations from the audit log on were recorded, then the five entries')
+  t.match(rows.slice(0, 2), [
+    { actor_type: 'system', action: 'system.migration_applied', object_type: 'migration', object_id: '20261122_0002_audit_log' },
+    { actor_type: 'system', action: 'system.migration_applied', object_type: 'migration', object_id: '20261122_0003_rate_limit_counter' },
+  ])
   let prev: Buffer = GENESIS_HASH
   rows.forEach((row, index) => {
     t.equal(row.seq, index + 1)
@@ -40,7 +43,7 @@ t.test('entries form a contiguous chain, each committing to the one before', asy
     t.ok(row.hash.equals(auditEntryHash(prev, row)), `entry ${row.seq} hash matches its fields`)
     prev = row.hash
   })
-  t.match(await verifyAuditChain(database.db, 2), { ok: true, entries: rows.length, head: { seq: rows.length, hash: prev.toString('hex') } })
+  t.same(await verifyAuditChain(database.db, 2), { ok: true, entries: rows.length, head: { seq: rows.length, hash: prev.toString('hex') }, breaks: [] })
 })
 
 t.test('concurrent writers never fork the chain', async (t) => {
@@ -75,7 +78,7 @@ t.test('entries record who, what and which record; bad actions are refused', asy
 t.test('verification finds an altered entry', async (t) => {
   const built = await withEntries(t)
   await tamper(built, (db) => sql`UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 5`.execute(db))
-  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 5, entries: 4, reason: /entry 5 does not match its hash: it was altered/ })
+  t.same((await verifyAuditChain(built.database.db)).breaks, [{ seq: 5, reason: 'entry 5 does not match its hash: it was altered' }])
 })
 
 t.test('verification finds an entry altered with its hash recomputed (the next link breaks)', async (t) => {
@@ -83,13 +86,46 @@ t.test('verification finds an entry altered with its hash recomputed (the next l
   const row = await built.database.db.selectFrom('audit_log').selectAll().where('seq', '=', 5).executeTakeFirstOrThrow()
   const forged = auditEntryHash(row.prev_hash, { ...row, actor_id: 'someone-else' })
   await tamper(built, (db) => sql`UPDATE audit_log SET actor_id = 'someone-else', hash = ${forged} WHERE seq = 5`.execute(db))
-  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 6, reason: /entry 6 does not link to entry 5/ })
+  t.same((await verifyAuditChain(built.database.db)).breaks, [
+    { seq: 6, reason: 'entry 6 does not link to entry 5: an entry before it was altered or replaced' },
+  ])
 })
 
 t.test('verification finds a removed entry', async (t) => {
   const built = await withEntries(t)
   await tamper(built, (db) => sql`DELETE FROM audit_log WHERE seq = 6`.execute(db))
-  t.match(await verifyAuditChain(built.database.db), { ok: false, brokenAt: 6, reason: /entry 6 is missing/ })
+  t.same((await verifyAuditChain(built.database.db)).breaks, [{ seq: 6, reason: 'entry 6 is missing: entries were removed' }])
+})
+
+t.test('verification carries on past a break and reports every one', async (t) => {
+  const built = await withEntries(t)
+  await tamper(built, async (db) => {
+    await sql`UPDATE audit_log SET object_id = 'case-x' WHERE seq = 3`.execute(db)
+    await sql`DELETE FROM audit_log WHERE seq IN (5, 6)`.execute(db)
+  })
+  const result = await verifyAuditChain(built.database.db)
+  t.equal(result.ok, false)
+  t.same(result.breaks, [
+    { seq: 3, reason: 'entry 3 does not match its hash: it was altered' },
+    { seq: 5, reason: 'entries 5 to 6 are missing: entries were removed' },
+  ])
+})
+
+t.test('verification finds an entry slipped in out of sequence, even before the first', async (t) => {
+  const built = await withEntries(t, 1)
+  await tamper(built, async (db) => {
+    await sql`ALTER TABLE audit_log DROP CONSTRAINT audit_log_seq_check`.execute(db)
+    await sql`INSERT INTO audit_log VALUES (-99, now(), 'staff', 'idva-3', 'case.destroyed', 'case', 'c9', ${Buffer.alloc(32)}, ${Buffer.alloc(32)})`.execute(db)
+  })
+  const result = await verifyAuditChain(built.database.db)
+  t.equal(result.ok, false)
+  t.match(result.breaks[0], { seq: -99, reason: /out of sequence/ })
+})
+
+t.test('times are kept to the millisecond the hash commits to', async (t) => {
+  const built = await withEntries(t, 1)
+  await tamper(built, (db) => sql`UPDATE audit_log SET occurred_at = occurred_at + interval '900 microseconds' WHERE seq = 3`.execute(db))
+  t.match((await verifyAuditChain(built.database.db)).breaks, [{ seq: 3, reason: /does not match its hash/ }])
 })
 
 t.test('even the owner cannot change the log while its triggers stand', async (t) => {
@@ -177,6 +213,37 @@ t.test('npm run audit:verify reports an intact chain, then the first broken link
   }
   const broken = run()
   t.equal(broken.status, 1)
-  t.match(broken.stdout, /^Audit log BROKEN at entry 4: entry 4 does not match its hash: it was altered/)
+  t.equal(
+    broken.stdout,
+    'Audit log BROKEN at entry 4: entry 4 does not match its hash: it was altered. 1 problem(s) in 7 entries:\n' +
+      '  - entry 4 does not match its hash: it was altered\n',
+  )
   t.notMatch(broken.stderr, /\bat .+:\d+:\d+/, 'no stack trace')
+})
+
+t.test('a temporary table named audit_log cannot divert the chain', async (t) => {
+  const built = await withEntries(t, 2)
+  await asApplicationRole(built, (db) =>
+    db.connection().execute(async (connection) => {
+      await sql`CREATE TEMPORARY TABLE audit_log (seq bigint, hash bytea)`.execute(connection)
+      await sql`INSERT INTO pg_temp.audit_log VALUES (1000, ${Buffer.alloc(32, 7)})`.execute(connection)
+      await sql`SET search_path = pg_temp, public`.execute(connection)
+      await sql`INSERT INTO public.audit_log (actor_type, actor_id, action) VALUES ('staff', 'idva-3', 'case.closed')`.execute(connection)
+      await sql`DISCARD TEMP`.execute(connection)
+      await sql`RESET search_path`.execute(connection)
+    }),
+  )
+  const result = await verifyAuditChain(built.database.db)
+  t.same(result.breaks, [], 'the chain is intact')
+  t.equal(result.head?.seq, 5, 'the entry took the next real position')
+})
+
+t.test('a rollback of the audit log migration refuses while it records activity', async (t) => {
+  const built = await withEntries(t, 1)
+  const { migrateDown } = await import('../../server/db/migrate.ts')
+  await built.database.asOwner(async (db) => {
+    t.equal(await migrateDown(db), '20261122_0003_rate_limit_counter')
+    await t.rejects(migrateDown(db), /records 1 actions besides migrations and is not dropped by a rollback/)
+  })
+  t.match(await verifyAuditChain(built.database.db), { ok: true })
 })

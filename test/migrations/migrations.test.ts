@@ -43,9 +43,10 @@ async function schemaSnapshot(db: Kysely<any>): Promise<string[]> {
 
 /** Data loaded after a migration is applied, so that reverting it is tested with rows present. */
 const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
+  // Migration records only: a log that records activity refuses to be reverted (test/integration/audit.test.ts).
   '20261122_0002_audit_log': (db) =>
-    sql`INSERT INTO audit_log (actor_type, actor_id, action, object_type, object_id)
-        VALUES ('system', NULL, 'system.test_seed', NULL, NULL), ('staff', 's1', 'case.opened', 'case', 'c1')`.execute(db),
+    sql`INSERT INTO audit_log (actor_type, action, object_type, object_id)
+        VALUES ('system', 'system.migration_applied', 'migration', 'seed')`.execute(db),
   '20261122_0003_rate_limit_counter': (db) =>
     sql`INSERT INTO rate_limit_counter (bucket, window_start, hits, expires_at) VALUES ('k', now(), 1, now())`.execute(db),
 }

@@ -3,7 +3,6 @@ import type { PageContext } from '../context.ts'
 
 export interface ErrorPageProps {
   readonly context: PageContext
-  readonly statusCode: number
   readonly title: string
   readonly message: string
   /** Shown for faults on our side, so a person can quote it; it identifies the log entry only. */
