@@ -5,11 +5,14 @@ import { sql, type Kysely } from 'kysely'
  *
  * `bucket` is an HMAC of the limit's name and the client address under a key derived each day from
  * SERVER_SECRET and never stored, so the table holds no address and cannot be joined with anything.
- * Rows are deleted when their window ends.
+ * Rows are deleted when their window ends. The table is UNLOGGED: counters are worthless after a
+ * crash, and this keeps them out of the write-ahead log, and so out of replicas, WAL archives and
+ * physical backups (pg_dump still copies unlogged tables unless given --no-unlogged-table-data).
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('rate_limit_counter')
+    .modifyFront(sql`unlogged`)
     .addColumn('bucket', 'text', (column) => column.notNull().check(sql`char_length(bucket) <= 64`))
     .addColumn('window_start', 'timestamptz', (column) => column.notNull())
     .addColumn('hits', 'integer', (column) => column.notNull())

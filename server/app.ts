@@ -8,7 +8,7 @@ import publicRoutes from './features/public/routes.ts'
 import { PrivacyLogController } from './log-controller.ts'
 import type { Logger } from './logger.ts'
 import appContext from './plugins/app-context.ts'
-import errorHandling from './plugins/errors.ts'
+import errorHandling, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import securityHeaders from './plugins/security-headers.ts'
 import staticAssets from './plugins/static-assets.ts'
@@ -22,7 +22,7 @@ export interface AppDependencies {
 /** Fastify takes a hop count as a function: trust the nearest `hops` proxies. */
 function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof trust === 'number') return (_address, hop) => hop < trust
-  return trust
+  return trust === false ? false : [...trust]
 }
 
 /** Default body limit; routes that take evidence files raise it for themselves. */
@@ -41,13 +41,19 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     requestIdHeader: false,
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Slow or stalled clients are cut off; handlers that hang answer 503 rather than never.
+    // Slow or stalled clients are cut off; handlers that hang answer 503 rather than never. The
+    // handler timeout counts from routing, so it includes reading the body: routes that take
+    // large uploads set a longer one of their own.
     connectionTimeout: 120_000,
     requestTimeout: 60_000,
     keepAliveTimeout: 10_000,
-    handlerTimeout: 15_000,
-    return503OnClosing: true,
+    handlerTimeout: 30_000,
+    // While stopping, requests on open connections are still served in full (with every header);
+    // the listening socket is closed, so no new connections arrive.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler(config),
+    clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
   })
 

@@ -13,8 +13,8 @@ import { resolve } from 'node:path'
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
-/** Fastify's `trustProxy`: off, every hop, a number of hops, or a list of proxy addresses/CIDRs. */
-export type TrustProxy = boolean | number | string[]
+/** Fastify's `trustProxy`: off, a number of hops, or a list of proxy addresses/CIDRs. */
+export type TrustProxy = false | number | readonly string[]
 
 export interface Config {
   readonly host: string
@@ -124,7 +124,14 @@ function publicOrigin(env: Env, fallback: string): string {
 function trustProxy(env: Env): TrustProxy {
   const raw = read(env, 'TRUST_PROXY')
   if (raw === undefined || raw === 'false') return false
-  if (raw === 'true') return true
+  if (raw === 'true') {
+    // Trusting every hop takes the left-most X-Forwarded-For entry, which the client writes itself:
+    // anyone could choose a new address for every request and never meet a rate limit.
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'cannot be true (any client could then choose its own address): give the number of proxies in front of the portal, or their addresses',
+    )
+  }
   if (/^\d+$/.test(raw)) {
     const hops = Number(raw)
     if (hops >= 1 && hops <= 10) return hops
@@ -140,10 +147,10 @@ function trustProxy(env: Env): TrustProxy {
   if (!valid) {
     throw new ConfigError(
       'TRUST_PROXY',
-      `must be false, true, a number of proxy hops from 1 to 10, or a comma-separated list of proxy addresses or CIDR ranges (got ${show(raw)})`,
+      `must be false, a number of proxy hops from 1 to 10, or a comma-separated list of proxy addresses or CIDR ranges (got ${show(raw)})`,
     )
   }
-  return entries
+  return Object.freeze(entries)
 }
 
 function logLevel(env: Env): LogLevel {

@@ -1,4 +1,4 @@
-import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger } from 'pino'
+import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino'
 import type { LogLevel } from './config.ts'
 
 /**
@@ -26,13 +26,41 @@ function serializeReply(reply: ReplyLike): Record<string, unknown> {
   return { statusCode: reply.statusCode }
 }
 
-/** PostgreSQL errors carry `detail`, `where` and `parameters`, which can quote stored values. */
-const UNSAFE_ERROR_FIELDS = ['detail', 'where', 'hint', 'parameters', 'query', 'body', 'headers', 'address', 'port'] as const
+/**
+ * Fields that can quote what a client sent or what is stored: PostgreSQL's `detail`, `where` and
+ * `hint`, Node's HTTP parser's `rawPacket` (the raw request: URL, headers, cookies), and the like.
+ */
+const UNSAFE_ERROR_FIELDS = new Set(['detail', 'where', 'hint', 'parameters', 'query', 'body', 'headers', 'rawPacket', 'address', 'port', 'input'])
 
-function serializeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) }
-  const serialized: Record<string, unknown> = { ...stdSerializers.err(error) }
-  for (const field of UNSAFE_ERROR_FIELDS) delete serialized[field]
+/** PostgreSQL errors (SQLSTATE codes) quote input in their message: "invalid input syntax ...: "x"". */
+function isDatabaseError(error: Error): boolean {
+  const { code, severity } = error as { code?: unknown; severity?: unknown }
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string'
+}
+
+/** The stack without its first line, which repeats the message. */
+function framesOnly(stack: string | undefined): string | undefined {
+  return stack?.split('\n').filter((line) => /^\s+at /.test(line)).join('\n')
+}
+
+function serializeError(error: unknown, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: '(a non-error value was thrown)' }
+  if (isDatabaseError(error)) {
+    const { code, severity, routine, table, column, constraint, dataType } = error as unknown as Record<string, unknown>
+    return { type: 'DatabaseError', code, severity, routine, table, column, constraint, dataType, stack: framesOnly(error.stack) }
+  }
+  if (error instanceof SyntaxError) {
+    // JSON.parse and friends quote the text they could not parse.
+    return { type: 'SyntaxError', message: '(withheld: it can quote the input)', stack: framesOnly(error.stack) }
+  }
+  // Not pino's own serializer: it folds the messages and stacks of causes into the error's own,
+  // which would carry a database error's quoted input past the checks above.
+  const serialized: Record<string, unknown> = { type: error.constructor.name, message: error.message, stack: error.stack }
+  for (const [field, value] of Object.entries(error)) {
+    if (UNSAFE_ERROR_FIELDS.has(field) || field === 'cause') continue
+    if (['string', 'number', 'boolean'].includes(typeof value)) serialized[field] = value
+  }
+  if (error.cause !== undefined && depth < 3) serialized.cause = serializeError(error.cause, depth + 1)
   return serialized
 }
 
@@ -42,7 +70,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       level,
       base: { pid: process.pid },
       timestamp: stdTimeFunctions.isoTime,
-      serializers: { req: serializeRequest, res: serializeReply, err: serializeError, error: serializeError },
+      serializers: { req: serializeRequest, res: serializeReply, err: (error: unknown) => serializeError(error), error: (error: unknown) => serializeError(error) },
       // Belt and braces: if any code ever logs headers or a raw request, these never get through.
       redact: {
         paths: ['headers', 'req.headers', 'request.headers', 'cookie', 'cookies', 'body', 'ip', 'ips', 'remoteAddress'],

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Config } from '../config.ts'
@@ -175,26 +175,50 @@ async function openPostgres(config: Config & { databaseUrl: string }, logger: Lo
 
 /**
  * A lock file so two processes never open the same embedded database (PGlite has no lock of its
- * own, and two writers would corrupt it). A lock left by a process that has died is taken over.
+ * own, and two writers would corrupt it). A lock left by a process that has died is taken over:
+ * it is moved aside (only one process can move it) after checking it still names the dead process,
+ * and the new lock is read back a moment later, so two processes starting at once cannot both win.
  */
-function acquireLock(dataDir: string): () => void {
+async function acquireLock(dataDir: string): Promise<() => void> {
   const lockPath = join(dataDir, 'portal.lock')
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const readHolder = (path: string): number | null => {
     try {
-      writeFileSync(lockPath, String(process.pid), { flag: 'wx', mode: 0o600 })
-      return () => rmSync(lockPath, { force: true })
+      const pid = Number(readFileSync(path, 'utf8').trim())
+      return Number.isInteger(pid) && pid > 0 ? pid : null
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = Number(readFileSync(lockPath, 'utf8').trim())
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
-        throw new StartupError(
-          `DATA_DIR ${dataDir} is in use by another portal process (pid ${holder}). Stop that process, or set DATA_DIR to another folder.`,
-        )
-      }
-      unlinkSync(lockPath)
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw error
     }
   }
-  throw new StartupError(`DATA_DIR ${dataDir}: could not take the lock file ${lockPath}`)
+  const inUse = (pid: number) =>
+    new StartupError(`DATA_DIR ${dataDir} is in use by another portal process (pid ${pid}). Stop that process, or set DATA_DIR to another folder.`)
+
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx', mode: 0o600 })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = readHolder(lockPath)
+      if (holder !== null && holder !== process.pid && isRunning(holder)) throw inUse(holder)
+      if (readHolder(lockPath) !== holder) continue // changed hands meanwhile: look again
+      const aside = `${lockPath}.stale-${process.pid}`
+      try {
+        renameSync(lockPath, aside)
+      } catch (renameError) {
+        if ((renameError as NodeJS.ErrnoException).code === 'ENOENT') continue // another process moved it
+        throw renameError
+      }
+      rmSync(aside, { force: true })
+      continue
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const holder = readHolder(lockPath)
+    if (holder !== process.pid) throw inUse(holder ?? 0)
+    return () => {
+      if (readHolder(lockPath) === process.pid) rmSync(lockPath, { force: true })
+    }
+  }
+  throw new StartupError(`DATA_DIR ${dataDir}: could not take the lock file ${lockPath}; another process keeps changing it`)
 }
 
 function isRunning(pid: number): boolean {
@@ -209,12 +233,14 @@ function isRunning(pid: number): boolean {
 async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    // Also when the folder already existed: only the portal's own user may enter it.
+    chmodSync(config.dataDir, 0o700)
   } catch (error) {
     throw new StartupError(`DATA_DIR ${config.dataDir} cannot be created: ${(error as Error).message}`, { cause: error })
   }
   let releaseLock: () => void
   try {
-    releaseLock = acquireLock(config.dataDir)
+    releaseLock = await acquireLock(config.dataDir)
   } catch (error) {
     if (error instanceof StartupError) throw error
     throw new StartupError(`DATA_DIR ${config.dataDir} cannot be written: ${(error as Error).message}`, { cause: error })
@@ -232,6 +258,7 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
   }
   try {
     pglite = await PGlite.create(join(config.dataDir, 'pgdata'))
+    chmodSync(join(config.dataDir, 'pgdata'), 0o700)
     // The multiplexer serialises statements on PGlite's single backend; the pool keeps one
     // connection (never closed when idle), and the spare slots only absorb reconnects.
     server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 4 })

@@ -8,9 +8,11 @@ import { HttpError } from '../errors.ts'
  * Rate limiting shared by every instance, with counters in the database.
  *
  * The client address is used for one thing only: it is combined with the limit's name under an
- * HMAC whose key is derived from SERVER_SECRET and today's date (UTC). The key is held in memory,
- * never stored or logged, and changes every day, so yesterday's counters (deleted anyway when their
- * window ends) cannot be linked to an address even with today's key.
+ * HMAC whose key is derived from SERVER_SECRET and today's date (UTC). The daily key is held in
+ * memory, never stored or logged, and differs every day. The counters themselves are deleted when
+ * their window ends (minutes) and are kept out of the write-ahead log. What remains possible, and
+ * SECURITY.md says so: someone holding SERVER_SECRET and a copy of the table taken during a window
+ * could test candidate addresses against the counters in that copy.
  *
  * Routes choose their limit with `config: { rateLimit: { name, max, windowSeconds } }`, or opt out
  * with `rateLimit: false` (health checks, static files). Everything else, including unknown URLs,

@@ -1,5 +1,8 @@
-import helmet from '@fastify/helmet'
+import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet'
 import fp from 'fastify-plugin'
+import helmet, { type HelmetOptions } from 'helmet'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Config } from '../config.ts'
 
 /**
  * Response headers that make the browser an ally.
@@ -10,6 +13,9 @@ import fp from 'fastify-plugin'
  * - A Permissions-Policy that switches off every powerful feature the portal does not use.
  * - Cache-Control: no-store on every response, HTML or not: nothing a person viewed may stay in
  *   a shared browser's cache, and even a cached stylesheet would show that this site was visited.
+ *
+ * The same headers are applied to the few responses Fastify writes before any hook runs (a URL
+ * it cannot decode, for example): see applySecurityHeaders and plugins/errors.ts.
  */
 
 export const CONTENT_SECURITY_POLICY = {
@@ -50,29 +56,41 @@ export const PERMISSIONS_POLICY = [
   'xr-spatial-tracking=()',
 ].join(', ')
 
+export function helmetOptions(config: Config): FastifyHelmetOptions {
+  const directives: Record<string, string[]> = Object.fromEntries(
+    Object.entries(CONTENT_SECURITY_POLICY).map(([name, values]) => [name, [...values]]),
+  )
+  // Served over https: any stray http:// reference is upgraded rather than loaded in clear.
+  if (config.secureCookies) directives.upgradeInsecureRequests = []
+  return {
+    contentSecurityPolicy: { useDefaults: false, directives },
+    strictTransportSecurity: { maxAge: 63_072_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: { policy: 'require-corp' },
+    originAgentCluster: true,
+    xFrameOptions: { action: 'deny' },
+    xDnsPrefetchControl: { allow: false },
+    xPermittedCrossDomainPolicies: { permittedPolicies: 'none' },
+    xXssProtection: true,
+  }
+}
+
+/** Sets every protective header on a raw response, for paths where Fastify's hooks do not run. */
+export function securityHeadersFor(config: Config): (request: IncomingMessage, response: ServerResponse) => void {
+  // The same options; the cast only bridges helmet's ESM and CommonJS type declarations.
+  const middleware = helmet(helmetOptions(config) as unknown as HelmetOptions)
+  return (request, response) => {
+    middleware(request, response, () => undefined)
+    response.setHeader('permissions-policy', PERMISSIONS_POLICY)
+    response.setHeader('cache-control', 'no-store')
+  }
+}
+
 export default fp(
   async function securityHeaders(app) {
-    const directives: Record<string, string[]> = Object.fromEntries(
-      Object.entries(CONTENT_SECURITY_POLICY).map(([name, values]) => [name, [...values]]),
-    )
-    // Served over https: any stray http:// reference is upgraded rather than loaded in clear.
-    if (app.config.secureCookies) directives.upgradeInsecureRequests = []
-    await app.register(helmet, {
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives,
-      },
-      strictTransportSecurity: { maxAge: 63_072_000, includeSubDomains: true },
-      referrerPolicy: { policy: 'no-referrer' },
-      crossOriginOpenerPolicy: { policy: 'same-origin' },
-      crossOriginResourcePolicy: { policy: 'same-origin' },
-      crossOriginEmbedderPolicy: { policy: 'require-corp' },
-      originAgentCluster: true,
-      xFrameOptions: { action: 'deny' },
-      xDnsPrefetchControl: { allow: false },
-      xPermittedCrossDomainPolicies: { permittedPolicies: 'none' },
-      xXssProtection: true,
-    })
+    await app.register(fastifyHelmet, helmetOptions(app.config))
     app.addHook('onSend', async (_request, reply, payload) => {
       reply.header('permissions-policy', PERMISSIONS_POLICY)
       reply.header('cache-control', 'no-store')

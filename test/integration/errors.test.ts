@@ -8,6 +8,7 @@ const { app, database } = await buildTestApp(t, {
     app.get('/test-only/fails', async () => {
       throw new Error('deliberate failure with internal detail /etc/secret-path')
     })
+    app.get('/test-only/items/:id', async () => 'an item')
     app.get('/test-only/slow', { handlerTimeout: 200 }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000))
       return 'too late'
@@ -66,6 +67,23 @@ t.test('an unknown page gets a 404 page for people and JSON for programs', async
   })
 })
 
+t.test('an address that cannot be decoded gets a 400 that does not repeat it', async (t) => {
+  const page = await app.inject({ method: 'GET', url: '/%E0%A4%A?q=do-not-echo', headers: html })
+  t.equal(page.statusCode, 400)
+  t.match(page.body, /<h1>Something was wrong with the request<\/h1>/)
+  t.notMatch(page.body, /do-not-echo|%E0/)
+  const api = await app.inject({ method: 'GET', url: '/%E0%A4%A', headers: json })
+  t.equal(api.statusCode, 400)
+  t.notMatch(api.body, /FST_ERR|%E0/)
+})
+
+t.test('an over-long path parameter gets a 414', async (t) => {
+  const response = await app.inject({ method: 'GET', url: `/test-only/items/${'x'.repeat(300)}`, headers: json })
+  t.equal(response.statusCode, 414)
+  t.equal(response.json().error, 'That address is too long')
+  t.notMatch(response.body, /xxxxx/)
+})
+
 t.test('a known page with the wrong method gets a 405 with Allow', async (t) => {
   const response = await app.inject({ method: 'DELETE', url: '/', headers: json })
   t.equal(response.statusCode, 405)
@@ -90,7 +108,8 @@ t.test('a fault shows a generic message and a reference, never the details', asy
 t.test('a handler that takes too long answers 503 instead of hanging', async (t) => {
   const response = await app.inject({ method: 'GET', url: '/test-only/slow', headers: json })
   t.equal(response.statusCode, 503)
-  t.match(response.json().message, /not something you did/)
+  t.equal(response.json().error, 'This is taking too long')
+  t.match(response.json().message, /check whether it arrived before you send it again/, 'no promise that nothing was saved')
 })
 
 t.test('a failed request leaves nothing half-written', async (t) => {

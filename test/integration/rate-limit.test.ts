@@ -5,7 +5,7 @@ import { deleteExpiredCounters } from '../../server/db/rate-limit-repository.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
 const ADDRESS = '203.0.113.9'
-const env = { RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: 'true' }
+const env = { RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' }
 const from = (address: string) => ({ 'x-forwarded-for': address, accept: 'application/json' })
 
 t.test('two instances on one database share the same counters', async (t) => {
@@ -76,4 +76,27 @@ t.test('a visitor behind the same IPv6 /64 shares one allowance', async (t) => {
   const { app } = await buildTestApp(t, { env })
   for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: '/', headers: from(`2001:db8:aa:bb::${i + 1}`) })
   t.equal((await app.inject({ method: 'GET', url: '/', headers: from('2001:db8:aa:bb::99') })).statusCode, 429)
+})
+
+t.test('without TRUST_PROXY, X-Forwarded-For is ignored: a client cannot pick a new address per request', async (t) => {
+  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3' } })
+  const statuses: number[] = []
+  for (let i = 0; i < 4; i++) statuses.push((await app.inject({ method: 'GET', url: '/', headers: from(`198.51.100.${i}`) })).statusCode)
+  t.same(statuses, [200, 200, 200, 429])
+})
+
+t.test('with TRUST_PROXY listing the proxy, only the entry that proxy added counts', async (t) => {
+  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1' } })
+  const statuses: number[] = []
+  // The client writes the left-most entries itself; the proxy appends the address it saw.
+  for (let i = 0; i < 4; i++) {
+    statuses.push((await app.inject({ method: 'GET', url: '/', headers: from(`198.51.100.${i}, ${ADDRESS}`) })).statusCode)
+  }
+  t.same(statuses, [200, 200, 200, 429])
+})
+
+t.test('the counters are kept out of the write-ahead log', async (t) => {
+  const { database } = await buildTestApp(t)
+  const persistence = await sql<{ relpersistence: string }>`SELECT relpersistence FROM pg_class WHERE oid = 'rate_limit_counter'::regclass`.execute(database.db)
+  t.equal(persistence.rows[0]?.relpersistence, 'u', 'UNLOGGED')
 })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { connect } from 'node:net'
 import { buildTestApp } from '../helpers/app.ts'
 
 /** Parses a CSP header into directive -> sources. */
@@ -25,6 +26,8 @@ const responses = {
   'JSON error': await app.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'application/json' } }),
   'server error page': await app.inject({ method: 'GET', url: '/test-only/fails', headers: { accept: 'text/html' } }),
   'health check': await app.inject({ method: 'GET', url: '/healthz' }),
+  'undecodable URL (answered before any hook)': await app.inject({ method: 'GET', url: '/%E0%A4%A?x=1', headers: { accept: 'text/html' } }),
+  'wrong method': await app.inject({ method: 'PATCH', url: '/', headers: { accept: 'application/json' } }),
   stylesheet: await app.inject({ method: 'GET', url: '/static/app.css' }),
   'browser bundle': await app.inject({ method: 'GET', url: '/static/app.js' }),
   htmx: await app.inject({ method: 'GET', url: '/static/htmx.min.js' }),
@@ -69,7 +72,7 @@ for (const [name, response] of Object.entries(responses)) {
 }
 
 t.test('every HTML response is no-store and served as UTF-8 HTML', async (t) => {
-  for (const name of ['landing page', 'not found page', 'server error page'] as const) {
+  for (const name of ['landing page', 'not found page', 'server error page', 'undecodable URL (answered before any hook)'] as const) {
     t.match(responses[name].headers['content-type'], /^text\/html; charset=utf-8/, name)
     t.equal(responses[name].headers['cache-control'], 'no-store', name)
   }
@@ -79,4 +82,22 @@ t.test('over https, insecure references are upgraded', async (t) => {
   const { app } = await buildTestApp(t, { env: { PUBLIC_ORIGIN: 'https://portal.example.org' } })
   const response = await app.inject({ method: 'GET', url: '/' })
   t.ok(parseCsp(String(response.headers['content-security-policy'])).has('upgrade-insecure-requests'))
+})
+
+t.test('a request the HTTP parser rejects gets a plain answer that is not cached and echoes nothing', async (t) => {
+  const { app } = await buildTestApp(t, { listen: true })
+  const { port } = app.server.address() as { port: number }
+  const response = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    socket.on('close', () => resolve(text))
+    socket.on('error', reject)
+    socket.on('connect', () => socket.end('GET /?secret=echo-me HTTP/1.1\r\nHost: x\r\nnot a header line\r\n\r\n'))
+  })
+  t.match(response, /^HTTP\/1\.1 400 Bad Request\r\n/)
+  t.match(response, /\r\nCache-Control: no-store\r\n/)
+  t.match(response, /\r\nX-Content-Type-Options: nosniff\r\n/)
+  t.match(response, /\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n/)
+  t.notMatch(response, /echo-me/)
 })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,7 +75,11 @@ t.test('an unreachable database stops the server with one line, without the pass
 t.test('on a fresh embedded database: serves within 15 s, keeps data across restarts, stops gracefully', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-process-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  chmodSync(dataDir, 0o755)
   const env = { DATA_DIR: dataDir }
+  // A lock left behind by a process that has died (as after a power cut) is taken over.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+  writeFileSync(join(dataDir, 'portal.lock'), dead.stdout)
 
   const began = Date.now()
   const first = await start(env)
@@ -88,6 +92,9 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   t.same(await health.json(), { status: 'ok' })
   t.ok(elapsed < 15_000, `landing page and /healthz served ${elapsed} ms after start (under 15 s)`)
   t.match(first.output(), /database migrations applied/)
+  t.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data folder is private to the portal user')
+  t.equal(statSync(join(dataDir, 'pgdata')).mode & 0o777, 0o700, 'and so is the database inside it')
+  t.equal(readFileSync(join(dataDir, 'portal.lock'), 'utf8'), String(first.child.pid), 'the stale lock was taken over')
 
   t.test('a second process cannot open the same data folder', async (t) => {
     const second = runToExit(env)
@@ -98,6 +105,7 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
 
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'SIGTERM stops it cleanly')
+  t.notOk(existsSync(join(dataDir, 'portal.lock')), 'and releases the lock')
   t.match(first.output(), /"msg":"stopped"/)
 
   const second = await start(env)

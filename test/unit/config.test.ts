@@ -59,9 +59,9 @@ t.test('the migration role defaults to the application role', async (t) => {
   t.equal(config.databaseMigrationUrl, 'postgres://portal@localhost/portal')
 })
 
-t.test('TRUST_PROXY accepts true and a hop count', async (t) => {
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }, cwd).trustProxy, true)
+t.test('TRUST_PROXY accepts a hop count', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: '2' }, cwd).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }, cwd).trustProxy, false)
 })
 
 const bad: Array<[Record<string, string>, string, RegExp]> = [
@@ -76,7 +76,8 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ PUBLIC_ORIGIN: 'portal.example.org' }, 'PUBLIC_ORIGIN', /origin/],
   [{ PUBLIC_ORIGIN: 'https://portal.example.org/app' }, 'PUBLIC_ORIGIN', /no path/],
   [{ PUBLIC_ORIGIN: 'ftp://portal.example.org' }, 'PUBLIC_ORIGIN', /https/],
-  [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /false, true, a number/],
+  [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /false, a number/],
+  [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY', /cannot be true \(any client could then choose its own address\)/],
   [{ TRUST_PROXY: '10.0.0.0/99' }, 'TRUST_PROXY', /CIDR/],
   [{ TRUST_PROXY: '0' }, 'TRUST_PROXY', /hops from 1 to 10/],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal, error, warn, info, debug, trace, silent/],
