@@ -1,0 +1,134 @@
+import { concat, u16, utf8 } from './bytes.ts'
+import { fail } from './errors.ts'
+import { keySetFromSeedsWith, type EncryptionKeyPair, type SigningKeyPair } from './keys.ts'
+import { loadSodium, type Sodium } from './sodium.ts'
+import { WORDS } from './wordlist.ts'
+
+/**
+ * The reporter's case code: eight words from crypto/wordlist.ts, made in the reporter's browser.
+ *
+ * Seven words are chosen uniformly at random (libsodium's randombytes_uniform), which gives
+ * 7 x log2(7772) = 90.47 bits. The eighth is a check word computed from the seven, so a word typed
+ * wrongly (but still a real word) or words typed out of order are caught in the browser before any
+ * request (a wrong code passes the check with probability 1/7772). A word that is not in the list
+ * is caught at once, with suggestions.
+ *
+ *   check index = (first 4 bytes, big-endian, of BLAKE2b-128("sd-case-code-check-v1" ||
+ *                  u16(index 1) || ... || u16(index 7))) mod 7772
+ *
+ * Typing is forgiving: case, spaces, hyphens and other punctuation between words do not matter.
+ * The canonical form is the eight words in lower case joined by "-".
+ *
+ * From the canonical code the browser derives, and the server never sees the code itself:
+ *   master      = BLAKE2b-256("sd-case-code-v1" || 0x00 || canonical code)
+ *   lookup id   = crypto_kdf_derive_from_key(16, 1, "sdcase01", master)  -- finds the case
+ *   reply keys  = crypto_box_seed_keypair(kdf(32, 2, "sdcase01", master)) -- IDVA replies to it
+ *   auth keys   = crypto_sign_seed_keypair(kdf(32, 3, "sdcase01", master)) -- signs login challenges
+ */
+
+export const CASE_CODE_WORDS = 8
+const RANDOM_WORDS = CASE_CODE_WORDS - 1
+export const CASE_CODE_BITS = RANDOM_WORDS * Math.log2(WORDS.length)
+
+const WORD_INDEX = new Map(WORDS.map((word, index) => [word, index]))
+
+function checkIndexWith(s: Sodium, indices: readonly number[]): number {
+  const digest = s.crypto_generichash(16, concat(utf8('sd-case-code-check-v1'), ...indices.map((index) => u16(index))), null)
+  const value = ((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0
+  return value % WORDS.length
+}
+
+/** A new code, as its eight words. */
+export async function generateCaseCode(): Promise<string[]> {
+  const s = await loadSodium()
+  const indices = Array.from({ length: RANDOM_WORDS }, () => s.randombytes_uniform(WORDS.length))
+  return [...indices, checkIndexWith(s, indices)].map((index) => WORDS[index]!)
+}
+
+export function formatCaseCode(words: readonly string[]): string {
+  return words.join('-')
+}
+
+export type CaseCodeCheck =
+  | { readonly ok: true; readonly code: string; readonly words: readonly string[] }
+  | { readonly ok: false; readonly problem: 'empty' }
+  | { readonly ok: false; readonly problem: 'word_count'; readonly found: number }
+  | { readonly ok: false; readonly problem: 'unknown_word'; readonly position: number; readonly word: string; readonly suggestions: readonly string[] }
+  | { readonly ok: false; readonly problem: 'check_failed' }
+
+/** Words as a person might type them: any case, any separators. */
+export function splitCaseCode(input: string): string[] {
+  return input.normalize('NFKC').toLowerCase().split(/[^a-z]+/).filter((word) => word !== '')
+}
+
+function editDistanceAtMost(a: string, b: string, limit: number): boolean {
+  if (Math.abs(a.length - b.length) > limit) return false
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    let best = i
+    for (let j = 1; j <= b.length; j++) {
+      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      current.push(value)
+      best = Math.min(best, value)
+    }
+    if (best > limit) return false
+    previous = current
+  }
+  return previous[b.length]! <= limit
+}
+
+/** Up to three list words one or two letters away from `word` (two only for longer words). */
+export function suggestWords(word: string): string[] {
+  const limit = word.length >= 6 ? 2 : 1
+  const close = WORDS.filter((candidate) => editDistanceAtMost(word, candidate, 1))
+  const further = close.length > 0 || limit === 1 ? [] : WORDS.filter((candidate) => editDistanceAtMost(word, candidate, limit))
+  return [...close, ...further].slice(0, 3)
+}
+
+/** Checks a typed code entirely in the browser; says what is wrong in a way the page can explain. */
+export async function checkCaseCode(input: string): Promise<CaseCodeCheck> {
+  const s = await loadSodium()
+  const words = splitCaseCode(input)
+  if (words.length === 0) return { ok: false, problem: 'empty' }
+  const unknown = words.findIndex((word) => !WORD_INDEX.has(word))
+  if (unknown !== -1) {
+    const word = words[unknown]!
+    return { ok: false, problem: 'unknown_word', position: unknown + 1, word, suggestions: suggestWords(word) }
+  }
+  if (words.length !== CASE_CODE_WORDS) return { ok: false, problem: 'word_count', found: words.length }
+  const indices = words.map((word) => WORD_INDEX.get(word)!)
+  if (checkIndexWith(s, indices.slice(0, RANDOM_WORDS)) !== indices[RANDOM_WORDS]) return { ok: false, problem: 'check_failed' }
+  return { ok: true, code: formatCaseCode(words), words }
+}
+
+export interface CaseKeys {
+  /** 16 bytes; the server finds the case by it. */
+  readonly lookupId: Uint8Array
+  /** X25519: IDVA replies are encrypted to this (and the service key). */
+  readonly reply: EncryptionKeyPair
+  /** Ed25519: signs the server's login challenge. */
+  readonly auth: SigningKeyPair
+}
+
+/**
+ * Derives the case's keys from its code. Throws CryptoError('bad_code') unless the code passes
+ * checkCaseCode, so a mistyped code never produces keys (or a request).
+ */
+export async function deriveCaseKeys(input: string): Promise<CaseKeys> {
+  const s = await loadSodium()
+  const checked = await checkCaseCode(input)
+  if (!checked.ok) fail('bad_code', `case code is not valid (${checked.problem})`)
+  const master = s.crypto_generichash(32, concat(utf8('sd-case-code-v1'), Uint8Array.of(0), utf8(checked.code)), null)
+  try {
+    const lookupId = s.crypto_kdf_derive_from_key(16, 1, 'sdcase01', master)
+    const replySeed = s.crypto_kdf_derive_from_key(32, 2, 'sdcase01', master)
+    const authSeed = s.crypto_kdf_derive_from_key(32, 3, 'sdcase01', master)
+    const keys = keySetFromSeedsWith(s, replySeed, authSeed)
+    s.memzero(replySeed)
+    s.memzero(authSeed)
+    return { lookupId, reply: keys.encryption, auth: keys.signing }
+  } finally {
+    s.memzero(master)
+  }
+}

@@ -1,0 +1,106 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { CASE_CODE_BITS, checkCaseCode, deriveCaseKeys, formatCaseCode, generateCaseCode, splitCaseCode, suggestWords } from '../../../crypto/case-code.ts'
+import { WORDS, WORD_LIST_SOURCE_SHA256 } from '../../../crypto/wordlist.ts'
+import { rejectsWithCryptoError } from '../../helpers/crypto.ts'
+
+t.test('the word list: 7772 distinct lower-case words, the EFF list without its hyphenated words', async (t) => {
+  t.equal(WORDS.length, 7772)
+  t.equal(new Set(WORDS).size, 7772)
+  t.ok(WORDS.every((word) => /^[a-z]{3,9}$/.test(word)))
+  t.equal(WORDS[0], 'abacus')
+  t.equal(WORDS[7771], 'zoom')
+  t.equal(WORD_LIST_SOURCE_SHA256, 'addd35536511597a02fa0a9ff1e5284677b8883b83e986e43f15a3db996b903e')
+  t.ok(CASE_CODE_BITS >= 90, `${CASE_CODE_BITS.toFixed(2)} bits`)
+})
+
+t.test('a generated code has eight list words and passes its own check', async (t) => {
+  const seen = new Set<string>()
+  for (let i = 0; i < 200; i++) {
+    const words = await generateCaseCode()
+    t.equal(words.length, 8)
+    t.ok(words.every((word) => WORDS.includes(word)))
+    const checked = await checkCaseCode(formatCaseCode(words))
+    t.ok(checked.ok)
+    seen.add(formatCaseCode(words))
+  }
+  t.equal(seen.size, 200, 'no two alike')
+})
+
+t.test('typing is forgiving: case, spaces, hyphens, punctuation and full-width letters', async (t) => {
+  const words = await generateCaseCode()
+  const canonical = formatCaseCode(words)
+  const typed = [
+    words.join(' '),
+    words.join('  -  '),
+    `  ${words.map((word) => word.toUpperCase()).join('.')}  `,
+    words.map((word, i) => (i % 2 === 0 ? word[0]!.toUpperCase() + word.slice(1) : word)).join(', '),
+    words.join('\n'),
+    [...words.join(' ')].map((char) => (char >= 'a' && char <= 'z' ? String.fromCharCode(char.charCodeAt(0) + 0xfee0) : char)).join(''),
+  ]
+  const keys = await deriveCaseKeys(canonical)
+  for (const variant of typed) {
+    const checked = await checkCaseCode(variant)
+    t.match(checked, { ok: true, code: canonical }, JSON.stringify(variant))
+    t.same((await deriveCaseKeys(variant)).lookupId, keys.lookupId, 'the same keys')
+  }
+  t.same(splitCaseCode('Apple--pie  TIME'), ['apple', 'pie', 'time'])
+})
+
+t.test('a word that is not in the list is named, with suggestions, before any request', async (t) => {
+  const words = await generateCaseCode()
+  const original = words[2]!
+  const typo = original.length > 4 ? original.slice(0, 2) + original.slice(3) : `${original}q`
+  const mistyped = [...words]
+  mistyped[2] = typo
+  const checked = await checkCaseCode(mistyped.join(' '))
+  if (WORDS.includes(typo)) {
+    t.match(checked, { ok: false, problem: 'check_failed' })
+  } else {
+    t.match(checked, { ok: false, problem: 'unknown_word', position: 3, word: typo })
+    t.ok(checked.ok === false && checked.problem === 'unknown_word' && checked.suggestions.includes(original), `suggests ${original}`)
+  }
+  t.same(suggestWords('abcus'), ['abacus'])
+  t.match(await checkCaseCode(''), { ok: false, problem: 'empty' })
+  t.match(await checkCaseCode(words.slice(0, 7).join(' ')), { ok: false, problem: 'word_count', found: 7 })
+  t.match(await checkCaseCode([...words, 'zoom'].join(' ')), { ok: false, problem: 'word_count', found: 9 })
+})
+
+t.test('the check word catches a real but wrong word, and words out of order', async (t) => {
+  let wrongAccepted = 0
+  let swapAccepted = 0
+  const trials = 500
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: 7 }), fc.nat({ max: WORDS.length - 1 }), fc.nat({ max: 7 }), async (position, replacement, other) => {
+      const words = await generateCaseCode()
+      const changed = [...words]
+      changed[position] = WORDS[replacement]!
+      if (changed[position] !== words[position] && (await checkCaseCode(changed.join(' '))).ok) wrongAccepted++
+      const swapped = [...words]
+      ;[swapped[position], swapped[other]] = [swapped[other]!, swapped[position]!]
+      if (swapped.join() !== words.join() && (await checkCaseCode(swapped.join(' '))).ok) swapAccepted++
+      return true
+    }),
+    { numRuns: trials },
+  )
+  // Each slips through with probability 1/7772: expected 0.06 in 500 tries.
+  t.ok(wrongAccepted <= 2, `${wrongAccepted} of ${trials} wrong words passed`)
+  t.ok(swapAccepted <= 2, `${swapAccepted} of ${trials} reorderings passed`)
+})
+
+t.test('derivation: deterministic, distinct per code, and refused for a bad code', async (t) => {
+  const code = formatCaseCode(await generateCaseCode())
+  const first = await deriveCaseKeys(code)
+  const again = await deriveCaseKeys(code)
+  t.same(first, again, 'the same code gives the same keys')
+  t.equal(first.lookupId.length, 16)
+  t.equal(first.reply.publicKey.length, 32)
+  t.equal(first.auth.publicKey.length, 32)
+  t.notSame(first.reply.publicKey, first.auth.publicKey)
+  const other = await deriveCaseKeys(formatCaseCode(await generateCaseCode()))
+  t.notSame(other.lookupId, first.lookupId)
+  await rejectsWithCryptoError(t, deriveCaseKeys('not a code at all'), 'bad_code')
+  const words = code.split('-')
+  const wrong = [...words.slice(0, 7), words[7] === 'zoom' ? 'abacus' : 'zoom']
+  await rejectsWithCryptoError(t, deriveCaseKeys(wrong.join(' ')), 'bad_code', 'a code failing its check gives no keys')
+})

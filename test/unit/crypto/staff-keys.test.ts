@@ -1,0 +1,101 @@
+import t from 'tap'
+import { openEnvelope, sealEnvelope } from '../../../crypto/envelope.ts'
+import { generateKeySet, publicKeysOf } from '../../../crypto/keys.ts'
+import {
+  deriveStaffSecrets,
+  newGroupKeys,
+  newPassphraseParams,
+  rotateGroupKeys,
+  unwrapGroupKeys,
+  unwrapKeyRing,
+  unwrapMemberKeys,
+  wrapGroupKeys,
+  wrapMemberKeys,
+  type PassphraseParams,
+} from '../../../crypto/staff-keys.ts'
+import { rejectsWithCryptoError, text } from '../../helpers/crypto.ts'
+
+// The quickest parameters the module accepts (libsodium's INTERACTIVE), to keep tests fast.
+const fast = async (): Promise<PassphraseParams> => ({ ...(await newPassphraseParams()), opsLimit: 2, memLimit: 64 * 1024 * 1024 })
+
+t.test('defaults are at least libsodium\'s INTERACTIVE, with a fresh salt each time', async (t) => {
+  const a = await newPassphraseParams()
+  const b = await newPassphraseParams()
+  t.ok(a.opsLimit >= 2 && a.memLimit >= 64 * 1024 * 1024)
+  t.equal(a.salt.length, 16)
+  t.notSame(a.salt, b.salt)
+})
+
+t.test('the same passphrase and parameters give the same secrets; anything else does not', async (t) => {
+  const params = await fast()
+  const one = await deriveStaffSecrets('correct horse battery staple', params)
+  t.same(await deriveStaffSecrets('correct horse battery staple', params), one)
+  t.equal(one.authVerifier.length, 32)
+  t.notSame(one.authVerifier, one.keyEncryptionKey, 'the verifier sent to the server is not the key that stays in the browser')
+  t.notSame((await deriveStaffSecrets('correct horse battery stapler', params)).keyEncryptionKey, one.keyEncryptionKey)
+  t.notSame((await deriveStaffSecrets('correct horse battery staple', await fast())).keyEncryptionKey, one.keyEncryptionKey, 'another salt')
+  t.same((await deriveStaffSecrets('\u0043\u0327afe', params)).keyEncryptionKey, (await deriveStaffSecrets('\u00c7afe', params)).keyEncryptionKey, 'NFKC: the same letters typed differently')
+})
+
+t.test('parameters from the server are bounded: no weakening, no stalling', async (t) => {
+  const params = await fast()
+  await rejectsWithCryptoError(t, deriveStaffSecrets('x', { ...params, opsLimit: 1 }), 'unsupported')
+  await rejectsWithCryptoError(t, deriveStaffSecrets('x', { ...params, memLimit: 8 * 1024 * 1024 }), 'unsupported')
+  await rejectsWithCryptoError(t, deriveStaffSecrets('x', { ...params, opsLimit: 1000 }), 'unsupported')
+  await rejectsWithCryptoError(t, deriveStaffSecrets('x', { ...params, memLimit: 4 * 1024 * 1024 * 1024 }), 'unsupported')
+  await rejectsWithCryptoError(t, deriveStaffSecrets('x', { ...params, salt: new Uint8Array(8) }), 'malformed')
+  await rejectsWithCryptoError(t, deriveStaffSecrets('', params), 'malformed')
+})
+
+t.test('member keys wrap under the KEK and unwrap only with the right passphrase and account', async (t) => {
+  const params = await fast()
+  const { keyEncryptionKey } = await deriveStaffSecrets('a long and private passphrase', params)
+  const member = await generateKeySet()
+  const blob = await wrapMemberKeys(member, keyEncryptionKey, 'staff-17')
+  const back = await unwrapMemberKeys(blob, keyEncryptionKey, 'staff-17', publicKeysOf(member))
+  t.same(back.encryption, member.encryption)
+  t.same(back.signing, member.signing)
+  const wrong = await deriveStaffSecrets('a long and private passphrasE', params)
+  await rejectsWithCryptoError(t, unwrapMemberKeys(blob, wrong.keyEncryptionKey, 'staff-17', publicKeysOf(member)), 'decryption_failed', 'wrong passphrase')
+  await rejectsWithCryptoError(t, unwrapMemberKeys(blob, keyEncryptionKey, 'staff-18', publicKeysOf(member)), 'decryption_failed', 'another account')
+  await rejectsWithCryptoError(t, unwrapMemberKeys(blob, keyEncryptionKey, 'staff-17', publicKeysOf(await generateKeySet())), 'key_mismatch', 'not the published keys')
+  const altered = blob.slice()
+  altered[30] = altered[30]! ^ 1
+  await rejectsWithCryptoError(t, unwrapMemberKeys(altered, keyEncryptionKey, 'staff-17', publicKeysOf(member)), 'decryption_failed')
+  await rejectsWithCryptoError(t, unwrapMemberKeys(blob.subarray(0, 50), keyEncryptionKey, 'staff-17', publicKeysOf(member)), 'malformed')
+})
+
+t.test('group keys reach a member sealed to their key; a forged group key is refused', async (t) => {
+  const service = await newGroupKeys()
+  const member = await generateKeySet()
+  const blob = await wrapGroupKeys(service, 'idva-service', member.encryption.publicKey)
+  const back = await unwrapGroupKeys(blob, member.encryption, 'idva-service', publicKeysOf(service))
+  t.same(back.encryption.privateKey, service.encryption.privateKey)
+  await rejectsWithCryptoError(t, unwrapGroupKeys(blob, (await generateKeySet()).encryption, 'idva-service', publicKeysOf(service)), 'decryption_failed', 'another member')
+  await rejectsWithCryptoError(t, unwrapGroupKeys(blob, member.encryption, 'unit-cn', publicKeysOf(service)), 'key_mismatch', 'keys of another group')
+  // Anyone can seal to a member's public key: an insider forging "the service key" for them.
+  const forged = await wrapGroupKeys(await newGroupKeys(), 'idva-service', member.encryption.publicKey)
+  await rejectsWithCryptoError(t, unwrapGroupKeys(forged, member.encryption, 'idva-service', publicKeysOf(service)), 'key_mismatch', 'a forged group key')
+})
+
+t.test('rotation: a new key, and every earlier one still reachable for old cases', async (t) => {
+  const first = await newGroupKeys()
+  const oldCase = await sealEnvelope({ kind: 'disclosure', caseId: 'old', plaintext: text('two years ago'), recipients: [first.encryption.publicKey] })
+  const second = await rotateGroupKeys(first, 'idva-service')
+  const middleCase = await sealEnvelope({ kind: 'disclosure', caseId: 'mid', plaintext: text('last year'), recipients: [second.next.encryption.publicKey] })
+  const third = await rotateGroupKeys(second.next, 'idva-service')
+  const ring = await unwrapKeyRing(third.next, 'idva-service', [
+    { blob: third.previous, publicKeys: publicKeysOf(second.next) },
+    { blob: second.previous, publicKeys: publicKeysOf(first) },
+  ])
+  t.equal(ring.length, 3)
+  const keys = ring.map((generation) => generation.encryption)
+  t.same((await openEnvelope(oldCase, { caseId: 'old', keys })).plaintext, text('two years ago'))
+  t.same((await openEnvelope(middleCase, { caseId: 'mid', keys })).plaintext, text('last year'))
+  await rejectsWithCryptoError(
+    t,
+    unwrapKeyRing(third.next, 'idva-service', [{ blob: second.previous, publicKeys: publicKeysOf(first) }]),
+    'decryption_failed',
+    'generations must be given in order',
+  )
+})
