@@ -1,7 +1,14 @@
 /**
- * The portal's one browser module. It is bundled (with crypto/ in later features) and served from
- * the portal itself; no inline scripts, no third-party hosts.
+ * The portal's browser module, served from the portal itself (no inline scripts, no other hosts).
+ * It installs the quick exit at once; the cryptography (crypto/ and libsodium) is a separate chunk,
+ * loaded only by the pages that encrypt or decrypt, through loadCrypto().
  */
 import { installQuickExit } from './quick-exit.ts'
 
 installQuickExit(document, window)
+
+/** crypto/ (envelopes, case codes, keys, fingerprints, evidence framing), loaded on first use. */
+export const loadCrypto = () => import('../crypto/index.ts')
+
+/** Evidence files, encrypted and decrypted in a Web Worker. */
+export const loadEvidence = () => import('./evidence.ts')

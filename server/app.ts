@@ -1,6 +1,8 @@
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
+import type { PageContext } from '../views/context.ts'
+import { loadBundle } from './bundle.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/database.ts'
 import healthRoutes from './features/health/routes.ts'
@@ -33,6 +35,16 @@ export const BODY_LIMIT_BYTES = 256 * 1024
  * server.ts starts it; tests build it on a test database and use `inject` or `listen`.
  */
 export async function buildApp({ config, database, logger }: AppDependencies): Promise<FastifyInstance> {
+  const { manifest, assets } = await loadBundle()
+  const pageContext: PageContext = Object.freeze({
+    quickExitUrl: config.quickExitUrl,
+    assets: Object.freeze({
+      css: `/static/${manifest.entries.css}`,
+      htmx: `/static/${manifest.entries.htmx}`,
+      app: `/static/${manifest.entries.app}`,
+      evidenceWorker: `/static/${manifest.entries.evidenceWorker}`,
+    }),
+  })
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new PrivacyLogController(),
@@ -52,17 +64,17 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     // the listening socket is closed, so no new connections arrive.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    frameworkErrors: frameworkErrorHandler(config),
+    frameworkErrors: frameworkErrorHandler(config, pageContext),
     clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
   })
 
-  await app.register(appContext, { config, database })
+  await app.register(appContext, { config, database, pageContext })
   await app.register(securityHeaders)
   await app.register(errorHandling)
   await app.register(rateLimit)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
-  await app.register(staticAssets)
+  await app.register(staticAssets, { assets })
   await app.register(healthRoutes)
   await app.register(publicRoutes)
   return app

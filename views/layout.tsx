@@ -24,9 +24,10 @@ export function Layout({ context, title, quickExit = true, children }: PropsWith
           <meta name="robots" content="noindex, nofollow" />
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title safe>{`${title} – ${SERVICE_NAME}`}</title>
-          <link rel="stylesheet" href="/static/app.css" />
-          <script src="/static/htmx.min.js" defer></script>
-          <script type="module" src="/static/app.js"></script>
+          <meta name="sd-evidence-worker" content={context.assets.evidenceWorker} />
+          <link rel="stylesheet" href={context.assets.css} />
+          <script src={context.assets.htmx} defer></script>
+          <script type="module" src={context.assets.app}></script>
         </head>
         <body>
           <a class="skip-link" href="#main">

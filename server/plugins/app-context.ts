@@ -17,11 +17,11 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: Config; database: Database }>(
-  async function appContext(app, { config, database }) {
+export default fp<{ config: Config; database: Database; pageContext: PageContext }>(
+  async function appContext(app, { config, database, pageContext }) {
     app.decorate('config', config)
     app.decorate('database', database)
-    app.decorate('pageContext', Object.freeze({ quickExitUrl: config.quickExitUrl }))
+    app.decorate('pageContext', pageContext)
     app.decorateReply('html', async function html(this, markup) {
       return this.type('text/html; charset=utf-8').send(await markup)
     })

@@ -141,9 +141,11 @@ export default fp(
  * Fastify's `frameworkErrors`: a URL it cannot decode, or a path parameter over the length limit.
  * These arrive before any hook, so the protective headers are set here; the URL is never repeated.
  */
-export function frameworkErrorHandler(config: Config): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+export function frameworkErrorHandler(
+  config: Config,
+  context: PageContext,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
   const secure = securityHeadersFor(config)
-  const context: PageContext = { quickExitUrl: config.quickExitUrl }
   return (error, request, reply) => {
     secure(request.raw, reply.raw)
     const statusCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400

@@ -11,8 +11,9 @@ import type { Config } from '../config.ts'
  *   exception, 'wasm-unsafe-eval', lets libsodium compile its WebAssembly (it does not allow eval).
  * - HSTS for two years, no referrer, isolation from other origins (COOP, CORP, COEP), no framing.
  * - A Permissions-Policy that switches off every powerful feature the portal does not use.
- * - Cache-Control: no-store on every response, HTML or not: nothing a person viewed may stay in
- *   a shared browser's cache, and even a cached stylesheet would show that this site was visited.
+ * - Cache-Control: no-store on every response unless a route says otherwise: nothing a person
+ *   viewed may stay in a shared browser's cache. Only the bundle's content-hashed files (code and
+ *   the stylesheet, never content) are cacheable.
  *
  * The same headers are applied to the few responses Fastify writes before any hook runs (a URL
  * it cannot decode, for example): see applySecurityHeaders and plugins/errors.ts.
@@ -93,7 +94,7 @@ export default fp(
     await app.register(fastifyHelmet, helmetOptions(app.config))
     app.addHook('onSend', async (_request, reply, payload) => {
       reply.header('permissions-policy', PERMISSIONS_POLICY)
-      reply.header('cache-control', 'no-store')
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
       return payload
     })
   },

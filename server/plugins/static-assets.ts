@@ -1,13 +1,19 @@
 import fp from 'fastify-plugin'
-import { loadAssets } from '../assets.ts'
+import type { Asset } from '../bundle.ts'
 
-/** Serves the stylesheet, htmx and the browser bundle from memory. Not rate-limited: no DB work. */
-export default fp(
-  async function staticAssets(app) {
-    const assets = await loadAssets()
+/**
+ * Serves the bundle from memory: every file is named by its content, so it may be cached for a
+ * year (a change makes a new name). Not rate-limited: no database work. Pages stay no-store.
+ */
+export default fp<{ assets: ReadonlyMap<string, Asset> }>(
+  async function staticAssets(app, { assets }) {
     for (const [path, asset] of assets) {
       app.get(path, { config: { rateLimit: false } }, async (_request, reply) =>
-        reply.type(asset.contentType).header('x-content-sha256', asset.sha256).send(asset.body),
+        reply
+          .type(asset.contentType)
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .header('x-content-sha256', asset.sha256)
+          .send(asset.body),
       )
     }
   },

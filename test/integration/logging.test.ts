@@ -98,7 +98,7 @@ const sent: Sent[] = [
   await send('POST', '/leave', CANARY.body, 'text/canary'),
   await send('POST', '/leave'),
   await send('GET', '/healthz'),
-  await send('GET', '/static/app.css'),
+  await send('GET', app.pageContext.assets.css),
   await send('GET', `/%E0%A4%A?code=${CANARY.query}`),
   await send('GET', `/test-only/database-error?value=${CANARY.query}`),
   await send('POST', '/test-only/parse', `{"text": "${CANARY.body}`, 'text/plain'),

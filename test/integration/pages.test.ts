@@ -2,6 +2,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { readManifest } from '../../server/bundle.ts'
 import { HTMX_CONFIG } from '../../views/context.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
@@ -19,14 +20,15 @@ for (const [name, response] of Object.entries(pages)) {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)]
     t.ok(scripts.length >= 2)
     for (const [, attributes, body] of scripts) {
-      t.match(attributes, /\ssrc="\/static\/[a-z.]+\.js"/, 'every script is a file from /static')
+      t.match(attributes, /\ssrc="\/static\/[A-Za-z0-9.-]+\.js"/, 'every script is a file from /static')
       t.equal(body, '', 'no inline script')
     }
     t.notMatch(html, /<style\b/i, 'no <style> element')
     t.notMatch(html, /\sstyle=/i, 'no style attribute')
     t.notMatch(html, /\son[a-z]+=/i, 'no inline event handler')
     t.notMatch(html, /(src|href)="(https?:)?\/\/(?!www\.bbc\.co\.uk\/weather")/, 'nothing loaded from another host')
-    t.match(html, /<link rel="stylesheet" href="\/static\/app.css"\/>/)
+    t.match(html, `<link rel="stylesheet" href="${app.pageContext.assets.css}"/>`)
+    t.match(html, `<meta name="sd-evidence-worker" content="${app.pageContext.assets.evidenceWorker}"/>`)
     t.match(html, /<a class="quick-exit__button" href="https:\/\/www.bbc.co.uk\/weather" rel="noreferrer nofollow" data-quick-exit="">Leave this site<\/a>/)
     t.match(html, /Or press Shift three times/)
     t.match(html, /call <strong>999<\/strong>/)
@@ -59,21 +61,32 @@ t.test('the landing page says what the portal is, who runs it, who can read it, 
   t.match(html, /0808 2000 247/)
 })
 
-t.test('static files are served from the portal itself', async (t) => {
+t.test('the bundle is served from the portal itself, under content-hashed names', async (t) => {
   const require = createRequire(import.meta.url)
-  const htmx = await app.inject({ method: 'GET', url: '/static/htmx.min.js' })
+  const { assets } = app.pageContext
+  const htmx = await app.inject({ method: 'GET', url: assets.htmx })
   t.equal(htmx.statusCode, 200)
   t.match(htmx.headers['content-type'], /^text\/javascript/)
   t.equal(htmx.body, readFileSync(require.resolve('htmx.org/dist/htmx.min.js'), 'utf8'), 'the packaged htmx, unchanged')
 
-  const bundle = await app.inject({ method: 'GET', url: '/static/app.js' })
-  t.equal(bundle.statusCode, 200)
-  t.match(bundle.body, /data-quick-exit/, 'the bundle carries the quick exit')
-  t.equal(bundle.headers['x-content-sha256'], createHash('sha256').update(bundle.rawPayload).digest('hex'), 'its hash is published')
+  const manifest = readManifest()
+  t.ok(manifest, 'dist/public/manifest.json exists')
+  for (const file of manifest?.files ?? []) {
+    const response = await app.inject({ method: 'GET', url: `/static/${file.name}` })
+    t.equal(response.statusCode, 200, file.name)
+    const sha256 = createHash('sha256').update(response.rawPayload).digest('hex')
+    t.equal(sha256, file.sha256, `${file.name} is what the manifest says`)
+    t.equal(response.headers['x-content-sha256'], sha256, 'its hash is published in a header')
+    t.ok(file.name.includes(sha256.slice(0, 10)) || /-[A-Z0-9]{8}\.js$/.test(file.name), 'the name carries a content hash')
+  }
+  const bundle = await app.inject({ method: 'GET', url: assets.app })
+  t.match(bundle.body, /data-quick-exit/, 'the entry module carries the quick exit')
 
-  const css = await app.inject({ method: 'GET', url: '/static/app.css' })
+  const css = await app.inject({ method: 'GET', url: assets.css })
   t.match(css.headers['content-type'], /^text\/css/)
   t.match(css.body, /html\.is-leaving/)
+  const unknown = await app.inject({ method: 'GET', url: '/static/app.js' })
+  t.equal(unknown.statusCode, 404, 'nothing is served under an unhashed name')
 })
 
 t.test('the leave beacon clears site data and refuses other sites', async (t) => {

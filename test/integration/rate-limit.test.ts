@@ -30,7 +30,7 @@ t.test('two instances on one database share the same counters', async (t) => {
 
   const health = await first.app.inject({ method: 'GET', url: '/healthz', headers: from(ADDRESS) })
   t.equal(health.statusCode, 200, 'health checks are never rate-limited')
-  const asset = await first.app.inject({ method: 'GET', url: '/static/app.css', headers: from(ADDRESS) })
+  const asset = await first.app.inject({ method: 'GET', url: first.app.pageContext.assets.css, headers: from(ADDRESS) })
   t.equal(asset.statusCode, 200, 'static files are never rate-limited')
 })
 

@@ -28,10 +28,13 @@ const responses = {
   'health check': await app.inject({ method: 'GET', url: '/healthz' }),
   'undecodable URL (answered before any hook)': await app.inject({ method: 'GET', url: '/%E0%A4%A?x=1', headers: { accept: 'text/html' } }),
   'wrong method': await app.inject({ method: 'PATCH', url: '/', headers: { accept: 'application/json' } }),
-  stylesheet: await app.inject({ method: 'GET', url: '/static/app.css' }),
-  'browser bundle': await app.inject({ method: 'GET', url: '/static/app.js' }),
-  htmx: await app.inject({ method: 'GET', url: '/static/htmx.min.js' }),
+  stylesheet: await app.inject({ method: 'GET', url: app.pageContext.assets.css }),
+  'browser bundle': await app.inject({ method: 'GET', url: app.pageContext.assets.app }),
+  'evidence worker': await app.inject({ method: 'GET', url: app.pageContext.assets.evidenceWorker }),
+  htmx: await app.inject({ method: 'GET', url: app.pageContext.assets.htmx }),
 }
+
+const STATIC = { stylesheet: true, 'browser bundle': true, 'evidence worker': true, htmx: true }
 
 for (const [name, response] of Object.entries(responses)) {
   t.test(`${name}: every protective header is present`, async (t) => {
@@ -65,7 +68,11 @@ for (const [name, response] of Object.entries(responses)) {
     for (const feature of ['camera', 'microphone', 'geolocation', 'payment', 'usb', 'display-capture']) {
       t.match(permissions, new RegExp(`(^|, )${feature}=\\(\\)`), `Permissions-Policy denies ${feature}`)
     }
-    t.equal(headers['cache-control'], 'no-store', 'Cache-Control: no-store')
+    if (name in STATIC) {
+      t.equal(headers['cache-control'], 'public, max-age=31536000, immutable', 'content-hashed code may be cached')
+    } else {
+      t.equal(headers['cache-control'], 'no-store', 'Cache-Control: no-store')
+    }
     t.notOk(headers['x-powered-by'], 'no X-Powered-By')
     t.notOk(headers['server'], 'no Server header')
   })

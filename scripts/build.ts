@@ -1,0 +1,6 @@
+/** npm run build: builds the browser bundle into dist/public (content-hashed names, manifest). */
+import { buildBundle, bundleFileSize } from '../server/bundle.ts'
+
+const manifest = await buildBundle()
+for (const file of manifest.files) process.stdout.write(`${String(bundleFileSize(file.name)).padStart(9)}  ${file.name}\n`)
+process.stdout.write(`bundle sha256 ${manifest.bundleHash}\n`)
