@@ -1,5 +1,8 @@
 /** npm run build: builds the browser bundle into dist/public (content-hashed names, manifest). */
 import { buildBundle, bundleFileSize } from '../server/bundle.ts'
+import { exitQuietlyOnClosedPipe } from './stdout.ts'
+
+exitQuietlyOnClosedPipe()
 
 const manifest = await buildBundle()
 for (const file of manifest.files) process.stdout.write(`${String(bundleFileSize(file.name)).padStart(9)}  ${file.name}\n`)

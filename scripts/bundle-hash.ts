@@ -4,6 +4,9 @@
  * if it is missing or out of date. First line: the bundle hash; then each file's hash and name.
  */
 import { ensureBundle } from '../server/bundle.ts'
+import { exitQuietlyOnClosedPipe } from './stdout.ts'
+
+exitQuietlyOnClosedPipe()
 
 const manifest = await ensureBundle()
 process.stdout.write(`${manifest.bundleHash}  bundle\n`)

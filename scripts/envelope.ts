@@ -29,6 +29,9 @@ import {
   sealEnvelope,
   type EnvelopeKind,
 } from '../crypto/index.ts'
+import { exitQuietlyOnClosedPipe } from './stdout.ts'
+
+exitQuietlyOnClosedPipe()
 
 class UsageError extends Error {}
 
