@@ -5,7 +5,7 @@
  * { id, error: { code, message } }. Nothing is sent anywhere from here.
  */
 import { CryptoError } from '../crypto/errors.ts'
-import { decryptEvidence, EvidenceEncryptor, type EvidenceKey } from '../crypto/evidence.ts'
+import { decryptEvidence, EvidenceEncryptor, MAX_ENCRYPTED_EVIDENCE_BYTES, MAX_EVIDENCE_BYTES, type EvidenceKey } from '../crypto/evidence.ts'
 
 export interface EvidenceJob {
   readonly id: number
@@ -28,6 +28,7 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope
 
 async function encrypt(job: EvidenceJob, key: EvidenceKey): Promise<Blob> {
+  if (job.file.size > MAX_EVIDENCE_BYTES) throw new CryptoError('too_large', 'evidence files can be at most 25 MiB')
   const encryptor = await EvidenceEncryptor.create(key)
   // libsodium's outputs are plain ArrayBuffer-backed arrays; the cast only satisfies BlobPart's typing.
   const parts: Uint8Array[] = [encryptor.header]
@@ -49,6 +50,8 @@ async function encrypt(job: EvidenceJob, key: EvidenceKey): Promise<Blob> {
 }
 
 async function decrypt(job: EvidenceJob, key: EvidenceKey): Promise<Blob> {
+  // Checked before reading, so a huge file is refused without loading it into memory.
+  if (job.file.size > MAX_ENCRYPTED_EVIDENCE_BYTES) throw new CryptoError('too_large', 'this is larger than any encrypted evidence file')
   const plaintext = await decryptEvidence(new Uint8Array(await job.file.arrayBuffer()), key)
   scope.postMessage({ id: job.id, progress: job.file.size, total: job.file.size })
   return new Blob([plaintext as BlobPart])
@@ -58,6 +61,8 @@ scope.onmessage = (event) => {
   const job = event.data
   const key: EvidenceKey = { fileId: job.fileId, key: job.key }
   const work = job.op === 'encrypt' ? encrypt(job, key) : decrypt(job, key)
+  // The worker's copy of the file key is wiped once the job is done.
+  void work.finally(() => job.key.fill(0)).catch(() => undefined)
   work.then(
     (result) => scope.postMessage({ id: job.id, result }),
     (error: unknown) =>

@@ -12,3 +12,6 @@ export const loadCrypto = () => import('../crypto/index.ts')
 
 /** Evidence files, encrypted and decrypted in a Web Worker. */
 export const loadEvidence = () => import('./evidence.ts')
+
+/** Staff passphrases and key wrapping: libsodium's larger sumo build, loaded only on staff pages. */
+export const loadStaffCrypto = () => import('../crypto/staff-keys.ts')

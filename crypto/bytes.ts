@@ -11,6 +11,7 @@ export function utf8(text: string): Uint8Array {
 
 /** Decodes UTF-8, refusing invalid sequences (CryptoError 'malformed'). */
 export function fromUtf8(bytes: Uint8Array): string {
+  if (!(bytes instanceof Uint8Array)) fail('malformed', 'expected bytes')
   try {
     return strictDecoder.decode(bytes)
   } catch {
@@ -95,7 +96,13 @@ export class ByteReader {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
+/** Only ASCII white space (space, tab, CR, LF) is ignored around encoded text. */
+export function trimAsciiWhitespace(text: string): string {
+  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '')
+}
+
 function decodeBase64(text: string, alphabet: RegExp, what: string, maxBytes: number): Uint8Array {
+  if (typeof text !== 'string') fail('malformed', `${what} must be text`)
   if (text.length > Math.ceil((maxBytes * 4) / 3) + 4) fail('too_large', `${what} is too large`)
   if (!alphabet.test(text) || text.length % 4 === 1) fail('malformed', `${what} is not valid base64`)
   const standard = text.replace(/-/g, '+').replace(/_/g, '/')
@@ -117,7 +124,8 @@ function encodeBase64(bytes: Uint8Array): string {
 export const base64 = {
   encode: encodeBase64,
   decode(text: string, what: string, maxBytes = 1 << 20): Uint8Array {
-    const trimmed = text.trim()
+    if (typeof text !== 'string') fail('malformed', `${what} must be text`)
+    const trimmed = trimAsciiWhitespace(text)
     if (trimmed.length % 4 !== 0) fail('malformed', `${what} is not valid base64`)
     return decodeBase64(trimmed, BASE64, what, maxBytes)
   },
@@ -138,4 +146,11 @@ export const base64url = {
 
 export function isCryptoError(error: unknown): error is CryptoError {
   return error instanceof CryptoError
+}
+
+/** Type guard for bytes arriving from JSON or other callers (CryptoError, never a TypeError). */
+export function requireBytes(value: unknown, what: string, length?: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) fail('malformed', `${what} must be bytes`)
+  if (length !== undefined && value.length !== length) fail('malformed', `${what} must be ${length} bytes`)
+  return value
 }

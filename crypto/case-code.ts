@@ -1,4 +1,4 @@
-import { concat, u16, utf8 } from './bytes.ts'
+import { concat, requireBytes, u16, utf8 } from './bytes.ts'
 import { fail } from './errors.ts'
 import { keySetFromSeedsWith, type EncryptionKeyPair, type SigningKeyPair } from './keys.ts'
 import { loadSodium, type Sodium } from './sodium.ts'
@@ -24,6 +24,10 @@ import { WORDS } from './wordlist.ts'
  *   lookup id   = crypto_kdf_derive_from_key(16, 1, "sdcase01", master)  -- finds the case
  *   reply keys  = crypto_box_seed_keypair(kdf(32, 2, "sdcase01", master)) -- IDVA replies to it
  *   auth keys   = crypto_sign_seed_keypair(kdf(32, 3, "sdcase01", master)) -- signs login challenges
+ *
+ * Logging in with a code: the server sends a random challenge; the browser signs
+ * "sd-case-login-v1" || lookup id (16) || u16(len) || challenge with the auth key; the server
+ * verifies with the auth public key it stored when the case was created.
  */
 
 export const CASE_CODE_WORDS = 8
@@ -58,6 +62,7 @@ export type CaseCodeCheck =
 
 /** Words as a person might type them: any case, any separators. */
 export function splitCaseCode(input: string): string[] {
+  if (typeof input !== 'string') fail('malformed', 'a case code is text')
   return input.normalize('NFKC').toLowerCase().split(/[^a-z]+/).filter((word) => word !== '')
 }
 
@@ -89,6 +94,8 @@ export function suggestWords(word: string): string[] {
 /** Checks a typed code entirely in the browser; says what is wrong in a way the page can explain. */
 export async function checkCaseCode(input: string): Promise<CaseCodeCheck> {
   const s = await loadSodium()
+  if (typeof input !== 'string') return { ok: false, problem: 'empty' }
+  if (input.length > 1000) return { ok: false, problem: 'word_count', found: splitCaseCode(input.slice(0, 1000)).length }
   const words = splitCaseCode(input)
   if (words.length === 0) return { ok: false, problem: 'empty' }
   const unknown = words.findIndex((word) => !WORD_INDEX.has(word))
@@ -131,4 +138,31 @@ export async function deriveCaseKeys(input: string): Promise<CaseKeys> {
   } finally {
     s.memzero(master)
   }
+}
+
+const LOGIN_LABEL = utf8('sd-case-login-v1')
+const MIN_CHALLENGE_BYTES = 16
+const MAX_CHALLENGE_BYTES = 64
+
+function loginMessage(lookupId: Uint8Array, challenge: Uint8Array): Uint8Array {
+  requireBytes(lookupId, 'lookup id', 16)
+  requireBytes(challenge, 'challenge')
+  if (challenge.length < MIN_CHALLENGE_BYTES || challenge.length > MAX_CHALLENGE_BYTES) {
+    fail('malformed', `a login challenge is ${MIN_CHALLENGE_BYTES} to ${MAX_CHALLENGE_BYTES} bytes`)
+  }
+  return concat(LOGIN_LABEL, lookupId, u16(challenge.length), challenge)
+}
+
+/** In the browser: proves knowledge of the code by signing the server's challenge. */
+export async function signCaseLogin(keys: CaseKeys, challenge: Uint8Array): Promise<Uint8Array> {
+  const s = await loadSodium()
+  return s.crypto_sign_detached(loginMessage(keys.lookupId, challenge), keys.auth.privateKey)
+}
+
+/** On the server: checks a login signature against the case's stored auth public key. */
+export async function verifyCaseLogin(authPublicKey: Uint8Array, lookupId: Uint8Array, challenge: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  const s = await loadSodium()
+  requireBytes(authPublicKey, 'auth public key', 32)
+  requireBytes(signature, 'signature', 64)
+  return s.crypto_sign_verify_detached(signature, loginMessage(lookupId, challenge), authPublicKey)
 }

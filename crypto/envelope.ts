@@ -14,11 +14,24 @@ import { loadSodium, type Sodium } from './sodium.ts'
  * altered without every recipient noticing. Staff-authored content
  * is also signed with Ed25519 over the whole envelope and the case id.
  *
+ * A key commitment (a keyed BLAKE2b of a fixed label under the content key) is checked before
+ * decrypting, because XChaCha20-Poly1305 alone does not commit to its key: without it, a sender
+ * could seal different content keys to different recipients so that one ciphertext (and one
+ * signature) decrypts to different plaintexts for each.
+ *
+ * An optional context (0..255 bytes, e.g. a message id and its position in a thread) is bound like
+ * the case id: not stored, supplied again by the opener, so messages cannot be reordered or moved.
+ *
+ * Staff kinds (idva_reply, idva_note, triage, consent, referral_package) must be signed: an unsigned
+ * one is refused whatever the caller asks, so nobody holding only public keys can write "your case
+ * is closed" or a consent record.
+ *
  * Byte layout (integers big-endian), specified in SECURITY.md:
  *   u8 version=1 | u8 kind | u8 flags (bit 0: signed) | u8 n (1..16)
  *   [signed only] signer key id (16)
  *   n x ( recipient key id (16) | sealed content key (80) )
  *   nonce (24)
+ *   key commitment (32)
  *   ciphertext (bucket + 16)
  *   [signed only] Ed25519 signature (64)
  */
@@ -39,6 +52,9 @@ export const ENVELOPE_KINDS = {
 
 export type EnvelopeKind = keyof typeof ENVELOPE_KINDS
 
+/** Kinds written by staff, which must carry a trusted staff or service signature. */
+export const SIGNED_KINDS: readonly EnvelopeKind[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package']
+
 const KIND_BY_NUMBER = new Map<number, EnvelopeKind>(
   Object.entries(ENVELOPE_KINDS).map(([name, number]) => [number, name as EnvelopeKind]),
 )
@@ -47,15 +63,18 @@ export const MAX_RECIPIENTS = 16
 const FLAG_SIGNED = 0x01
 const SEALED_KEY_BYTES = 32 + 48
 const NONCE_BYTES = 24
+const COMMITMENT_BYTES = 32
 const TAG_BYTES = 16
+const MAX_CONTEXT_BYTES = 255
 const SIGNATURE_BYTES = 64
 const AD_LABEL = utf8('sd-envelope-v1')
 const SIGNATURE_LABEL = utf8('sd-envelope-v1-signature')
+const COMMITMENT_LABEL = utf8('sd-envelope-v1-key-commitment')
 const CASE_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The largest envelope there can be; anything longer is refused before it is read. */
 export const MAX_ENVELOPE_BYTES =
-  4 + KEY_ID_BYTES + MAX_RECIPIENTS * (KEY_ID_BYTES + SEALED_KEY_BYTES) + NONCE_BYTES + PADDING_BUCKETS.at(-1)! + TAG_BYTES + SIGNATURE_BYTES
+  4 + KEY_ID_BYTES + MAX_RECIPIENTS * (KEY_ID_BYTES + SEALED_KEY_BYTES) + NONCE_BYTES + COMMITMENT_BYTES + PADDING_BUCKETS.at(-1)! + TAG_BYTES + SIGNATURE_BYTES
 
 export function kindNumber(kind: EnvelopeKind): number {
   const number = ENVELOPE_KINDS[kind]
@@ -70,6 +89,13 @@ export function checkCaseId(caseId: string): Uint8Array {
   return utf8(caseId)
 }
 
+function checkContext(context: Uint8Array | undefined): Uint8Array {
+  if (context === undefined) return new Uint8Array(0)
+  if (!(context instanceof Uint8Array)) fail('malformed', 'context must be bytes')
+  if (context.length > MAX_CONTEXT_BYTES) fail('too_large', `context is over ${MAX_CONTEXT_BYTES} bytes`)
+  return context
+}
+
 /** The structure of an envelope, read without any key (what the server can check). */
 export interface EnvelopeStructure {
   readonly version: number
@@ -77,6 +103,7 @@ export interface EnvelopeStructure {
   readonly signerKeyId: Uint8Array | null
   readonly recipients: readonly RecipientEntry[]
   readonly nonce: Uint8Array
+  readonly commitment: Uint8Array
   readonly ciphertext: Uint8Array
   readonly signature: Uint8Array | null
   /** Bytes the signature covers (everything before it). */
@@ -108,18 +135,26 @@ export function parseEnvelope(bytes: Uint8Array): EnvelopeStructure {
     recipients.push({ keyId, sealedKey: reader.take(SEALED_KEY_BYTES, 'sealed content key') })
   }
   const nonce = reader.take(NONCE_BYTES, 'nonce')
+  const commitment = reader.take(COMMITMENT_BYTES, 'key commitment')
   const ciphertextLength = reader.remaining - (signed ? SIGNATURE_BYTES : 0)
   if (!isBucket(ciphertextLength - TAG_BYTES)) fail('malformed', 'ciphertext length is not a padding bucket')
   const ciphertext = reader.take(ciphertextLength, 'ciphertext')
   const signedBytes = bytes.subarray(0, reader.offset)
   const signature = signed ? reader.take(SIGNATURE_BYTES, 'signature') : null
   reader.end()
-  return { version, kind, signerKeyId, recipients, nonce, ciphertext, signature, signedBytes, bucket: ciphertextLength - TAG_BYTES }
+  return { version, kind, signerKeyId, recipients, nonce, commitment, ciphertext, signature, signedBytes, bucket: ciphertextLength - TAG_BYTES }
 }
 
 type RecipientEntry = { readonly keyId: Uint8Array; readonly sealedKey: Uint8Array }
 
-function associatedData(kind: EnvelopeKind, signed: boolean, caseId: Uint8Array, signerKeyId: Uint8Array | null, recipients: readonly RecipientEntry[]): Uint8Array {
+function associatedData(
+  kind: EnvelopeKind,
+  signed: boolean,
+  caseId: Uint8Array,
+  context: Uint8Array,
+  signerKeyId: Uint8Array | null,
+  recipients: readonly RecipientEntry[],
+): Uint8Array {
   return concat(
     AD_LABEL,
     u8(ENVELOPE_VERSION),
@@ -128,13 +163,19 @@ function associatedData(kind: EnvelopeKind, signed: boolean, caseId: Uint8Array,
     u8(recipients.length),
     u16(caseId.length),
     caseId,
+    u16(context.length),
+    context,
     signerKeyId ?? new Uint8Array(0),
     ...recipients.flatMap((recipient) => [recipient.keyId, recipient.sealedKey]),
   )
 }
 
-function signatureMessage(caseId: Uint8Array, signedBytes: Uint8Array): Uint8Array {
-  return concat(SIGNATURE_LABEL, u16(caseId.length), caseId, signedBytes)
+function signatureMessage(caseId: Uint8Array, context: Uint8Array, signedBytes: Uint8Array): Uint8Array {
+  return concat(SIGNATURE_LABEL, u16(caseId.length), caseId, u16(context.length), context, signedBytes)
+}
+
+function keyCommitment(s: Sodium, contentKey: Uint8Array): Uint8Array {
+  return s.crypto_generichash(COMMITMENT_BYTES, COMMITMENT_LABEL, contentKey)
 }
 
 /** Runs `work`, turning anything that is not a CryptoError into one (libsodium throws plain Errors). */
@@ -153,8 +194,10 @@ export interface SealOptions {
   readonly plaintext: Uint8Array
   /** X25519 public keys (32 bytes each), 1 to 16, no duplicates. */
   readonly recipients: readonly Uint8Array[]
-  /** Ed25519 key pair of the author, for staff-authored content. */
+  /** Ed25519 key pair of the author: required for staff kinds (SIGNED_KINDS). */
   readonly signer?: SigningKeyPair
+  /** Bound like the case id and needed again to open (0..255 bytes), e.g. a message id. */
+  readonly context?: Uint8Array
 }
 
 /**
@@ -166,21 +209,24 @@ export async function sealEnvelope(options: SealOptions): Promise<Uint8Array> {
   return guarded('malformed', () => sealWith(s, options))
 }
 
-function sealWith(s: Sodium, { kind, caseId, plaintext, recipients, signer }: SealOptions): Uint8Array {
+function sealWith(s: Sodium, { kind, caseId, plaintext, recipients, signer, context }: SealOptions): Uint8Array {
   const caseIdBytes = checkCaseId(caseId)
+  const contextBytes = checkContext(context)
   kindNumber(kind)
+  if (signer === undefined && SIGNED_KINDS.includes(kind)) fail('signature_required', `${kind} envelopes must be signed`)
+  if (!Array.isArray(recipients)) fail('malformed', 'recipients must be a list of public keys')
   if (!(plaintext instanceof Uint8Array)) fail('malformed', 'plaintext must be bytes')
   if (plaintext.length > MAX_PADDED_PLAINTEXT) fail('too_large', `plaintext is over ${MAX_PADDED_PLAINTEXT} bytes`)
   if (recipients.length < 1) fail('malformed', 'an envelope needs at least one recipient')
   if (recipients.length > MAX_RECIPIENTS) fail('too_large', `at most ${MAX_RECIPIENTS} recipients`)
   const keyIds = recipients.map((publicKey) => {
-    if (publicKey.length !== PUBLIC_KEY_BYTES) fail('malformed', 'recipient keys must be 32-byte X25519 public keys')
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) fail('malformed', 'recipient keys must be 32-byte X25519 public keys')
     return keyIdWith(s, 'x25519', publicKey)
   })
   keyIds.forEach((keyId, index) => {
     if (keyIds.findIndex((other) => equalBytes(other, keyId)) !== index) fail('duplicate_recipient', 'a recipient appears twice')
   })
-  if (signer !== undefined && (signer.privateKey.length !== 64 || signer.publicKey.length !== PUBLIC_KEY_BYTES)) {
+  if (signer !== undefined && (!(signer.privateKey instanceof Uint8Array) || signer.privateKey.length !== 64 || !(signer.publicKey instanceof Uint8Array) || signer.publicKey.length !== PUBLIC_KEY_BYTES)) {
     fail('malformed', 'signer must be an Ed25519 key pair')
   }
   const signerKeyId = signer === undefined ? null : keyIdWith(s, 'ed25519', signer.publicKey)
@@ -189,8 +235,10 @@ function sealWith(s: Sodium, { kind, caseId, plaintext, recipients, signer }: Se
   try {
     const nonce = s.randombytes_buf(NONCE_BYTES)
     const entries = recipients.map((publicKey, index) => ({ keyId: keyIds[index]!, sealedKey: s.crypto_box_seal(contentKey, publicKey) }))
-    const ad = associatedData(kind, signer !== undefined, caseIdBytes, signerKeyId, entries)
-    const ciphertext = s.crypto_aead_xchacha20poly1305_ietf_encrypt(pad(plaintext), ad, null, nonce, contentKey)
+    const ad = associatedData(kind, signer !== undefined, caseIdBytes, contextBytes, signerKeyId, entries)
+    const padded = pad(plaintext)
+    const ciphertext = s.crypto_aead_xchacha20poly1305_ietf_encrypt(padded, ad, null, nonce, contentKey)
+    s.memzero(padded)
     const body = concat(
       u8(ENVELOPE_VERSION),
       u8(kindNumber(kind)),
@@ -199,10 +247,11 @@ function sealWith(s: Sodium, { kind, caseId, plaintext, recipients, signer }: Se
       signerKeyId ?? new Uint8Array(0),
       ...entries.flatMap((entry) => [entry.keyId, entry.sealedKey]),
       nonce,
+      keyCommitment(s, contentKey),
       ciphertext,
     )
     if (signer === undefined) return body
-    return concat(body, s.crypto_sign_detached(signatureMessage(caseIdBytes, body), signer.privateKey))
+    return concat(body, s.crypto_sign_detached(signatureMessage(caseIdBytes, contextBytes, body), signer.privateKey))
   } finally {
     s.memzero(contentKey)
   }
@@ -217,8 +266,10 @@ export interface OpenOptions {
   readonly expectKind?: EnvelopeKind | readonly EnvelopeKind[]
   /** Ed25519 public keys whose signatures are accepted. A signed envelope needs its signer here. */
   readonly trustedSigners?: readonly Uint8Array[]
-  /** Refuse unsigned envelopes (CryptoError 'signature_required'), e.g. replies to a reporter. */
+  /** Refuse unsigned envelopes of any kind (staff kinds are always refused unsigned). */
   readonly requireSignature?: boolean
+  /** The context the envelope was sealed with, if any. */
+  readonly context?: Uint8Array
 }
 
 export interface OpenedEnvelope {
@@ -240,8 +291,10 @@ export async function openEnvelope(bytes: Uint8Array, options: OpenOptions): Pro
   return guarded('decryption_failed', () => openWith(s, bytes, options))
 }
 
-function openWith(s: Sodium, bytes: Uint8Array, { caseId, keys, expectKind, trustedSigners, requireSignature }: OpenOptions): OpenedEnvelope {
+function openWith(s: Sodium, bytes: Uint8Array, { caseId, keys, expectKind, trustedSigners, requireSignature, context }: OpenOptions): OpenedEnvelope {
   const caseIdBytes = checkCaseId(caseId)
+  const contextBytes = checkContext(context)
+  if (!Array.isArray(keys)) fail('malformed', 'keys must be a list of key pairs')
   const envelope = parseEnvelope(bytes)
   if (expectKind !== undefined) {
     const allowed: readonly EnvelopeKind[] = typeof expectKind === 'string' ? [expectKind] : expectKind
@@ -250,12 +303,12 @@ function openWith(s: Sodium, bytes: Uint8Array, { caseId, keys, expectKind, trus
 
   let signer: Uint8Array | null = null
   if (envelope.signerKeyId === null || envelope.signature === null) {
-    if (requireSignature === true) fail('signature_required', 'this content must be signed')
+    if (requireSignature === true || SIGNED_KINDS.includes(envelope.kind)) fail('signature_required', `this ${envelope.kind} must be signed`)
   } else {
     const signerKeyId = envelope.signerKeyId
-    signer = (trustedSigners ?? []).find((key) => key.length === PUBLIC_KEY_BYTES && equalBytes(keyIdWith(s, 'ed25519', key), signerKeyId)) ?? null
+    signer = (trustedSigners ?? []).find((key) => key instanceof Uint8Array && key.length === PUBLIC_KEY_BYTES && equalBytes(keyIdWith(s, 'ed25519', key), signerKeyId)) ?? null
     if (signer === null) fail('unknown_signer', 'signed by a key that is not trusted here')
-    if (!s.crypto_sign_verify_detached(envelope.signature, signatureMessage(caseIdBytes, envelope.signedBytes), signer)) {
+    if (!s.crypto_sign_verify_detached(envelope.signature, signatureMessage(caseIdBytes, contextBytes, envelope.signedBytes), signer)) {
       fail('bad_signature', 'the signature does not verify')
     }
   }
@@ -274,27 +327,33 @@ function openWith(s: Sodium, bytes: Uint8Array, { caseId, keys, expectKind, trus
   }
   try {
     if (contentKey.length !== 32) fail('decryption_failed', 'the content key has the wrong length')
-    const ad = associatedData(envelope.kind, envelope.signature !== null, caseIdBytes, envelope.signerKeyId, envelope.recipients)
+    if (!equalBytes(keyCommitment(s, contentKey), envelope.commitment)) fail('decryption_failed', 'the content key does not match its commitment')
+    const ad = associatedData(envelope.kind, envelope.signature !== null, caseIdBytes, contextBytes, envelope.signerKeyId, envelope.recipients)
     let padded: Uint8Array
     try {
       padded = s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, envelope.ciphertext, ad, envelope.nonce, contentKey)
     } catch {
       fail('decryption_failed', 'the content could not be decrypted (wrong case, wrong key, or altered)')
     }
-    return { kind: envelope.kind, plaintext: unpad(padded), signer }
+    try {
+      return { kind: envelope.kind, plaintext: unpad(padded), signer }
+    } finally {
+      s.memzero(padded)
+    }
   } finally {
     s.memzero(contentKey)
   }
 }
 
 /** For the server: checks a staff signature on an envelope without decrypting anything. */
-export async function verifyEnvelopeSignature(bytes: Uint8Array, caseId: string, signerPublicKey: Uint8Array): Promise<boolean> {
+export async function verifyEnvelopeSignature(bytes: Uint8Array, caseId: string, signerPublicKey: Uint8Array, context?: Uint8Array): Promise<boolean> {
   const s = await loadSodium()
   return guarded('malformed', () => {
     const caseIdBytes = checkCaseId(caseId)
+    const contextBytes = checkContext(context)
     const envelope = parseEnvelope(bytes)
     if (envelope.signature === null || envelope.signerKeyId === null) return false
-    if (!equalBytes(envelope.signerKeyId, keyIdWith(s, 'ed25519', signerPublicKey))) return false
-    return s.crypto_sign_verify_detached(envelope.signature, signatureMessage(caseIdBytes, envelope.signedBytes), signerPublicKey)
+    if (!(signerPublicKey instanceof Uint8Array) || !equalBytes(envelope.signerKeyId, keyIdWith(s, 'ed25519', signerPublicKey))) return false
+    return s.crypto_sign_verify_detached(envelope.signature, signatureMessage(caseIdBytes, contextBytes, envelope.signedBytes), signerPublicKey)
   })
 }

@@ -1,4 +1,4 @@
-import { concat, utf8 } from './bytes.ts'
+import { concat, requireBytes, utf8 } from './bytes.ts'
 import { CryptoError, fail } from './errors.ts'
 import { freeSecretstreamState, loadSodium, type Sodium } from './sodium.ts'
 
@@ -43,9 +43,10 @@ export async function newEvidenceKey(): Promise<EvidenceKey> {
   return { fileId: s.randombytes_buf(FILE_ID_BYTES), key: s.crypto_secretstream_xchacha20poly1305_keygen() }
 }
 
-function checkKey({ fileId, key }: EvidenceKey): void {
-  if (fileId.length !== FILE_ID_BYTES) fail('malformed', 'file id must be 16 bytes')
-  if (key.length !== 32) fail('malformed', 'file key must be 32 bytes')
+function checkKey(evidenceKey: EvidenceKey): void {
+  if (typeof evidenceKey !== 'object' || evidenceKey === null) fail('malformed', 'an evidence key is a file id and a key')
+  requireBytes(evidenceKey.fileId, 'file id', FILE_ID_BYTES)
+  requireBytes(evidenceKey.key, 'file key', 32)
 }
 
 /** Encrypted chunk count for a file of `size` bytes (for progress and for checking uploads). */
@@ -89,6 +90,7 @@ export class EvidenceEncryptor {
 
   push(bytes: Uint8Array): Uint8Array[] {
     if (this.#done) fail('malformed', 'this file has already been finished')
+    requireBytes(bytes, 'file data')
     this.#total += bytes.length
     if (this.#total > MAX_EVIDENCE_BYTES) {
       this.abort()
@@ -196,5 +198,11 @@ export async function decryptEvidence(encrypted: Uint8Array, key: EvidenceKey): 
     s.memzero(output)
     fail('malformed', 'invalid padding in the final chunk')
   }
-  return output.slice(0, end)
+  if (end > MAX_EVIDENCE_BYTES) {
+    s.memzero(output)
+    fail('too_large', `evidence files can be at most ${MAX_EVIDENCE_BYTES} bytes`)
+  }
+  const file = output.slice(0, end)
+  s.memzero(output)
+  return file
 }

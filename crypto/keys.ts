@@ -1,4 +1,4 @@
-import { base64, concat, equalBytes, utf8 } from './bytes.ts'
+import { base64, concat, equalBytes, requireBytes, utf8 } from './bytes.ts'
 import { fail } from './errors.ts'
 import { loadSodium, type Sodium } from './sodium.ts'
 
@@ -43,7 +43,8 @@ export type KeyType = 'x25519' | 'ed25519'
 const KEY_TYPE_BYTE: Record<KeyType, number> = { x25519: 0x01, ed25519: 0x02 }
 
 export function keyIdWith(s: Sodium, type: KeyType, publicKey: Uint8Array): Uint8Array {
-  if (publicKey.length !== PUBLIC_KEY_BYTES) fail('malformed', `${type} public key must be ${PUBLIC_KEY_BYTES} bytes`)
+  requireBytes(publicKey, `${type} public key`, PUBLIC_KEY_BYTES)
+  if (KEY_TYPE_BYTE[type] === undefined) fail('unsupported', 'unknown key type')
   return s.crypto_generichash(KEY_ID_BYTES, concat(utf8('sd-key-id-v1'), Uint8Array.of(KEY_TYPE_BYTE[type]), publicKey), null)
 }
 
@@ -63,7 +64,8 @@ export async function generateKeySet(): Promise<KeySet> {
 
 /** Deterministic key pairs from two 32-byte seeds (case codes derive theirs this way). */
 export function keySetFromSeedsWith(s: Sodium, encryptionSeed: Uint8Array, signingSeed: Uint8Array): KeySet {
-  if (encryptionSeed.length !== 32 || signingSeed.length !== 32) fail('malformed', 'key seeds must be 32 bytes')
+  requireBytes(encryptionSeed, 'encryption seed', 32)
+  requireBytes(signingSeed, 'signing seed', 32)
   const box = s.crypto_box_seed_keypair(encryptionSeed)
   const sign = s.crypto_sign_seed_keypair(signingSeed)
   return {
@@ -77,7 +79,7 @@ export function publicKeysOf(keys: KeySet): PublicKeySet {
 }
 
 function checkPublicKey(key: Uint8Array, what: string): void {
-  if (key.length !== PUBLIC_KEY_BYTES) fail('malformed', `${what} must be ${PUBLIC_KEY_BYTES} bytes`)
+  requireBytes(key, what, PUBLIC_KEY_BYTES)
   if (key.every((byte) => byte === 0)) fail('malformed', `${what} is all zeros`)
 }
 
@@ -108,8 +110,9 @@ export function decodePublicKeySet(text: string): PublicKeySet {
 
 export async function encodeSecretKeySet(keys: KeySet): Promise<string> {
   const s = await loadSodium()
-  if (keys.encryption.privateKey.length !== 32) fail('malformed', 'X25519 private key must be 32 bytes')
-  if (keys.signing.privateKey.length !== 64) fail('malformed', 'Ed25519 private key must be 64 bytes')
+  requireBytes(keys?.encryption?.privateKey, 'X25519 private key', 32)
+  requireBytes(keys?.encryption?.publicKey, 'X25519 public key', 32)
+  requireBytes(keys?.signing?.privateKey, 'Ed25519 private key', 64)
   // The file must reproduce the same keys when read back.
   if (!equalBytes(s.crypto_scalarmult_base(keys.encryption.privateKey), keys.encryption.publicKey)) {
     fail('key_mismatch', 'X25519 private key does not match its public key')

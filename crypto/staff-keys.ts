@@ -1,4 +1,4 @@
-import { ByteReader, concat, equalBytes, u16, utf8 } from './bytes.ts'
+import { ByteReader, concat, equalBytes, requireBytes, u16, u32, utf8 } from './bytes.ts'
 import { CryptoError, fail } from './errors.ts'
 import { keySetFromSeedsWith, PUBLIC_KEY_BYTES, type EncryptionKeyPair, type KeySet, type PublicKeySet } from './keys.ts'
 import { loadSodium, type Sodium } from './sodium.ts'
@@ -17,7 +17,10 @@ import { loadSodiumSumo } from './sodium-sumo.ts'
  *   group keys (the IDVA service, or an investigator unit) --crypto_box_seal to each member's
  *                     X25519 key--> stored on the server
  *   rotation: a new group key; the previous one is sealed to the new one, so old cases stay
- *                     readable by whoever holds the current key.
+ *                     readable by whoever holds the current key; and the previous signing key
+ *                     certifies the new public keys, so a client can follow the chain from the key
+ *                     whose fingerprint is on the posters and refuse a key the database swapped in.
+ *   certificates: the service key also certifies each investigator unit's keys.
  *
  * Blob layouts (SECURITY.md):
  *   member keys: u8 1 | nonce (24) | AEAD(x25519 private (32) || ed25519 seed (32)),
@@ -35,13 +38,22 @@ export interface PassphraseParams {
 /** Defaults: stronger than libsodium's INTERACTIVE (2 passes, 64 MiB) in passes and memory. */
 export const DEFAULT_OPS_LIMIT = 3
 export const DEFAULT_MEM_LIMIT = 128 * 1024 * 1024
-/** Floors (libsodium's INTERACTIVE) and ceilings, so a hostile server cannot weaken or stall us. */
+/**
+ * Floors (libsodium's INTERACTIVE) and ceilings: parameters come from the server, which must not be
+ * able to weaken the derivation below the floor, nor make it take minutes or exhaust a phone's
+ * memory. At the ceiling (6 passes, 256 MiB) a derivation takes a few seconds.
+ */
 const MIN_OPS_LIMIT = 2
 const MIN_MEM_LIMIT = 64 * 1024 * 1024
-const MAX_OPS_LIMIT = 10
-const MAX_MEM_LIMIT = 1024 * 1024 * 1024
+const MAX_OPS_LIMIT = 6
+const MAX_MEM_LIMIT = 256 * 1024 * 1024
 const SALT_BYTES = 16
-const MIN_PASSPHRASE_LENGTH = 1
+/**
+ * A backstop only: the passphrase is all that protects a member's keys from someone holding the
+ * database, so the enrolment page (staff accounts) also requires a strong one by estimating its
+ * strength. Counted in characters (code points) after NFKC.
+ */
+export const MIN_PASSPHRASE_CHARACTERS = 12
 const MAX_PASSPHRASE_BYTES = 1024
 
 export async function newPassphraseParams(): Promise<PassphraseParams> {
@@ -50,7 +62,8 @@ export async function newPassphraseParams(): Promise<PassphraseParams> {
 }
 
 export function checkPassphraseParams(params: PassphraseParams): void {
-  if (params.salt.length !== SALT_BYTES) fail('malformed', 'salt must be 16 bytes')
+  if (typeof params !== 'object' || params === null) fail('malformed', 'passphrase parameters are missing')
+  requireBytes(params.salt, 'salt', SALT_BYTES)
   if (!Number.isInteger(params.opsLimit) || params.opsLimit < MIN_OPS_LIMIT || params.opsLimit > MAX_OPS_LIMIT) {
     fail('unsupported', `opsLimit must be from ${MIN_OPS_LIMIT} to ${MAX_OPS_LIMIT}`)
   }
@@ -69,8 +82,10 @@ export interface StaffSecrets {
 /** Argon2id of the passphrase (NFKC-normalised UTF-8), then the two subkeys. */
 export async function deriveStaffSecrets(passphrase: string, params: PassphraseParams): Promise<StaffSecrets> {
   checkPassphraseParams(params)
-  const bytes = utf8(passphrase.normalize('NFKC'))
-  if (bytes.length < MIN_PASSPHRASE_LENGTH) fail('malformed', 'passphrase is empty')
+  if (typeof passphrase !== 'string') fail('malformed', 'a passphrase is text')
+  const normalised = passphrase.normalize('NFKC')
+  if ([...normalised].length < MIN_PASSPHRASE_CHARACTERS) fail('malformed', `a passphrase has at least ${MIN_PASSPHRASE_CHARACTERS} characters`)
+  const bytes = utf8(normalised)
   if (bytes.length > MAX_PASSPHRASE_BYTES) fail('too_large', 'passphrase is too long')
   const sumo = await loadSodiumSumo()
   const master = sumo.crypto_pwhash(32, bytes, params.salt, params.opsLimit, params.memLimit, sumo.crypto_pwhash_ALG_ARGON2ID13)
@@ -90,17 +105,20 @@ const BLOB_VERSION = 1
 const ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 function idBytes(id: string, what: string): Uint8Array {
-  if (!ID.test(id)) fail('malformed', `${what} must be 1 to 128 characters from A-Z, a-z, 0-9 and . _ : -`)
+  if (typeof id !== 'string' || !ID.test(id)) fail('malformed', `${what} must be 1 to 128 characters from A-Z, a-z, 0-9 and . _ : -`)
   return utf8(id)
 }
 
 function secretBytes(keys: KeySet): Uint8Array {
-  if (keys.encryption.privateKey.length !== 32 || keys.signing.privateKey.length !== 64) fail('malformed', 'not a key set')
+  requireBytes(keys?.encryption?.privateKey, 'X25519 private key', 32)
+  requireBytes(keys?.signing?.privateKey, 'Ed25519 private key', 64)
   return concat(keys.encryption.privateKey, keys.signing.privateKey.subarray(0, 32))
 }
 
 /** Rebuilds a key set from private material and checks it is the one expected. */
 function keysFromSecret(s: Sodium, secret: Uint8Array, expected: PublicKeySet): KeySet {
+  requireBytes(expected?.encryption, 'expected X25519 public key', 32)
+  requireBytes(expected?.signing, 'expected Ed25519 public key', 32)
   const encryptionPrivate = secret.slice(0, 32)
   const sign = s.crypto_sign_seed_keypair(secret.subarray(32, 64))
   const keys: KeySet = {
@@ -116,7 +134,7 @@ function keysFromSecret(s: Sodium, secret: Uint8Array, expected: PublicKeySet): 
 /** Wraps a member's own keys under their KEK, bound to their account id. */
 export async function wrapMemberKeys(keys: KeySet, keyEncryptionKey: Uint8Array, accountId: string): Promise<Uint8Array> {
   const s = await loadSodium()
-  if (keyEncryptionKey.length !== 32) fail('malformed', 'key-encryption key must be 32 bytes')
+  requireBytes(keyEncryptionKey, 'key-encryption key', 32)
   const ad = concat(MEMBER_LABEL, u16(idBytes(accountId, 'account id').length), idBytes(accountId, 'account id'))
   const nonce = s.randombytes_buf(24)
   const secret = secretBytes(keys)
@@ -133,6 +151,8 @@ export async function wrapMemberKeys(keys: KeySet, keyEncryptionKey: Uint8Array,
  */
 export async function unwrapMemberKeys(blob: Uint8Array, keyEncryptionKey: Uint8Array, accountId: string, expected: PublicKeySet): Promise<KeySet> {
   const s = await loadSodium()
+  requireBytes(blob, 'wrapped member keys')
+  requireBytes(keyEncryptionKey, 'key-encryption key', 32)
   const reader = new ByteReader(blob, 'wrapped member keys')
   const version = reader.u8('version')
   if (version !== BLOB_VERSION) fail('unsupported', `wrapped key version ${version} is not supported`)
@@ -167,7 +187,7 @@ export async function newGroupKeys(): Promise<KeySet> {
 /** Seals a group's private keys to one recipient X25519 key (a member, or the group's next key). */
 export async function wrapGroupKeys(groupKeys: KeySet, groupId: string, recipientPublicKey: Uint8Array): Promise<Uint8Array> {
   const s = await loadSodium()
-  if (recipientPublicKey.length !== PUBLIC_KEY_BYTES) fail('malformed', 'recipient must be a 32-byte X25519 public key')
+  requireBytes(recipientPublicKey, 'recipient X25519 public key', PUBLIC_KEY_BYTES)
   const id = idBytes(groupId, 'group id')
   const secret = secretBytes(groupKeys)
   const plaintext = concat(u16(id.length), id, secret)
@@ -186,6 +206,9 @@ export async function wrapGroupKeys(groupKeys: KeySet, groupId: string, recipien
  */
 export async function unwrapGroupKeys(blob: Uint8Array, recipient: EncryptionKeyPair, groupId: string, expected: PublicKeySet): Promise<KeySet> {
   const s = await loadSodium()
+  requireBytes(blob, 'wrapped group keys')
+  requireBytes(recipient?.publicKey, 'recipient X25519 public key', 32)
+  requireBytes(recipient?.privateKey, 'recipient X25519 private key', 32)
   const reader = new ByteReader(blob, 'wrapped group keys')
   const version = reader.u8('version')
   if (version !== BLOB_VERSION) fail('unsupported', `wrapped key version ${version} is not supported`)
@@ -209,10 +232,76 @@ export async function unwrapGroupKeys(blob: Uint8Array, recipient: EncryptionKey
   }
 }
 
-/** Rotation: a new group key, and the current one sealed to it so old content stays readable. */
-export async function rotateGroupKeys(current: KeySet, groupId: string): Promise<{ next: KeySet; previous: Uint8Array }> {
+/**
+ * Rotation: a new group key; the current one sealed to it so old content stays readable; and a
+ * certificate of the new public keys signed by the current signing key.
+ */
+export async function rotateGroupKeys(
+  current: KeySet,
+  groupId: string,
+  currentGeneration: number,
+): Promise<{ next: KeySet; previous: Uint8Array; certificate: Uint8Array }> {
   const next = await newGroupKeys()
-  return { next, previous: await wrapGroupKeys(current, groupId, next.encryption.publicKey) }
+  const certificate = await issueKeyCertificate(current.signing, { id: groupId, generation: currentGeneration + 1, publicKeys: publicKeysOfSet(next) })
+  return { next, previous: await wrapGroupKeys(current, groupId, next.encryption.publicKey), certificate }
+}
+
+function publicKeysOfSet(keys: KeySet): PublicKeySet {
+  return { encryption: keys.encryption.publicKey, signing: keys.signing.publicKey }
+}
+
+/** What a key certificate says: "these are the public keys of <id>, generation <n>". */
+export interface CertifiedKeys {
+  readonly id: string
+  readonly generation: number
+  readonly publicKeys: PublicKeySet
+}
+
+const CERTIFICATE_LABEL = utf8('sd-key-certificate-v1')
+
+function certificateMessage(subject: CertifiedKeys): Uint8Array {
+  if (!Number.isInteger(subject.generation) || subject.generation < 1 || subject.generation > 0xffffffff) {
+    fail('malformed', 'a key generation is a whole number from 1')
+  }
+  requireBytes(subject.publicKeys?.encryption, 'certified X25519 public key', 32)
+  requireBytes(subject.publicKeys?.signing, 'certified Ed25519 public key', 32)
+  const id = idBytes(subject.id, 'certified id')
+  return concat(CERTIFICATE_LABEL, u16(id.length), id, u32(subject.generation), subject.publicKeys.encryption, subject.publicKeys.signing)
+}
+
+/** Signs a certificate (64 bytes): the issuer vouches that `subject` holds these public keys. */
+export async function issueKeyCertificate(issuer: KeySet['signing'], subject: CertifiedKeys): Promise<Uint8Array> {
+  const s = await loadSodium()
+  requireBytes(issuer?.privateKey, 'issuer Ed25519 private key', 64)
+  return s.crypto_sign_detached(certificateMessage(subject), issuer.privateKey)
+}
+
+export async function verifyKeyCertificate(issuerPublicKey: Uint8Array, subject: CertifiedKeys, certificate: Uint8Array): Promise<boolean> {
+  const s = await loadSodium()
+  requireBytes(issuerPublicKey, 'issuer Ed25519 public key', 32)
+  requireBytes(certificate, 'certificate', 64)
+  return s.crypto_sign_verify_detached(certificate, certificateMessage(subject), issuerPublicKey)
+}
+
+/**
+ * Follows a group's key chain from a trusted first generation (the one whose fingerprint was
+ * published) through each rotation certificate, and returns the current public keys. Throws
+ * CryptoError('bad_signature') at the first generation not certified by the one before it.
+ */
+export async function verifyKeyChain(
+  groupId: string,
+  first: PublicKeySet,
+  rotations: readonly { readonly publicKeys: PublicKeySet; readonly certificate: Uint8Array }[],
+): Promise<PublicKeySet> {
+  let current = first
+  for (const [index, rotation] of rotations.entries()) {
+    const subject = { id: groupId, generation: index + 2, publicKeys: rotation.publicKeys }
+    if (!(await verifyKeyCertificate(current.signing, subject, rotation.certificate))) {
+      fail('bad_signature', `generation ${index + 2} of ${groupId} is not certified by generation ${index + 1}`)
+    }
+    current = rotation.publicKeys
+  }
+  return current
 }
 
 /**

@@ -39,6 +39,7 @@ const USAGE =
   'usage: envelope keygen --out DIR | seal --to PUBLIC_KEY_FILE --case CASE_ID [--kind KIND] [--sign SECRET_KEY_FILE] | open --key SECRET_KEY_FILE --case CASE_ID [--signer PUBLIC_KEY_FILE] | fingerprint PUBLIC_KEY_FILE'
 
 const EXPLANATIONS: Partial<Record<CryptoError['code'], string>> = {
+  signature_required: 'this kind of envelope must be signed (seal with --sign; an unsigned one cannot be opened with --signer)',
   decryption_failed: 'cannot open this envelope: wrong key, wrong case id, or it has been altered',
   not_a_recipient: 'this key is not one of the envelope\'s recipients',
   bad_signature: 'the signature does not verify: the envelope has been altered or the case id is wrong',
@@ -118,7 +119,8 @@ async function main(argv: string[]): Promise<void> {
       const trustedSigners = (values.signer ?? []).map((path) => decodePublicKeySet(readText(path, 'public key file')).signing)
       const caseId = required(values.case, '--case')
       const envelope = await readStdin(MAX_ENVELOPE_BYTES, 'envelope')
-      const opened = await openEnvelope(envelope, { caseId, keys: [keys.encryption], trustedSigners })
+      // Naming a signer means the envelope must be signed by it: an unsigned one is refused.
+      const opened = await openEnvelope(envelope, { caseId, keys: [keys.encryption], trustedSigners, requireSignature: trustedSigners.length > 0 })
       process.stdout.write(opened.plaintext)
       return
     }

@@ -54,10 +54,13 @@ function packageVersion(name: string): string {
 /** A hash of everything the bundle is made from: sources, stylesheet, and the tools' versions. */
 export function bundleInputsHash(): string {
   const hash = createHash('sha256')
-  for (const file of [...listFiles(join(ROOT, 'client')), ...listFiles(join(ROOT, 'crypto')), ...listFiles(join(ROOT, 'public'))]) {
-    hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file)).update('\0')
+  // This file too: it holds the build options.
+  const files = [...listFiles(join(ROOT, 'client')), ...listFiles(join(ROOT, 'crypto')), ...listFiles(join(ROOT, 'public')), join(ROOT, 'server/bundle.ts')]
+  for (const file of files) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file)).update('\0')
+  // libsodium and libsodium-sumo hold the WebAssembly the wrappers load.
+  for (const name of ['esbuild', 'htmx.org', 'libsodium-wrappers', 'libsodium-wrappers-sumo', 'libsodium', 'libsodium-sumo']) {
+    hash.update(`${name}@${packageVersion(name)}\0`)
   }
-  for (const name of ['esbuild', 'htmx.org', 'libsodium-wrappers', 'libsodium-wrappers-sumo']) hash.update(`${name}@${packageVersion(name)}\0`)
   return hash.digest('hex')
 }
 

@@ -11,7 +11,8 @@ export default fp<{ assets: ReadonlyMap<string, Asset> }>(
       app.get(path, { config: { rateLimit: false } }, async (_request, reply) =>
         reply
           .type(asset.contentType)
-          .header('cache-control', 'public, max-age=31536000, immutable')
+          // private: a shared cache (a proxy) keeps no copy; the browser may, for a year.
+          .header('cache-control', 'private, max-age=31536000, immutable')
           .header('x-content-sha256', asset.sha256)
           .send(asset.body),
       )

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { base64url, decryptEvidence, deriveCaseKeys, encryptEvidence, newEvidenceKey } from '../../crypto/index.ts'
+import { base64url, decryptEvidence, deriveCaseKeys, encodeSecretKeySet, encryptEvidence, generateKeySet, newEvidenceKey, publicKeysOf } from '../../crypto/index.ts'
+import { deriveStaffSecrets, unwrapMemberKeys } from '../../crypto/staff-keys.ts'
 import { baseUrl, buildTestApp } from '../helpers/app.ts'
 import { isolatedContext, launchChromium } from '../helpers/browser.ts'
 
@@ -191,6 +192,46 @@ if (browser !== null) {
     const keys = await deriveCaseKeys(made.code)
     t.equal(base64url.encode(keys.lookupId), made.lookupId)
     t.equal(base64url.encode(keys.reply.publicKey), made.reply)
+  })
+
+  t.test('staff passphrases: Argon2id (the sumo build) runs in the browser, and only when asked for', async (t) => {
+    const loaded = await page.evaluate(async (url) => {
+      const module = await import(url)
+      await module.loadCrypto()
+      await module.loadEvidence()
+      // (No named functions in here: the test runner's transform would wrap them in a helper the page lacks.)
+      const before = performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.endsWith('.js'))
+      await module.loadStaffCrypto()
+      const after = performance
+        .getEntriesByType('resource')
+        .map((entry) => entry.name)
+        .filter((name) => name.endsWith('.js') && !before.includes(name))
+      return { before, after }
+    }, bundle)
+    t.ok(loaded.after.length > 0, 'the staff module arrived as separate files')
+    t.notOk(loaded.before.some((name) => loaded.after.includes(name)), 'none of them had been loaded for the reporter-side crypto')
+
+    const params = { salt: 'AAECAwQFBgcICQoLDA0ODw', opsLimit: 3, memLimit: 128 * 1024 * 1024 }
+    const member = await generateKeySet()
+    const passphrase = 'a passphrase typed in the browser, then checked in Node'
+    const wrapped = await page.evaluate(
+      async ({ url, params, passphrase, secretKeyFile }) => {
+        const module = await import(url)
+        const crypto = await module.loadCrypto()
+        const staff = await module.loadStaffCrypto()
+        const started = performance.now()
+        const secrets = await staff.deriveStaffSecrets(passphrase, { ...params, salt: crypto.base64url.decode(params.salt, 'salt') })
+        const elapsed = performance.now() - started
+        const keys = await crypto.decodeSecretKeySet(secretKeyFile)
+        const blob = await staff.wrapMemberKeys(keys, secrets.keyEncryptionKey, 'staff-42')
+        return { verifier: crypto.base64url.encode(secrets.authVerifier) as string, blob: crypto.base64url.encode(blob) as string, elapsed }
+      },
+      { url: bundle, params, passphrase, secretKeyFile: await encodeSecretKeySet(member) },
+    )
+    const secrets = await deriveStaffSecrets(passphrase, { ...params, salt: base64url.decode(params.salt, 'salt') })
+    t.equal(base64url.encode(secrets.authVerifier), wrapped.verifier, `the same verifier in Node (the browser took ${Math.round(wrapped.elapsed)} ms)`)
+    const unwrapped = await unwrapMemberKeys(base64url.decode(wrapped.blob, 'blob'), secrets.keyEncryptionKey, 'staff-42', publicKeysOf(member))
+    t.same(unwrapped.signing.publicKey, member.signing.publicKey, 'Node unwraps the keys the browser wrapped')
   })
 
   t.test('still no CSP violation or script error after all of that', async (t) => {

@@ -69,7 +69,7 @@ for (const [name, response] of Object.entries(responses)) {
       t.match(permissions, new RegExp(`(^|, )${feature}=\\(\\)`), `Permissions-Policy denies ${feature}`)
     }
     if (name in STATIC) {
-      t.equal(headers['cache-control'], 'public, max-age=31536000, immutable', 'content-hashed code may be cached')
+      t.equal(headers['cache-control'], 'private, max-age=31536000, immutable', 'content-hashed code may be cached by the browser only')
     } else {
       t.equal(headers['cache-control'], 'no-store', 'Cache-Control: no-store')
     }

@@ -143,11 +143,19 @@ export const KINDS = [
 export type Kind = (typeof KINDS)[number]
 
 // The recipients block (key id || sealed key, per recipient) exactly as it appears in the envelope.
-function envelopeAd(kind: number, flags: number, n: number, recipientsBlock: readonly Uint8Array[], caseId: Uint8Array, signerId: Uint8Array): Uint8Array {
-  return cat(ascii('sd-envelope-v1'), u8(1), u8(kind), u8(flags), u8(n), u16(caseId.length), caseId, signerId, ...recipientsBlock)
+function envelopeAd(kind: number, flags: number, n: number, recipientsBlock: readonly Uint8Array[], caseId: Uint8Array, context: Uint8Array, signerId: Uint8Array): Uint8Array {
+  return cat(ascii('sd-envelope-v1'), u8(1), u8(kind), u8(flags), u8(n), u16(caseId.length), caseId, u16(context.length), context, signerId, ...recipientsBlock)
 }
-const signedMessage = (caseId: Uint8Array, body: Uint8Array): Uint8Array =>
-  cat(ascii('sd-envelope-v1-signature'), u16(caseId.length), caseId, body)
+const signedMessage = (caseId: Uint8Array, context: Uint8Array, body: Uint8Array): Uint8Array =>
+  cat(ascii('sd-envelope-v1-signature'), u16(caseId.length), caseId, u16(context.length), context, body)
+const commitmentOf = (contentKey: Uint8Array): Uint8Array => sodium.crypto_generichash(32, ascii('sd-envelope-v1-key-commitment'), contentKey)
+// Staff kinds (3 idva_reply, 4 idva_note, 5 triage, 6 consent, 7 referral_package) must be signed.
+const mustBeSigned = (kind: number): boolean => kind >= 3 && kind <= 7
+function contextBytes(context: Uint8Array | undefined): Uint8Array {
+  const bytes = context ?? new Uint8Array(0)
+  check(bytes.length <= 255, 'context too long')
+  return bytes
+}
 
 export function sealEnvelope(options: {
   kind: Kind
@@ -155,10 +163,13 @@ export function sealEnvelope(options: {
   plaintext: Uint8Array
   recipients: readonly Uint8Array[]
   signer?: Pair
+  context?: Uint8Array
 }): Uint8Array {
   const kind = KINDS.indexOf(options.kind) + 1
   check(kind > 0, 'unknown kind')
+  check(options.signer !== undefined || !mustBeSigned(kind), 'staff kinds must be signed')
   const caseId = idBytes(options.caseId)
+  const context = contextBytes(options.context)
   const n = options.recipients.length
   check(n >= 1 && n <= 16, 'recipient count')
   const ids = options.recipients.map((pk) => keyId('x25519', pk))
@@ -169,18 +180,19 @@ export function sealEnvelope(options: {
   const contentKey = sodium.randombytes_buf(32)
   const nonce = sodium.randombytes_buf(24)
   const recipients = options.recipients.flatMap((pk, i) => [ids[i]!, sodium.crypto_box_seal(contentKey, pk)])
-  const ad = envelopeAd(kind, flags, n, recipients, caseId, signerId)
+  const ad = envelopeAd(kind, flags, n, recipients, caseId, context, signerId)
   const ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(pad(options.plaintext), ad, null, nonce, contentKey)
-  const body = cat(Uint8Array.of(1, kind, flags, n), signerId, ...recipients, nonce, ciphertext)
+  const body = cat(Uint8Array.of(1, kind, flags, n), signerId, ...recipients, nonce, commitmentOf(contentKey), ciphertext)
   if (!options.signer) return body
-  return cat(body, sodium.crypto_sign_detached(signedMessage(caseId, body), options.signer.privateKey))
+  return cat(body, sodium.crypto_sign_detached(signedMessage(caseId, context, body), options.signer.privateKey))
 }
 
 export function openEnvelope(
   bytes: Uint8Array,
-  options: { caseId: string; keys: readonly Pair[]; trustedSigners?: readonly Uint8Array[] },
+  options: { caseId: string; keys: readonly Pair[]; trustedSigners?: readonly Uint8Array[]; context?: Uint8Array },
 ): { kind: Kind; plaintext: Uint8Array } {
   const caseId = idBytes(options.caseId)
+  const context = contextBytes(options.context)
   check(bytes.length >= 4, 'truncated')
   const [version, kind, flags, n] = [bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!]
   check(version === 1, 'unsupported version')
@@ -204,14 +216,16 @@ export function openEnvelope(
   }
   check(new Set(ids.map((id) => sodium.to_hex(id))).size === n, 'duplicate recipient')
   const nonce = take(24)
+  const commitment = take(32)
   const ciphertext = bytes.subarray(at, signatureAt)
   check(isBucket(ciphertext.length - 16), 'ciphertext length is not a bucket plus 16')
 
+  check(signed || !mustBeSigned(kind), 'staff kinds must be signed')
   if (signed) {
     const signer = (options.trustedSigners ?? []).find((pk) => equal(keyId('ed25519', pk), signerId))
     check(signer !== undefined, 'unknown signer')
     const body = bytes.subarray(0, signatureAt)
-    check(sodium.crypto_sign_verify_detached(bytes.subarray(signatureAt), signedMessage(caseId, body), signer), 'bad signature')
+    check(sodium.crypto_sign_verify_detached(bytes.subarray(signatureAt), signedMessage(caseId, context, body), signer), 'bad signature')
   }
 
   let contentKey: Uint8Array | undefined
@@ -222,7 +236,8 @@ export function openEnvelope(
     break
   }
   check(contentKey !== undefined && contentKey.length === 32, 'not a recipient')
-  const ad = envelopeAd(kind, flags, n, ids.flatMap((id, i) => [id, sealed[i]!]), caseId, signerId)
+  check(equal(commitmentOf(contentKey), commitment), 'key commitment mismatch')
+  const ad = envelopeAd(kind, flags, n, ids.flatMap((id, i) => [id, sealed[i]!]), caseId, context, signerId)
   const padded = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, ad, nonce, contentKey)
   return { kind: KINDS[kind - 1]!, plaintext: unpad(padded) }
 }
@@ -327,8 +342,9 @@ export function deriveStaffSecrets(
 ): { authVerifier: Uint8Array; keyEncryptionKey: Uint8Array } {
   const { salt, opsLimit, memLimit } = params
   check(salt.length === 16, 'salt length')
-  check(Number.isInteger(opsLimit) && opsLimit >= 2 && opsLimit <= 10, 'opslimit out of range')
-  check(Number.isInteger(memLimit) && memLimit >= 64 * 2 ** 20 && memLimit <= 2 ** 30, 'memlimit out of range')
+  check(Number.isInteger(opsLimit) && opsLimit >= 2 && opsLimit <= 6, 'opslimit out of range')
+  check(Number.isInteger(memLimit) && memLimit >= 64 * 2 ** 20 && memLimit <= 256 * 2 ** 20, 'memlimit out of range')
+  check([...passphrase.normalize('NFKC')].length >= 12, 'passphrase shorter than 12 characters')
   const master = sumo.crypto_pwhash(32, new TextEncoder().encode(passphrase.normalize('NFKC')), salt, opsLimit, memLimit, sumo.crypto_pwhash_ALG_ARGON2ID13)
   return { authVerifier: kdf(32, 1, 'sdstaff1', master), keyEncryptionKey: kdf(32, 2, 'sdstaff1', master) }
 }
@@ -372,4 +388,21 @@ export function fingerprint(x25519Public: Uint8Array, ed25519Public: Uint8Array)
   return Array.from({ length: 6 }, (_, i) =>
     (h.subarray(5 * i, 5 * i + 5).reduce((v, b) => v * 256 + b, 0) % 100000).toString().padStart(5, '0'),
   ).join(' ')
+}
+
+// ---- key certificates ------------------------------------------------------------------------
+
+function certificateMessage(id: string, generation: number, publicKeys: { encryption: Uint8Array; signing: Uint8Array }): Uint8Array {
+  const idb = idBytes(id)
+  const gen = new Uint8Array(4)
+  new DataView(gen.buffer).setUint32(0, generation)
+  return cat(ascii('sd-key-certificate-v1'), u16(idb.length), idb, gen, publicKeys.encryption, publicKeys.signing)
+}
+
+export function issueKeyCertificate(issuerPrivate: Uint8Array, id: string, generation: number, publicKeys: { encryption: Uint8Array; signing: Uint8Array }): Uint8Array {
+  return sodium.crypto_sign_detached(certificateMessage(id, generation, publicKeys), issuerPrivate)
+}
+
+export function verifyKeyCertificate(issuerPublic: Uint8Array, id: string, generation: number, publicKeys: { encryption: Uint8Array; signing: Uint8Array }, certificate: Uint8Array): boolean {
+  return sodium.crypto_sign_verify_detached(certificate, certificateMessage(id, generation, publicKeys), issuerPublic)
 }

@@ -105,6 +105,8 @@ t.test('padding', async (t) => {
   t.throws(() => I.unpad(trailing), 'independent: non-zero after 0x80')
 })
 
+const STAFF_KINDS: readonly string[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package']
+
 t.test('envelopes', async (t) => {
   const service = await P.generateKeySet()
   const members = await Promise.all([P.generateKeySet(), P.generateKeySet(), P.generateKeySet()])
@@ -113,9 +115,10 @@ t.test('envelopes', async (t) => {
   const sizes = [0, 1, 255, 256, 257, 4000]
   let round = 0
   for (const size of sizes) {
-    for (const signed of [false, true]) {
+    for (const asked of [false, true]) {
       for (const recipientCount of [1, 3]) {
         const kind = I.KINDS[round++ % I.KINDS.length]!
+        const signed = asked || STAFF_KINDS.includes(kind)
         const plaintext = random(size)
         const rings = members.slice(0, recipientCount)
         const recipients = rings.map((k) => k.encryption.publicKey)
@@ -166,37 +169,52 @@ t.test('envelopes', async (t) => {
   for (const kind of I.KINDS) {
     const plaintext = new TextEncoder().encode(`a ${kind}`)
     const recipients = sixteen.map((k) => k.encryption.publicKey)
-    const theirs = await P.sealEnvelope({ kind, caseId, plaintext, recipients })
-    const mine = I.sealEnvelope({ kind, caseId, plaintext, recipients })
+    const signer = STAFF_KINDS.includes(kind) ? { signer: service.signing } : {}
+    const trustedSigners = [service.signing.publicKey]
+    const theirs = await P.sealEnvelope({ kind, caseId, plaintext, recipients, ...signer })
+    const mine = I.sealEnvelope({ kind, caseId, plaintext, recipients, ...signer })
     const last = [sixteen[15]!.encryption]
     await attempt(t, `${kind}: independent opens project's, 16 recipients`, () => {
-      t.equal(I.openEnvelope(theirs, { caseId, keys: last }).kind, kind, `${kind}: independent opens project's, 16 recipients`)
+      t.equal(I.openEnvelope(theirs, { caseId, keys: last, trustedSigners }).kind, kind, `${kind}: independent opens project's, 16 recipients`)
     })
     await attempt(t, `${kind}: project opens independent's, 16 recipients`, async () => {
-      t.equal((await P.openEnvelope(mine, { caseId, keys: last, expectKind: kind })).kind, kind, `${kind}: project opens independent's, 16 recipients`)
+      t.equal((await P.openEnvelope(mine, { caseId, keys: last, expectKind: kind, trustedSigners })).kind, kind, `${kind}: project opens independent's, 16 recipients`)
     })
+    if (STAFF_KINDS.includes(kind)) {
+      await t.rejects(P.sealEnvelope({ kind, caseId, plaintext, recipients }), cryptoError, `${kind}: project refuses to seal it unsigned`)
+      t.throws(() => I.sealEnvelope({ kind, caseId, plaintext, recipients }), `${kind}: independent refuses to seal it unsigned`)
+    }
   }
 
   // Case ids and recipient lists that both sides refuse, and the longest case id.
   const one = [members[0]!.encryption.publicKey]
   for (const bad of ['', 'x'.repeat(129), 'case 1', 'case/1', 'cäse']) {
-    await t.rejects(P.sealEnvelope({ kind: 'triage', caseId: bad, plaintext: random(1), recipients: one }), cryptoError, `project refuses case id ${JSON.stringify(bad)}`)
-    t.throws(() => I.sealEnvelope({ kind: 'triage', caseId: bad, plaintext: random(1), recipients: one }), `independent refuses case id ${JSON.stringify(bad)}`)
+    await t.rejects(P.sealEnvelope({ kind: 'disclosure', caseId: bad, plaintext: random(1), recipients: one }), cryptoError, `project refuses case id ${JSON.stringify(bad)}`)
+    t.throws(() => I.sealEnvelope({ kind: 'disclosure', caseId: bad, plaintext: random(1), recipients: one }), `independent refuses case id ${JSON.stringify(bad)}`)
   }
-  await t.rejects(P.sealEnvelope({ kind: 'triage', caseId, plaintext: random(1), recipients: [...one, ...one] }), cryptoError, 'project refuses duplicate recipients')
-  t.throws(() => I.sealEnvelope({ kind: 'triage', caseId, plaintext: random(1), recipients: [...one, ...one] }), 'independent refuses duplicate recipients')
+  await t.rejects(P.sealEnvelope({ kind: 'disclosure', caseId, plaintext: random(1), recipients: [...one, ...one] }), cryptoError, 'project refuses duplicate recipients')
+  t.throws(() => I.sealEnvelope({ kind: 'disclosure', caseId, plaintext: random(1), recipients: [...one, ...one] }), 'independent refuses duplicate recipients')
   const longId = 'A'.repeat(64) + 'z._:-09'.repeat(9) + '0'
   t.equal(longId.length, 128)
-  const longTheirs = await P.sealEnvelope({ kind: 'consent', caseId: longId, plaintext: random(9), recipients: one })
+  const longTheirs = await P.sealEnvelope({ kind: 'consultation', caseId: longId, plaintext: random(9), recipients: one })
   await attempt(t, '128-character case id: independent opens project\'s', () => {
     t.equal(I.openEnvelope(longTheirs, { caseId: longId, keys: [members[0]!.encryption] }).plaintext.length, 9, '128-character case id: independent opens project\'s')
   })
-  const longMine = I.sealEnvelope({ kind: 'consent', caseId: longId, plaintext: random(9), recipients: one })
+  const longMine = I.sealEnvelope({ kind: 'consultation', caseId: longId, plaintext: random(9), recipients: one })
   await attempt(t, '128-character case id: project opens independent\'s', async () => {
     t.equal((await P.openEnvelope(longMine, { caseId: longId, keys: [members[0]!.encryption] })).plaintext.length, 9, '128-character case id: project opens independent\'s')
   })
 
   // Tampering with any byte of an independently sealed envelope is refused by the project.
+  // A context (a message id and position) binds like the case id, both ways.
+  const context = random(20)
+  const withContext = await P.sealEnvelope({ kind: 'reporter_message', caseId, context, plaintext: random(5), recipients: one })
+  t.equal(I.openEnvelope(withContext, { caseId, context, keys: [members[0]!.encryption] }).plaintext.length, 5, 'context: independent opens project\'s')
+  t.throws(() => I.openEnvelope(withContext, { caseId, keys: [members[0]!.encryption] }), 'context: independent refuses without it')
+  const mineWithContext = I.sealEnvelope({ kind: 'reporter_message', caseId, context, plaintext: random(5), recipients: one })
+  t.equal((await P.openEnvelope(mineWithContext, { caseId, context, keys: [members[0]!.encryption] })).plaintext.length, 5, 'context: project opens independent\'s')
+  await t.rejects(P.openEnvelope(mineWithContext, { caseId, context: random(20), keys: [members[0]!.encryption] }), cryptoError, 'context: project refuses another one')
+
   const sealed = I.sealEnvelope({ kind: 'idva_reply', caseId, plaintext: random(10), recipients: [members[0]!.encryption.publicKey], signer: service.signing })
   for (const at of [0, 1, 2, 3, 10, 30, 130, sealed.length - 70, sealed.length - 1]) {
     const bad = sealed.slice()
@@ -298,7 +316,7 @@ t.test('staff keys', async (t) => {
   const mineNfkc = I.deriveStaffSecrets(decomposed, params)
   sameBytes(t, mineNfkc.keyEncryptionKey, theirs.keyEncryptionKey, 'NFKC-equivalent passphrase gives the same kek')
 
-  for (const bad of [{ ...params, opsLimit: 1 }, { ...params, opsLimit: 11 }, { ...params, memLimit: 67_108_863 }, { ...params, memLimit: 2 ** 30 + 1 }]) {
+  for (const bad of [{ ...params, opsLimit: 1 }, { ...params, opsLimit: 7 }, { ...params, memLimit: 67_108_863 }, { ...params, memLimit: 256 * 2 ** 20 + 1 }]) {
     await t.rejects(PS.deriveStaffSecrets(composed, bad), cryptoError, `project refuses ops ${bad.opsLimit} mem ${bad.memLimit}`)
     t.throws(() => I.deriveStaffSecrets(composed, bad), `independent refuses ops ${bad.opsLimit} mem ${bad.memLimit}`)
   }
@@ -333,6 +351,10 @@ t.test('staff keys', async (t) => {
   t.throws(() => I.unwrapGroupKeys(forgedByThem, member.encryption, groupId, pub(group)), 'independent: forged group key')
 
   // Rotation: the previous keys sealed to the new X25519 key "in the same group-key layout".
-  const { next, previous } = await PS.rotateGroupKeys(group, groupId)
+  const { next, previous, certificate } = await PS.rotateGroupKeys(group, groupId, 1)
   sameKeySet(t, I.unwrapGroupKeys(previous, next.encryption, groupId, pub(group)), group, 'rotation: project -> independent')
+  t.ok(I.verifyKeyCertificate(group.signing.publicKey, groupId, 2, pub(next), certificate), 'rotation certificate: project -> independent')
+  const certifiedByMe = I.issueKeyCertificate(next.signing.privateKey, 'unit-cn', 1, pub(member))
+  t.ok(await PS.verifyKeyCertificate(next.signing.publicKey, { id: 'unit-cn', generation: 1, publicKeys: pub(member) }, certifiedByMe), 'certificate: independent -> project')
+  t.notOk(await PS.verifyKeyCertificate(next.signing.publicKey, { id: 'unit-cn', generation: 2, publicKeys: pub(member) }, certifiedByMe), 'another generation does not verify')
 })

@@ -22,20 +22,28 @@ const recipient = await generateKeySet()
 const second = await generateKeySet()
 const signer = await generateKeySet()
 
-const envelope = async (description: string, kind: EnvelopeKind, caseId: string, plaintext: Uint8Array, signed: boolean, recipients = [recipient]) => ({
+const envelope = async (description: string, kind: EnvelopeKind, caseId: string, plaintext: Uint8Array, signed: boolean, recipients = [recipient], context?: Uint8Array) => ({
   description,
   kind,
   caseId,
+  context: context === undefined ? null : b64(context),
   plaintext: b64(plaintext),
   envelope: b64(
-    await sealEnvelope({ kind, caseId, plaintext, recipients: recipients.map((keys) => keys.encryption.publicKey), ...(signed ? { signer: signer.signing } : {}) }),
+    await sealEnvelope({
+      kind,
+      caseId,
+      plaintext,
+      recipients: recipients.map((keys) => keys.encryption.publicKey),
+      ...(signed ? { signer: signer.signing } : {}),
+      ...(context === undefined ? {} : { context }),
+    }),
   ),
   signed,
 })
 
 const evidenceKey = await newEvidenceKey()
-// Kept small: one chunk (64 KiB of ciphertext). Multi-chunk files are covered by the property and interop tests.
-const evidencePlaintext = Uint8Array.from({ length: 1000 }, (_, i) => (i * 13) % 256)
+// Two chunks: the file fills the first, and its end and padding the second.
+const evidencePlaintext = Uint8Array.from({ length: 65_536 + 1000 }, (_, i) => (i * 13) % 256)
 const codes = await Promise.all([0, 1, 2].map(async () => formatCaseCode(await generateCaseCode())))
 const staffParams = { ...(await newPassphraseParams()), opsLimit: 2, memLimit: 64 * 1024 * 1024 }
 const staffSecrets = await deriveStaffSecrets('Vectors are not secrets, but this passphrase is long', staffParams)
@@ -57,13 +65,14 @@ const vectors = {
   envelopes: [
     await envelope('a disclosure, unsigned, one recipient', 'disclosure', 'case-0001', utf8('What is happening to me, in my own words.'), false),
     await envelope('an empty message', 'reporter_message', 'case-0001', new Uint8Array(0), false),
-    await envelope('a signed IDVA reply to two recipients', 'idva_reply', 'case:2026/11.a_b-c'.replace('/', '-'), utf8('We have read what you wrote. You are not alone.'), true, [second, recipient]),
-    await envelope('a plaintext filling a 256-byte bucket exactly', 'idva_note', 'x', Uint8Array.from({ length: 255 }, (_, i) => i), false),
+    await envelope('a signed IDVA reply to two recipients', 'idva_reply', 'case:2026-11.a_b-c', utf8('We have read what you wrote. You are not alone.'), true, [second, recipient]),
+    await envelope('a plaintext filling a 256-byte bucket exactly', 'consultation', 'x', Uint8Array.from({ length: 255 }, (_, i) => i), false),
+    await envelope('a signed note with a context', 'idva_note', 'case-0002', utf8('Called back; safe to text after 6pm.'), true, [recipient], utf8('message 3')),
   ],
   evidence: {
     fileId: b64(evidenceKey.fileId),
     key: b64(evidenceKey.key),
-    plaintext: 'bytes (i * 13) mod 256 for i = 0..999',
+    plaintext: 'bytes (i * 13) mod 256 for i = 0..66535',
     encrypted: b64(await encryptEvidence(evidencePlaintext, evidenceKey)),
   },
   caseCodes: await Promise.all(

@@ -104,3 +104,19 @@ t.test('derivation: deterministic, distinct per code, and refused for a bad code
   const wrong = [...words.slice(0, 7), words[7] === 'zoom' ? 'abacus' : 'zoom']
   await rejectsWithCryptoError(t, deriveCaseKeys(wrong.join(' ')), 'bad_code', 'a code failing its check gives no keys')
 })
+
+t.test("logging in: the code's auth key signs the challenge; anything else fails", async (t) => {
+  const { signCaseLogin, verifyCaseLogin } = await import('../../../crypto/case-code.ts')
+  const keys = await deriveCaseKeys(formatCaseCode(await generateCaseCode()))
+  const challenge = new Uint8Array(32).map((_, i) => i)
+  const signature = await signCaseLogin(keys, challenge)
+  t.ok(await verifyCaseLogin(keys.auth.publicKey, keys.lookupId, challenge, signature))
+  t.notOk(await verifyCaseLogin(keys.auth.publicKey, keys.lookupId, challenge.map((b) => b ^ 1), signature), 'another challenge')
+  const other = await deriveCaseKeys(formatCaseCode(await generateCaseCode()))
+  t.notOk(await verifyCaseLogin(keys.auth.publicKey, other.lookupId, challenge, signature), 'another case')
+  t.notOk(await verifyCaseLogin(other.auth.publicKey, keys.lookupId, challenge, signature), 'another key')
+  await rejectsWithCryptoError(t, signCaseLogin(keys, new Uint8Array(8)), 'malformed', 'a challenge too short')
+  await rejectsWithCryptoError(t, verifyCaseLogin(keys.auth.publicKey, keys.lookupId, challenge, new Uint8Array(3)), 'malformed')
+  t.match(await checkCaseCode(42 as never), { ok: false, problem: 'empty' }, 'not text')
+  t.match(await checkCaseCode('abacus '.repeat(1000)), { ok: false, problem: 'word_count' }, 'absurdly long input is cut short')
+})

@@ -1,8 +1,9 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ENVELOPE_KINDS, MAX_RECIPIENTS, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/envelope.ts'
-import { generateKeySet, type KeySet } from '../../../crypto/keys.ts'
+import { ENVELOPE_KINDS, MAX_RECIPIENTS, openEnvelope, parseEnvelope, sealEnvelope, SIGNED_KINDS, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/envelope.ts'
+import { generateKeySet, keyId, type KeySet } from '../../../crypto/keys.ts'
 import { MAX_PADDED_PLAINTEXT } from '../../../crypto/padding.ts'
+import { loadSodium } from '../../../crypto/sodium.ts'
 import { failsWithCryptoError, rejectsWithCryptoError, text } from '../../helpers/crypto.ts'
 
 const KINDS = Object.keys(ENVELOPE_KINDS) as EnvelopeKind[]
@@ -21,14 +22,16 @@ const sealArbitrary = fc.record({
   signed: fc.boolean(),
 })
 
+/** Seals as asked, except that staff kinds are always signed (the format requires it). */
 async function seal(options: { kind: EnvelopeKind; caseId: string; plaintext: Uint8Array; recipientCount: number; signed: boolean }) {
   const recipients = keyPool.slice(0, options.recipientCount)
+  const signed = options.signed || SIGNED_KINDS.includes(options.kind)
   const envelope = await sealEnvelope({
     kind: options.kind,
     caseId: options.caseId,
     plaintext: options.plaintext,
     recipients: recipients.map((keys) => keys.encryption.publicKey),
-    ...(options.signed ? { signer: idva.signing } : {}),
+    ...(signed ? { signer: idva.signing } : {}),
   })
   return { envelope, recipients }
 }
@@ -37,7 +40,7 @@ const trusted = { trustedSigners: [idva.signing.publicKey] }
 
 t.test('every recipient opens what was sealed, for every kind, signed or not', async (t) => {
   for (const kind of KINDS) {
-    for (const signed of [false, true]) {
+    for (const signed of SIGNED_KINDS.includes(kind) ? [true] : [false, true]) {
       const plaintext = text(`${kind} ${signed ? 'signed' : 'unsigned'}: what happened to me`)
       const { envelope, recipients } = await seal({ kind, caseId: 'case-42', plaintext, recipientCount: 3, signed })
       for (const recipient of recipients) {
@@ -144,6 +147,38 @@ t.test('property: the parser, fed random bytes, only ever throws the typed error
   )
 })
 
+t.test('property: random content behind a real recipient entry reaches unsealing, decryption and unpadding, and is refused', async () => {
+  const ourKeyId = await keyId('x25519', service.encryption.publicKey)
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('disclosure', 'reporter_message', 'consultation'),
+      fc.uint8Array({ minLength: 80, maxLength: 80 }),
+      fc.uint8Array({ minLength: 24 + 32, maxLength: 24 + 32 }),
+      fc.constantFrom(256, 512, 1024),
+      fc.boolean(),
+      async (kind, sealedKey, nonceAndCommitment, bucket, realKey) => {
+        const sodium = await loadSodium()
+        // Half the time a genuinely sealed key, so the commitment and the AEAD are what refuse it.
+        const sealed = realKey ? sodium.crypto_box_seal(sodium.randombytes_buf(32), service.encryption.publicKey) : sealedKey
+        const bytes = new Uint8Array([1, ENVELOPE_KINDS[kind as EnvelopeKind], 0, 1, ...ourKeyId, ...sealed, ...nonceAndCommitment, ...sodium.randombytes_buf(bucket + 16)])
+        return failsWithCryptoError(() => openEnvelope(bytes, { caseId: 'c', keys: [service.encryption] }))
+      },
+    ),
+    { numRuns: 200 },
+  )
+})
+
+t.test('wrong types from JSON give the typed error, not a TypeError', async (t) => {
+  const bad = [undefined, null, 42, 'text', {}, [1, 2, 3]] as never[]
+  for (const value of bad) {
+    await rejectsWithCryptoError(t, openEnvelope(value, { caseId: 'c', keys: [service.encryption] }), undefined, `envelope ${JSON.stringify(value)}`)
+    await rejectsWithCryptoError(t, openEnvelope(new Uint8Array(10), { caseId: value, keys: [service.encryption] }), undefined, `case id ${JSON.stringify(value)}`)
+    await rejectsWithCryptoError(t, sealEnvelope({ kind: 'disclosure', caseId: 'c', plaintext: value, recipients: [service.encryption.publicKey] }), undefined, `plaintext ${JSON.stringify(value)}`)
+    await rejectsWithCryptoError(t, sealEnvelope({ kind: 'disclosure', caseId: 'c', plaintext: text('x'), recipients: [value] }), undefined, `recipient ${JSON.stringify(value)}`)
+  }
+  await rejectsWithCryptoError(t, openEnvelope(new Uint8Array(10), { caseId: 'c', keys: undefined as never }), undefined, 'no keys')
+})
+
 t.test('strict parsing: each malformed field has its own typed error', async (t) => {
   const { envelope } = await seal({ kind: 'disclosure', caseId: 'c1', plaintext: text('x'), recipientCount: 2, signed: false })
   const open = (bytes: Uint8Array) => openEnvelope(bytes, { caseId: 'c1', keys: [service.encryption] })
@@ -167,10 +202,10 @@ t.test('strict parsing: each malformed field has its own typed error', async (t)
 })
 
 t.test('signatures: required, trusted, and checked before decryption', async (t) => {
-  const unsigned = (await seal({ kind: 'idva_reply', caseId: 'c2', plaintext: text('your case is closed'), recipientCount: 1, signed: false })).envelope
+  const unsigned = (await seal({ kind: 'reporter_message', caseId: 'c2', plaintext: text('a message'), recipientCount: 1, signed: false })).envelope
   const signed = (await seal({ kind: 'idva_reply', caseId: 'c2', plaintext: text('we are here for you'), recipientCount: 1, signed: true })).envelope
   const keys = [service.encryption]
-  await rejectsWithCryptoError(t, openEnvelope(unsigned, { caseId: 'c2', keys, requireSignature: true, ...trusted }), 'signature_required', 'an unsigned "reply" is refused')
+  await rejectsWithCryptoError(t, openEnvelope(unsigned, { caseId: 'c2', keys, requireSignature: true, ...trusted }), 'signature_required', 'an unsigned message is refused when a signature is required')
   await rejectsWithCryptoError(t, openEnvelope(signed, { caseId: 'c2', keys }), 'unknown_signer', 'a signature nobody said to trust')
   await rejectsWithCryptoError(t, openEnvelope(signed, { caseId: 'c2', keys, trustedSigners: [outsider.signing.publicKey] }), 'unknown_signer')
   t.same((await openEnvelope(signed, { caseId: 'c2', keys, requireSignature: true, ...trusted })).signer, idva.signing.publicKey)
@@ -180,6 +215,41 @@ t.test('signatures: required, trusted, and checked before decryption', async (t)
   t.notOk(await verifyEnvelopeSignature(unsigned, 'c2', idva.signing.publicKey))
   await rejectsWithCryptoError(t, openEnvelope(signed, { caseId: 'c2', keys, expectKind: 'disclosure', ...trusted }), 'wrong_kind')
   t.equal((await openEnvelope(signed, { caseId: 'c2', keys, expectKind: ['disclosure', 'idva_reply'], ...trusted })).kind, 'idva_reply')
+})
+
+t.test('staff kinds must be signed: sealing or opening one unsigned is refused', async (t) => {
+  for (const kind of SIGNED_KINDS) {
+    await rejectsWithCryptoError(t, sealEnvelope({ kind, caseId: 'c7', plaintext: text('forged'), recipients: [service.encryption.publicKey] }), 'signature_required', `${kind}: cannot be sealed unsigned`)
+    // Forge one by hand: a disclosure with its kind byte changed fails its AEAD anyway, so build
+    // the unsigned envelope as an attacker would, with the staff kind from the start.
+    const forged = await sealEnvelope({ kind: 'disclosure', caseId: 'c7', plaintext: text('your case is closed'), recipients: [service.encryption.publicKey] })
+    forged[1] = ENVELOPE_KINDS[kind]
+    await rejectsWithCryptoError(t, openEnvelope(forged, { caseId: 'c7', keys: [service.encryption], ...trusted }), 'signature_required', `${kind}: refused unsigned before any decryption`)
+  }
+})
+
+t.test('a context binds like the case id', async (t) => {
+  const context = text('message 7 of thread 3')
+  const envelope = await sealEnvelope({ kind: 'reporter_message', caseId: 'c8', context, plaintext: text('in order'), recipients: [service.encryption.publicKey] })
+  t.same((await openEnvelope(envelope, { caseId: 'c8', context, keys: [service.encryption] })).plaintext, text('in order'))
+  await rejectsWithCryptoError(t, openEnvelope(envelope, { caseId: 'c8', keys: [service.encryption] }), 'decryption_failed', 'without the context')
+  await rejectsWithCryptoError(t, openEnvelope(envelope, { caseId: 'c8', context: text('message 8 of thread 3'), keys: [service.encryption] }), 'decryption_failed', 'moved elsewhere in the thread')
+  const signed = await sealEnvelope({ kind: 'idva_reply', caseId: 'c8', context, plaintext: text('signed in place'), recipients: [service.encryption.publicKey], signer: idva.signing })
+  await rejectsWithCryptoError(t, openEnvelope(signed, { caseId: 'c8', context: text('elsewhere'), keys: [service.encryption], ...trusted }), 'bad_signature')
+  t.ok(await verifyEnvelopeSignature(signed, 'c8', idva.signing.publicKey, context))
+  t.notOk(await verifyEnvelopeSignature(signed, 'c8', idva.signing.publicKey))
+  await rejectsWithCryptoError(t, sealEnvelope({ kind: 'disclosure', caseId: 'c8', context: new Uint8Array(256), plaintext: text('x'), recipients: [service.encryption.publicKey] }), 'too_large')
+})
+
+t.test('the key commitment: one ciphertext cannot open to different content for different recipients', async (t) => {
+  // An "invisible salamander": a sender seals a different content key to the second recipient.
+  const envelope = await sealEnvelope({ kind: 'disclosure', caseId: 'c9', plaintext: text('what everyone sees'), recipients: [service.encryption.publicKey, reporter.encryption.publicKey] })
+  const sodium = await loadSodium()
+  const forged = envelope.slice()
+  const secondSealedKey = 4 + 96 + 16
+  forged.set(sodium.crypto_box_seal(sodium.crypto_aead_xchacha20poly1305_ietf_keygen(), reporter.encryption.publicKey), secondSealedKey)
+  await rejectsWithCryptoError(t, openEnvelope(forged, { caseId: 'c9', keys: [reporter.encryption] }), 'decryption_failed', 'the other content key does not match the commitment')
+  t.equal(parseEnvelope(envelope).commitment.length, 32)
 })
 
 t.test('a key ring opens envelopes sealed to an earlier key', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { decryptEvidence, encryptedEvidenceSize, encryptEvidence, EVIDENCE_CHUNK_BYTES, EvidenceEncryptor, MAX_EVIDENCE_BYTES, newEvidenceKey } from '../../../crypto/evidence.ts'
 import { concat } from '../../../crypto/bytes.ts'
+import { loadSodium } from '../../../crypto/sodium.ts'
 import { failsWithCryptoError, rejectsWithCryptoError } from '../../helpers/crypto.ts'
 
 const CHUNK = EVIDENCE_CHUNK_BYTES + 17
@@ -79,6 +80,28 @@ t.test('property: random bytes only ever give the typed error', async () => {
     ),
     { numRuns: 10 },
   )
+})
+
+t.test('a hand-made stream that decrypts to more than 25 MiB is refused', async (t) => {
+  // 401 chunks, the last one nearly full: a writer would never produce it.
+  const sodium = await loadSodium()
+  const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(key.key)
+  const ad = new Uint8Array([...new TextEncoder().encode('sd-evidence-v1'), ...key.fileId])
+  const parts = [Uint8Array.of(1), header]
+  const full = new Uint8Array(EVIDENCE_CHUNK_BYTES)
+  for (let i = 0; i < 400; i++) parts.push(sodium.crypto_secretstream_xchacha20poly1305_push(state as never, full, ad, sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE))
+  const last = new Uint8Array(EVIDENCE_CHUNK_BYTES)
+  last[EVIDENCE_CHUNK_BYTES - 1] = 0x80
+  parts.push(sodium.crypto_secretstream_xchacha20poly1305_push(state as never, last, ad, sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL))
+  await rejectsWithCryptoError(t, decryptEvidence(concat(...parts), key), 'too_large')
+})
+
+t.test('wrong types give the typed error, not a TypeError', async (t) => {
+  for (const value of [undefined, null, 'text', 42, {}] as never[]) {
+    await rejectsWithCryptoError(t, decryptEvidence(new Uint8Array(100), value))
+    await rejectsWithCryptoError(t, decryptEvidence(value, key))
+    await rejectsWithCryptoError(t, encryptEvidence(value, key))
+  }
 })
 
 t.test('size limits', async (t) => {

@@ -34,6 +34,16 @@ t.test('bad key files are refused with the typed error', async (t) => {
   await rejectsWithCryptoError(t, () => decodePublicKeySet(reencode((b) => ((b[0] = 2), b))), 'unsupported', 'unknown format')
   await rejectsWithCryptoError(t, () => decodePublicKeySet(reencode((b) => (b.fill(0, 1, 33), b))), 'malformed', 'all-zero key')
   await rejectsWithCryptoError(t, decodeSecretKeySet(encodePublicKeySet(publicKeysOf(keys))), 'unsupported', 'a public file where a secret one belongs')
+  for (const value of [undefined, null, 42, {}] as never[]) {
+    await rejectsWithCryptoError(t, () => decodePublicKeySet(value), 'malformed', `public key file ${JSON.stringify(value)}`)
+    await rejectsWithCryptoError(t, decodeSecretKeySet(value), 'malformed', `secret key file ${JSON.stringify(value)}`)
+    await rejectsWithCryptoError(t, keyId('x25519', value), 'malformed')
+    await rejectsWithCryptoError(t, () => base64.decode(value, 'x'), 'malformed')
+  }
+  const zeroSecret = base64.encode(Uint8Array.of(0x81, ...new Uint8Array(64)))
+  await rejectsWithCryptoError(t, decodeSecretKeySet(zeroSecret), 'malformed', 'all-zero secret keys')
+  t.same(decodePublicKeySet(` \t${encodePublicKeySet(publicKeysOf(keys))}\r\n`), publicKeysOf(keys), 'ASCII white space around the text is ignored')
+  await rejectsWithCryptoError(t, () => decodePublicKeySet(`\u00a0${encodePublicKeySet(publicKeysOf(keys))}`), 'malformed', 'other white space is not')
   await fc.assert(fc.asyncProperty(fc.string({ maxLength: 200 }), async (text) => failsWithCryptoError(async () => decodePublicKeySet(text))), { numRuns: 300 })
   await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 100 }), async (b) => failsWithCryptoError(() => decodeSecretKeySet(base64.encode(b)))), { numRuns: 300 })
 })

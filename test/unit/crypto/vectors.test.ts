@@ -19,7 +19,7 @@ import { rejectsWithCryptoError } from '../../helpers/crypto.ts'
 interface Vectors {
   keys: Record<string, string>
   padding: { length: number; padded: string }[]
-  envelopes: { description: string; kind: EnvelopeKind; caseId: string; plaintext: string; envelope: string; signed: boolean }[]
+  envelopes: { description: string; kind: EnvelopeKind; caseId: string; context: string | null; plaintext: string; envelope: string; signed: boolean }[]
   evidence: { fileId: string; key: string; encrypted: string }
   caseCodes: { code: string; typed: string; lookupId: string; replyPublicKey: string; authPublicKey: string }[]
   staff: {
@@ -62,7 +62,8 @@ t.test('padding', async (t) => {
 t.test('envelopes', async (t) => {
   for (const vector of vectors.envelopes) {
     const envelope = bytes(vector.envelope)
-    const options = { caseId: vector.caseId, keys: [recipient.encryption], trustedSigners: [signer.signing] }
+    const context = vector.context === null ? {} : { context: bytes(vector.context) }
+    const options = { caseId: vector.caseId, keys: [recipient.encryption], trustedSigners: [signer.signing], ...context }
     const opened = await openEnvelope(envelope, options)
     t.same(opened.plaintext, bytes(vector.plaintext), vector.description)
     t.equal(opened.kind, vector.kind)
@@ -75,7 +76,7 @@ t.test('envelopes', async (t) => {
 
 t.test('evidence', async (t) => {
   const key = { fileId: bytes(vectors.evidence.fileId), key: bytes(vectors.evidence.key) }
-  const expected = Uint8Array.from({ length: 1000 }, (_, i) => (i * 13) % 256)
+  const expected = Uint8Array.from({ length: 65_536 + 1000 }, (_, i) => (i * 13) % 256)
   t.same(await decryptEvidence(bytes(vectors.evidence.encrypted), key), expected)
 })
 
