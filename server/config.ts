@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 
@@ -41,6 +42,8 @@ export interface Config {
   readonly rateLimitPerMinute: number
   /** Where the quick exit sends people: a neutral, everyday site. */
   readonly quickExitUrl: string
+  /** The routing policy file (config/routing/); the example policy when unset. */
+  readonly routingPolicyPath: string
 }
 
 export class ConfigError extends Error {
@@ -222,5 +225,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serverSecretGenerated: generated,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
     quickExitUrl: quickExitUrl(env),
+    routingPolicyPath: read(env, 'ROUTING_POLICY') === undefined ? EXAMPLE_POLICY_PATH : resolve(cwd, read(env, 'ROUTING_POLICY')!),
   })
 }

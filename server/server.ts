@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { StartupError } from './errors.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { loadPolicyFile, PolicyFileError } from './routing/policy-file.ts'
 
 /**
  * Process start: config -> logger -> database -> migrations -> app -> listen, and a graceful stop.
@@ -25,6 +26,17 @@ export async function prepareDatabase(database: Database, logger: Logger): Promi
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // A bad routing policy stops the server before anything else starts.
+  let policy: ReturnType<typeof loadPolicyFile>
+  try {
+    policy = loadPolicyFile(config.routingPolicyPath)
+  } catch (error) {
+    if (error instanceof PolicyFileError) throw new StartupError(`ROUTING_POLICY: ${error.message}`)
+    throw error
+  }
+  if (policy.example) {
+    logger.warn({ policyVersion: policy.version }, 'the routing policy is the shipped EXAMPLE: the force must check it and set ROUTING_POLICY to its own')
+  }
   const database = await openDatabase(config, logger)
   let app: FastifyInstance
   try {

@@ -28,6 +28,12 @@ if (browser !== null) {
         }
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['class'] })
     })
+    // The neutral site answers only once the portal page has reported going blank (or after 3 s),
+    // so the report cannot be lost to the navigation, and "blank before the next site" is real.
+    await context.route(NEUTRAL, async (route) => {
+      for (let waited = 0; blanked.length === 0 && waited < 3_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Weather</title><h1>Weather forecast</h1>' })
+    })
     const page = await context.newPage()
     const problems: string[] = []
     page.on('console', (message) => {

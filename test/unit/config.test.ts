@@ -17,6 +17,7 @@ t.test('defaults give a working local portal on the embedded database', async (t
   t.equal(config.serverSecretGenerated, true)
   t.equal(config.serverSecret.length, 32)
   t.equal(config.quickExitUrl, 'https://www.bbc.co.uk/weather')
+  t.match(config.routingPolicyPath, /config\/routing\/met-example\.json$/, 'the shipped example policy')
   t.ok(Object.isFrozen(config), 'the config object is frozen')
 })
 
@@ -35,6 +36,7 @@ t.test('valid values are parsed into typed settings', async (t) => {
       DATABASE_POOL_SIZE: '20',
       RATE_LIMIT_PER_MINUTE: '30',
       QUICK_EXIT_URL: 'https://www.google.co.uk/',
+      ROUTING_POLICY: 'policy/met.json',
     },
     cwd,
   )
@@ -52,6 +54,7 @@ t.test('valid values are parsed into typed settings', async (t) => {
   t.equal(config.databasePoolSize, 20)
   t.equal(config.rateLimitPerMinute, 30)
   t.equal(config.quickExitUrl, 'https://www.google.co.uk/')
+  t.equal(config.routingPolicyPath, '/srv/portal/policy/met.json', 'relative to the working folder')
 })
 
 t.test('the migration role defaults to the application role', async (t) => {
