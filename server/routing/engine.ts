@@ -40,10 +40,14 @@ class Reasons {
   }
 }
 
-/** A value from a record keyed by force, matching names as the policy does (case, spacing). */
+/** A value from a policy record, matching names as the policy does (case, spacing); own keys only. */
 function lookup(record: Readonly<Record<string, string>>, name: string): string | null {
   const found = Object.keys(record).find((candidate) => key(candidate) === key(name))
-  return found === undefined ? null : (record[found] ?? null)
+  return found === undefined || !Object.hasOwn(record, found) ? null : (record[found] ?? null)
+}
+
+function lookupList(record: Readonly<Record<string, readonly string[]>>, name: string): readonly string[] {
+  return Object.hasOwn(record, name) ? (record[name] ?? []) : []
 }
 
 function list(items: readonly string[]): string {
@@ -63,6 +67,7 @@ interface Context {
   cuName(code: string): string
   unitName(unit: string): string
   forceName(force: string): string
+  departmentName(department: string): string
 }
 
 function contextFor(facts: Facts, policy: Policy): Context {
@@ -73,9 +78,10 @@ function contextFor(facts: Facts, policy: Policy): Context {
     policy,
     warnings: [],
     commandUnitOf: (borough) => (borough === null || borough === undefined ? null : (byBorough.get(key(borough)) ?? null)),
-    cuName: (code) => policy.names?.commandUnits?.[code] ?? code,
-    unitName: (unit) => policy.names?.units?.[unit] ?? unit,
-    forceName: (force) => policy.names?.forces?.[force] ?? force,
+    cuName: (code) => lookup(policy.names?.commandUnits ?? {}, code) ?? code,
+    unitName: (unit) => lookup(policy.names?.units ?? {}, unit) ?? unit,
+    forceName: (force) => lookup(policy.names?.forces ?? {}, force) ?? force,
+    departmentName: (department) => lookup(policy.names?.departments ?? {}, department) ?? department,
   }
 }
 
@@ -90,10 +96,14 @@ function unitLabel(ctx: Context, unit: string, force: string | null): string {
 /** What is known about whether the suspect works for this force. */
 type Employment = 'this-force' | 'other-force' | 'police-unknown-force' | 'not-police' | 'unknown'
 
-function employmentOf({ facts, policy }: Context): Employment {
-  const { policeEmployee, force } = facts.suspect
+function employmentOf({ facts, policy, warnings }: Context): Employment {
+  const { policeEmployee, force, onDuty, abuseOfPosition, abuseOfPositionSexual } = facts.suspect
   if (policeEmployee === false) return 'not-police'
-  if (policeEmployee === null) return 'unknown'
+  if (policeEmployee === null) {
+    // Someone "on duty", or who used their police position, works for the police.
+    if (onDuty !== true && abuseOfPosition !== true && abuseOfPositionSexual !== true) return 'unknown'
+    warnings.push('Whether the person harming them works for the police is marked not known, but the account says they were on duty or used their police position, so they are treated as working for the police. (R12)')
+  }
   if (force === null || force === undefined) return 'police-unknown-force'
   return key(force) === key(policy.force) ? 'this-force' : 'other-force'
 }
@@ -107,23 +117,28 @@ function rankIndex(policy: Policy, rank: string): number {
   return policy.ranks.findIndex((candidate) => key(candidate) === key(rank))
 }
 
-/** Whether the suspect is at or above `threshold`: true, false, or null when it cannot be ruled out. */
-function rankAtLeast(ctx: Context, threshold: string, employment: Employment): boolean | null {
+/**
+ * Whether the suspect is at or above a threshold: 'other-force' (otherForceFromRank, or a senior
+ * staff grade) or 'chief-officer' (chiefOfficerFromRank; police staff never are). True, false, or
+ * null when it cannot be ruled out (rank, or a staff member's grade, not known).
+ */
+function rankAtLeast(ctx: Context, threshold: 'other-force' | 'chief-officer'): boolean | null {
   const { rank, staffGrade } = ctx.facts.suspect
-  if (employment === 'unknown' || rank === null || rank === undefined) return null
+  if (rank === null || rank === undefined) return null
   if (key(rank) === 'staff') {
-    if (threshold !== ctx.policy.otherForceFromRank) return false
+    if (threshold === 'chief-officer') return false
     if (staffGrade === null || staffGrade === undefined) return null
     return ctx.policy.seniorStaffGrades.some((grade) => key(grade) === key(staffGrade))
   }
-  return rankIndex(ctx.policy, rank) >= rankIndex(ctx.policy, threshold)
+  const limit = threshold === 'other-force' ? ctx.policy.otherForceFromRank : ctx.policy.chiefOfficerFromRank
+  return rankIndex(ctx.policy, rank) >= rankIndex(ctx.policy, limit)
 }
 
 function describeSuspectRank(ctx: Context): string {
   const { rank, staffGrade } = ctx.facts.suspect
   if (rank === null || rank === undefined) return 'of unknown rank'
   if (key(rank) === 'staff') return staffGrade === null || staffGrade === undefined ? 'a member of police staff of unknown grade' : `a member of police staff, grade ${staffGrade}`
-  return `a ${rank}`
+  return `${/^[aeiou]/i.test(rank) ? 'an' : 'a'} ${rank}`
 }
 
 /** R3: the command units that cannot investigate, and how each came to be ruled out. */
@@ -160,7 +175,7 @@ function conflictedCommandUnits(ctx: Context, employment: Employment): { units: 
 
 /** The first partner force that is neither the reporter's nor the suspect's. */
 function partnerForce(ctx: Context): string | null {
-  const avoid = [ctx.facts.reporter.force, ctx.facts.suspect.policeEmployee === true ? ctx.facts.suspect.force : null]
+  const avoid = [ctx.facts.reporter.force, ctx.facts.suspect.policeEmployee !== false ? ctx.facts.suspect.force : null]
     .filter((force): force is string => force !== null && force !== undefined)
     .map(key)
   return ctx.policy.partnerForces.find((partner) => !avoid.includes(key(partner))) ?? null
@@ -172,7 +187,7 @@ function consentOrOverride(ctx: Context, track: 'criminal' | 'misconduct', reaso
   if (override === null || override === undefined) return false
   reasons.add(
     'R1',
-    `The person disclosing has not agreed to a ${track} referral, but an IDVA recorded a safeguarding override: "${override.reason}".`,
+    `The person disclosing has not agreed to a ${track} referral, but an IDVA recorded a safeguarding override ("${override.reason}").`,
   )
   return true
 }
@@ -204,31 +219,27 @@ function criminalTrack(ctx: Context, employment: Employment, conflicts: { units:
   // R5: reasons to go to another force (only for a suspect who is, or may be, of this force).
   const otherForce: string[] = []
   if (mayBeThisForce(employment)) {
-    const senior = rankAtLeast(ctx, policy.otherForceFromRank, employment)
+    const senior = rankAtLeast(ctx, 'other-force')
     if (senior === true) otherForce.push(`the person harming them is ${describeSuspectRank(ctx)}, at or above ${policy.otherForceFromRank} level`)
     if (senior === null) {
-      otherForce.push(`a rank at or above ${policy.otherForceFromRank} cannot be ruled out`)
+      otherForce.push(facts.suspect.rank && key(facts.suspect.rank) === 'staff' ? 'a senior staff grade cannot be ruled out' : `a rank at or above ${policy.otherForceFromRank} cannot be ruled out`)
     }
     const department = facts.suspect.department
     if (department && policy.conflictedDepartments.some((candidate) => key(candidate) === key(department))) {
-      otherForce.push(`they work in ${department}, a department that could not investigate them impartially`)
+      otherForce.push(`they work in ${ctx.departmentName(department)}, which could not investigate them impartially`)
     }
     if (facts.suspect.abuseOfPosition === true || facts.suspect.abuseOfPositionSexual === true) {
       otherForce.push('they used their police position against the person disclosing')
     }
     if (policy.otherForceAlways) otherForce.push(`${ctx.forceName(policy.force)}'s policy sends every such case to another force`)
     if (facts.requestOtherForce === true) otherForce.push('the person disclosing asked for another force')
-  } else if (facts.requestOtherForce === true) {
-    ctx.warnings.push(
-      'The person disclosing asked for another force. The policy sends a case to another force only when the person harming them works for this force, so this proposal stays in force; the IDVA can override it. (R5)',
-    )
   }
 
   // R12: unknowns that made the safer route necessary.
   const unknown: string[] = []
   if (employment === 'unknown') unknown.push('whether the person harming them works for the police')
   if (employment === 'police-unknown-force') unknown.push('which force the person harming them works for')
-  if (mayBeThisForce(employment) && employment !== 'unknown' && rankAtLeast(ctx, policy.otherForceFromRank, employment) === null) {
+  if (mayBeThisForce(employment) && rankAtLeast(ctx, 'other-force') === null) {
     unknown.push(facts.suspect.rank && key(facts.suspect.rank) === 'staff' ? 'their staff grade' : 'their rank')
   }
 
@@ -249,8 +260,15 @@ function criminalTrack(ctx: Context, employment: Employment, conflicts: { units:
       otherForce.push('no command unit can be shown to be free of conflict')
     } else {
       const [how, code] = start
-      const alternates = policy.alternates[code!] ?? []
-      const chosen = alternates.find((alternate) => !conflicts.units.includes(alternate)) ?? null
+      const alternates = lookupList(policy.alternates, code!)
+      // Command units that share a unit (the same team) with a ruled-out one are ruled out too.
+      const conflictedTeams = new Set(conflicts.units.map((unit) => key(lookup(policy.units.criminal, unit) ?? '')))
+      const sharesTeam = (alternate: string) => conflictedTeams.has(key(lookup(policy.units.criminal, alternate) ?? ''))
+      const chosen = alternates.find((alternate) => !conflicts.units.includes(alternate) && !sharesTeam(alternate)) ?? null
+      const sameTeam = alternates.filter((alternate) => !conflicts.units.includes(alternate) && sharesTeam(alternate))
+      if (sameTeam.length > 0) {
+        reasons.add('R4', `${list(sameTeam.map(ctx.cuName))} ${sameTeam.length === 1 ? 'shares' : 'share'} a unit with a ruled-out command unit, so ${sameTeam.length === 1 ? 'it is' : 'they are'} ruled out too.`)
+      }
       const from = how === 'where the abuse happened' ? `the command unit where the abuse happened (${ctx.cuName(code!)})` : `the command unit where the person disclosing ${how} (${ctx.cuName(code!)})`
       if (chosen === null) {
         reasons.add('R4', `Every alternate of ${from} is ruled out: ${list(alternates.map(ctx.cuName))}.`)
@@ -262,10 +280,16 @@ function criminalTrack(ctx: Context, employment: Employment, conflicts: { units:
     }
   }
 
+  if (facts.requestOtherForce === true && otherForce.length === 0) {
+    ctx.warnings.push(
+      'The person disclosing asked for another force. The policy sends a case to another force only when the person harming them works for this force, so this proposal stays in force; the IDVA can override it. (R5)',
+    )
+  }
+
   if (unknown.length > 0) {
     const outcome =
       otherForce.length > 0
-        ? 'so the safer route is taken: a force that cannot be theirs'
+        ? 'so the safer route is taken: another force'
         : 'so they are treated as if they worked for this force: where they work counts as a conflict'
     reasons.add('R12', `${sentence(list(unknown))} ${unknown.length === 1 ? 'is' : 'are'} not known, ${outcome}.`)
     ctx.warnings.push(`Not known: ${list(unknown)}. The proposal takes the safer route; if the IDVA can find out, the route may change. (R12)`)
@@ -285,7 +309,7 @@ function criminalTrack(ctx: Context, employment: Employment, conflicts: { units:
       'R5',
       partner === null
         ? `It should go to another force because ${list(otherForce)}, but no partner force in the policy is free of conflict.`
-        : `It goes to another force, ${ctx.forceName(partner)}, because ${list(otherForce)}; ${ctx.forceName(partner)} is the first partner force that is neither the reporter's nor the suspect's.`,
+        : `It goes to another force, ${ctx.forceName(partner)}, because ${list(otherForce)}. ${sentence(ctx.forceName(partner))} is the first partner force that is neither the force of the person disclosing nor that of the person harming them.`,
     )
     if (partner === null) ctx.warnings.push('No partner force in the policy can take the criminal track: the IDVA must arrange another force directly. (R5)')
     else if (unit === null) ctx.warnings.push(`The policy has no criminal unit for ${ctx.forceName(partner)}: the IDVA must contact that force directly. (R5)`)
@@ -294,7 +318,7 @@ function criminalTrack(ctx: Context, employment: Employment, conflicts: { units:
     }
   } else {
     force = policy.force
-    unit = policy.units.criminal[commandUnit!] ?? null
+    unit = lookup(policy.units.criminal, commandUnit!)
   }
 
   const { rules, explanation } = reasons.collect()
@@ -344,9 +368,9 @@ function misconductTrack(ctx: Context, employment: Employment): { track: Track |
   } else {
     const department = facts.suspect.department
     const conflicted = department !== null && department !== undefined && policy.conflictedDepartments.some((candidate) => key(candidate) === key(department))
-    const chief = rankAtLeast(ctx, policy.chiefOfficerFromRank, employment)
+    const chief = rankAtLeast(ctx, 'chief-officer')
     const outside: string[] = []
-    if (conflicted) outside.push(`they work in ${department}`)
+    if (conflicted) outside.push(`they work in ${ctx.departmentName(department)}`)
     if (chief === true) outside.push(`they are ${describeSuspectRank(ctx)}, a chief officer rank`)
     if (chief === null) outside.push('a chief officer rank cannot be ruled out')
     if (outside.length > 0) {
@@ -366,7 +390,7 @@ function misconductTrack(ctx: Context, employment: Employment): { track: Track |
     } else {
       force = policy.force
       unit = policy.units.misconduct
-      reasons.add('R6', `They work for ${ctx.forceName(policy.force)}, so it goes to its professional standards department, which does not hold the criminal track.`)
+      reasons.add('R6', `They work for ${ctx.forceName(policy.force)}, so it goes to its professional standards department.`)
     }
   }
   const { rules, explanation } = reasons.collect()
@@ -384,9 +408,15 @@ function iopcReferral(ctx: Context, employment: Employment, misconduct: Track | 
   if (facts.allegation.discriminatory === true) criteria.push('aggravation by discrimination')
   if (facts.allegation.relevantOffence === true) criteria.push('a relevant offence (7 years or more, or a sentence fixed by law)')
   if (facts.suspect.abuseOfPositionSexual === true) criteria.push('abuse of position for a sexual purpose or an improper emotional relationship')
-  const chief = rankAtLeast(ctx, policy.chiefOfficerFromRank, employment)
+  const chief = employment === 'unknown' ? null : rankAtLeast(ctx, 'chief-officer')
   if (chief === true) criteria.push('a chief officer suspect')
   const override = facts.safeguardingOverride !== null && facts.safeguardingOverride !== undefined
+  if (employment === 'unknown') {
+    if (criteria.length > 0) {
+      ctx.warnings.push(`If the person harming them works for the police, the matter meets the criteria for referral to the IOPC (${list(criteria)}). (R8, R12)`)
+    }
+    return { required: false, rules: [], explanation: [] }
+  }
   if (criteria.length === 0) {
     if (chief === null && (misconduct !== null || override)) {
       ctx.warnings.push('If the person harming them is a chief officer, the matter must be referred to the IOPC; their rank is not known. (R8, R12)')
@@ -429,17 +459,19 @@ export function route(factsInput: unknown, policyInput: unknown): Decision {
 
   // R9: on-duty conduct or abuse of position, without a misconduct track.
   const { onDuty, abuseOfPosition, abuseOfPositionSexual } = facts.suspect
-  if ((employment === 'this-force' || employment === 'other-force' || employment === 'police-unknown-force') && misconduct.track === null) {
+  if ((employment === 'this-force' || employment === 'other-force' || employment === 'police-unknown-force') && !facts.consent.misconduct) {
     const what = [onDuty === true ? 'conduct on duty' : null, abuseOfPosition === true || abuseOfPositionSexual === true ? 'abuse of their police position' : null].filter(
       (item): item is string => item !== null,
     )
     if (what.length > 0) {
-      ctx.warnings.push(`The account includes ${list(what)}. Professional standards would normally be involved: discuss a misconduct referral with the person disclosing. (R9)`)
+      ctx.warnings.push(
+        `The account includes ${list(what)}, and the person disclosing has not agreed to a misconduct referral. Professional standards would normally be involved: discuss it with them. (R9)`,
+      )
     }
   }
 
   const iopc = iopcReferral(ctx, employment, misconduct.track)
-  const forces = [facts.reporter.force, employment === 'this-force' || employment === 'other-force' ? facts.suspect.force! : null]
+  const forces = [facts.reporter.force, facts.suspect.policeEmployee !== false ? (facts.suspect.force ?? null) : null]
     .filter((force): force is string => force !== null)
     .filter((force, index, all) => all.findIndex((other) => key(other) === key(force)) === index)
 

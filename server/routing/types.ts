@@ -72,6 +72,7 @@ export interface Policy {
     readonly commandUnits?: Readonly<Record<string, string>>
     readonly units?: Readonly<Record<string, string>>
     readonly forces?: Readonly<Record<string, string>>
+    readonly departments?: Readonly<Record<string, string>>
   }
 }
 

@@ -28,7 +28,7 @@ function object(value: Json, path: string, allowed: readonly string[], required:
     if (!allowed.includes(key)) throw new RoutingInputError(`${path}.${key}`, `is not a known field (known: ${allowed.join(', ')})`)
   }
   for (const key of required) {
-    if (!(key in value)) throw new RoutingInputError(`${path}.${key}`, 'is required')
+    if (!Object.hasOwn(value, key)) throw new RoutingInputError(`${path}.${key}`, 'is required')
   }
   return value
 }
@@ -70,10 +70,18 @@ export function key(name: string): string {
   return name.trim().toLowerCase().replace(/&/g, ' and ').replace(/[\s_-]+/g, ' ').trim()
 }
 
+/**
+ * A record with no prototype, so a key such as "toString" or "constructor" in a policy is just a
+ * key, never something inherited from Object.
+ */
 function record<T>(value: Json, path: string, item: (value: Json, path: string) => T): Record<string, T> {
   if (!isObject(value)) throw new RoutingInputError(path, `must be an object (got ${show(value)})`)
-  return Object.fromEntries(Object.entries(value).map(([name, entry]) => [text(name, `${path} key`), item(entry, `${path}.${name}`)]))
+  const out: Record<string, T> = Object.create(null) as Record<string, T>
+  for (const [name, entry] of Object.entries(value)) out[text(name, `${path} key`)] = item(entry, `${path}.${name}`)
+  return out
 }
+
+const has = (value: object, field: string): boolean => Object.hasOwn(value, field)
 
 const POLICY_FIELDS = [
   '$schema',
@@ -119,7 +127,7 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
 
   const alternates = record(p.alternates, 'policy.alternates', (value, path) => textList(value, path))
   for (const code of codes) {
-    if (!(code in alternates)) throw new RoutingInputError(`policy.alternates.${code}`, 'is required: every command unit needs its list of alternates')
+    if (!has(alternates, code)) throw new RoutingInputError(`policy.alternates.${code}`, 'is required: every command unit needs its list of alternates')
   }
   for (const [code, list] of Object.entries(alternates)) {
     if (!codes.includes(code)) throw new RoutingInputError(`policy.alternates.${code}`, 'is not a command unit in policy.commandUnits')
@@ -136,6 +144,10 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
   for (const [field, rank] of [['otherForceFromRank', otherForceFromRank], ['chiefOfficerFromRank', chiefOfficerFromRank]] as const) {
     if (!ranks.some((candidate) => key(candidate) === key(rank))) throw new RoutingInputError(`policy.${field}`, `must be one of policy.ranks (got ${show(rank)})`)
   }
+  const position = (rank: string) => ranks.findIndex((candidate) => key(candidate) === key(rank))
+  if (position(chiefOfficerFromRank) < position(otherForceFromRank)) {
+    throw new RoutingInputError('policy.chiefOfficerFromRank', `must not be below otherForceFromRank (${show(otherForceFromRank)}): a chief officer's case always goes to another force`)
+  }
 
   const seniorStaffGrades = textList(p.seniorStaffGrades, 'policy.seniorStaffGrades')
   const conflictedDepartments = textList(p.conflictedDepartments, 'policy.conflictedDepartments')
@@ -146,7 +158,7 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
   const u = object(p.units, 'policy.units', ['criminal', 'misconduct', 'partnerCriminal', 'partnerMisconduct'], ['criminal', 'misconduct', 'partnerCriminal', 'partnerMisconduct'])
   const criminal = record(u.criminal, 'policy.units.criminal', text)
   for (const code of codes) {
-    if (!(code in criminal)) throw new RoutingInputError(`policy.units.criminal.${code}`, 'is required: every command unit needs its criminal unit')
+    if (!has(criminal, code)) throw new RoutingInputError(`policy.units.criminal.${code}`, 'is required: every command unit needs its criminal unit')
   }
   for (const code of Object.keys(criminal)) {
     if (!codes.includes(code)) throw new RoutingInputError(`policy.units.criminal.${code}`, 'is not a command unit in policy.commandUnits')
@@ -154,6 +166,11 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
   const misconduct = text(u.misconduct, 'policy.units.misconduct')
   const partnerCriminal = record(u.partnerCriminal, 'policy.units.partnerCriminal', text)
   const partnerMisconduct = record(u.partnerMisconduct, 'policy.units.partnerMisconduct', text)
+  for (const force of Object.keys(partnerCriminal)) {
+    if (!partnerForces.some((partner) => key(partner) === key(force))) {
+      throw new RoutingInputError(`policy.units.partnerCriminal.${force}`, 'is not in policy.partnerForces: criminal cases go only to partner forces')
+    }
+  }
 
   // R10: the two tracks never share a unit.
   const criminalUnits = new Set([...Object.values(criminal), ...Object.values(partnerCriminal)].map(key))
@@ -165,11 +182,12 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
 
   let names: Policy['names']
   if (p.names !== undefined) {
-    const n = object(p.names, 'policy.names', ['commandUnits', 'units', 'forces'])
+    const n = object(p.names, 'policy.names', ['commandUnits', 'units', 'forces', 'departments'])
     names = {
       ...(n.commandUnits === undefined ? {} : { commandUnits: record(n.commandUnits, 'policy.names.commandUnits', text) }),
       ...(n.units === undefined ? {} : { units: record(n.units, 'policy.names.units', text) }),
       ...(n.forces === undefined ? {} : { forces: record(n.forces, 'policy.names.forces', text) }),
+      ...(n.departments === undefined ? {} : { departments: record(n.departments, 'policy.names.departments', text) }),
     }
   }
 

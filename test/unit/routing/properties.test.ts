@@ -41,7 +41,12 @@ const factsArbitrary: fc.Arbitrary<Facts> = fc.record({
 const policies = [
   policy,
   policyWith((p) => (p.otherForceAlways = true)),
-  policyWith((p) => (p.partnerForces = ['surrey'])),
+  policyWith((p) => {
+    p.partnerForces = ['surrey']
+    p.units.partnerCriminal = { surrey: 'surrey-daiu' }
+  }),
+  // Two command units with one team: conflicts must follow the team.
+  policyWith((p) => (p.units.criminal.NA = 'met-cn-safeguarding')),
   policyWith((p) => {
     p.alternates.CN = ['NA']
     p.alternates.NA = ['CN']
@@ -68,6 +73,8 @@ t.test('the criminal unit is never in a conflicted command unit', async () => {
         if (avoid.has(decision.criminal.commandUnit)) return false
         if (decision.conflicts.commandUnits.includes(decision.criminal.commandUnit)) return false
         if (decision.criminal.unit !== chosen.units.criminal[decision.criminal.commandUnit]) return false
+        // Nor a team that also serves a conflicted command unit.
+        if ([...avoid].some((code) => chosen.units.criminal[code] === decision.criminal!.unit)) return false
       }
       return [...avoid].every((code) => decision.conflicts.commandUnits.includes(code))
     }),
