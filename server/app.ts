@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import type { PageContext } from '../views/context.ts'
 import { loadBundle } from './bundle.ts'
+import { loadPolicyFile } from './routing/policy-file.ts'
 import type { Config } from './config.ts'
 import type { Database } from './db/database.ts'
 import healthRoutes from './features/health/routes.ts'
@@ -13,7 +14,11 @@ import appContext from './plugins/app-context.ts'
 import errorHandling, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import securityHeaders from './plugins/security-headers.ts'
+import staffAuth from './plugins/staff-auth.ts'
 import staticAssets from './plugins/static-assets.ts'
+import staffAdminRoutes from './features/staff/admin-routes.ts'
+import staffAuthRoutes from './features/staff/auth-routes.ts'
+import staffTeamRoutes from './features/staff/team-routes.ts'
 
 export interface AppDependencies {
   readonly config: Config
@@ -36,8 +41,10 @@ export const BODY_LIMIT_BYTES = 256 * 1024
  */
 export async function buildApp({ config, database, logger }: AppDependencies): Promise<FastifyInstance> {
   const { manifest, assets } = await loadBundle()
+  const routingPolicy = loadPolicyFile(config.routingPolicyPath)
   const pageContext: PageContext = Object.freeze({
     quickExitUrl: config.quickExitUrl,
+    demo: config.demo,
     assets: Object.freeze({
       css: `/static/${manifest.entries.css}`,
       htmx: `/static/${manifest.entries.htmx}`,
@@ -69,13 +76,17 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     routerOptions: { maxParamLength: 200 },
   })
 
-  await app.register(appContext, { config, database, pageContext })
+  await app.register(appContext, { config, database, pageContext, routingPolicy })
   await app.register(securityHeaders)
   await app.register(errorHandling)
   await app.register(rateLimit)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(staticAssets, { assets })
+  await app.register(staffAuth)
   await app.register(healthRoutes)
   await app.register(publicRoutes)
+  await app.register(staffAuthRoutes)
+  await app.register(staffTeamRoutes)
+  await app.register(staffAdminRoutes)
   return app
 }

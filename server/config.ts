@@ -34,8 +34,9 @@ export interface Config {
   /** Where the embedded database (and nothing else sensitive) is kept. */
   readonly dataDir: string
   /**
-   * Secret from which the daily rate-limit key is derived. Several instances sharing a database
-   * must share it; when unset, each process draws its own at start and forgets it on exit.
+   * The secret from which the server's own keys are derived: the daily rate-limit key, and the key
+   * that seals staff second-factor secrets. Required with DATABASE_URL (every instance must share
+   * it); with the embedded database, generated once and kept in DATA_DIR when unset.
    */
   readonly serverSecret: Buffer
   readonly serverSecretGenerated: boolean
@@ -44,6 +45,8 @@ export interface Config {
   readonly quickExitUrl: string
   /** The routing policy file (config/routing/); the example policy when unset. */
   readonly routingPolicyPath: string
+  /** A demonstration portal (npm run demo): a DEMO banner on every page. */
+  readonly demo: boolean
 }
 
 export class ConfigError extends Error {
@@ -181,6 +184,13 @@ function serverSecret(env: Env): { secret: Buffer; generated: boolean } {
   return { secret, generated: false }
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name)
+  if (raw === undefined || raw === 'false' || raw === '0') return false
+  if (raw === 'true' || raw === '1') return true
+  throw new ConfigError(name, `must be true or false (got ${show(raw)})`)
+}
+
 function quickExitUrl(env: Env): string {
   const raw = read(env, 'QUICK_EXIT_URL') ?? 'https://www.bbc.co.uk/weather'
   let url: URL
@@ -193,6 +203,12 @@ function quickExitUrl(env: Env): string {
     throw new ConfigError('QUICK_EXIT_URL', `must be an http:// or https:// address (got ${show(raw)})`)
   }
   return url.href
+}
+
+/** The routing policy file: ROUTING_POLICY (relative to `cwd`), or the shipped example. */
+export function routingPolicyPath(env: Env, cwd: string = process.cwd()): string {
+  const raw = read(env, 'ROUTING_POLICY')
+  return raw === undefined ? EXAMPLE_POLICY_PATH : resolve(cwd, raw)
 }
 
 /**
@@ -210,6 +226,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     throw new ConfigError('DATABASE_MIGRATION_URL', 'can only be used together with DATABASE_URL')
   }
   const { secret, generated } = serverSecret(env)
+  if (generated && databaseUrl !== null) {
+    throw new ConfigError(
+      'SERVER_SECRET',
+      'is required with DATABASE_URL: every instance must share it (it seals second-factor secrets); make one with: openssl rand -base64 32',
+    )
+  }
   return Object.freeze({
     host: hostName,
     port,
@@ -225,6 +247,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serverSecretGenerated: generated,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
     quickExitUrl: quickExitUrl(env),
-    routingPolicyPath: read(env, 'ROUTING_POLICY') === undefined ? EXAMPLE_POLICY_PATH : resolve(cwd, read(env, 'ROUTING_POLICY')!),
+    routingPolicyPath: routingPolicyPath(env, cwd),
+    demo: flag(env, 'DEMO'),
   })
 }

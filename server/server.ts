@@ -5,6 +5,8 @@ import { ConfigError, loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { StartupError } from './errors.ts'
+import { withPersistentSecret } from './server-secret.ts'
+import { issueFirstAdminLink, issueSetupLink } from './features/staff/first-run.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { loadPolicyFile, PolicyFileError } from './routing/policy-file.ts'
 
@@ -40,6 +42,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const database = await openDatabase(config, logger)
   let app: FastifyInstance
   try {
+    config = withPersistentSecret(config)
     await prepareDatabase(database, logger)
     app = await buildApp({ config, database, logger })
     await app.listen({ host: config.host, port: config.port })
@@ -52,9 +55,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       throw new StartupError(`HOST ${config.host} is not an address of this machine`)
     }
     throw error
-  }
-  if (config.serverSecretGenerated && database.kind === 'postgres') {
-    logger.warn('SERVER_SECRET is not set: rate limits will not be shared with other instances (see README)')
   }
   let stopping: Promise<void> | undefined
   return {
@@ -70,10 +70,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 /** How long a stop may take before the process gives up waiting for slow requests. */
 const STOP_DEADLINE_MS = 20_000
 
-async function main(): Promise<void> {
-  let config: Config
+/** Reads the configuration from the environment; a bad value ends the process with one line. */
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Config {
   try {
-    config = loadConfig(process.env)
+    return loadConfig(env)
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`safe-disclosure: configuration error: ${error.message}\n`)
@@ -81,6 +81,10 @@ async function main(): Promise<void> {
     }
     throw error
   }
+}
+
+/** Runs the portal until SIGTERM or SIGINT: `npm start`, and `npm run demo` once it has prepared its data. */
+export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel)
   let server: RunningServer
   try {
@@ -95,6 +99,17 @@ async function main(): Promise<void> {
   const address = server.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   logger.info({ host: config.host, port, database: server.database.kind }, `portal listening on ${config.publicOrigin}`)
+  // While no IDVA service (or no administrator) exists, print the one-time link to create it. It
+  // goes to the terminal only, never into the log (which may be shipped elsewhere), and works once,
+  // for an hour.
+  const setupLink = await issueSetupLink(server.database.db, config.publicOrigin)
+  if (setupLink !== null) {
+    process.stdout.write(`\nThe IDVA service has not been set up. Its lead sets it up, within an hour, at:\n\n  ${setupLink}\n\n`)
+  }
+  const adminLink = await issueFirstAdminLink(server.database.db, config.publicOrigin)
+  if (adminLink !== null) {
+    process.stdout.write(`\nNo portal administrator exists yet. Force IT creates the first one, within an hour, at:\n\n  ${adminLink}\n\n`)
+  }
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'stopping: finishing requests in progress')
@@ -119,5 +134,5 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await main()
+  await serve(configFromEnvironment())
 }

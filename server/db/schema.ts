@@ -29,7 +29,107 @@ export interface RateLimitCounterTable {
   expires_at: Date
 }
 
+export type Role = 'idva_lead' | 'idva' | 'investigator' | 'admin'
+
+export interface GroupsTable {
+  id: string
+  kind: 'idva_service' | 'investigator_unit'
+  track: 'criminal' | 'misconduct' | null
+  force: string
+  name: string
+  created_at: Generated<Date>
+  disabled_at: Date | null
+  rotation_recommended_at: Date | null
+}
+
+export interface AccountsTable {
+  id: string
+  username: string
+  role: Role
+  group_id: string | null
+  status: Generated<'active' | 'disabled'>
+  passphrase_salt: Buffer
+  passphrase_ops: number
+  passphrase_mem: number
+  verifier_hash: string
+  x25519_public: Buffer
+  ed25519_public: Buffer
+  member_keys_wrapped: Buffer
+  totp_secret_sealed: Buffer | null
+  totp_last_step: Generated<number>
+  failed_logins: Generated<number>
+  locked_until: Date | null
+  created_at: Generated<Date>
+  last_login_at: Date | null
+}
+
+export interface GroupKeysTable {
+  group_id: string
+  generation: number
+  x25519_public: Buffer
+  ed25519_public: Buffer
+  rotation_certificate: Buffer | null
+  service_certificate: Buffer | null
+  service_generation: number | null
+  previous_keys_sealed: Buffer | null
+  created_by: string | null
+  created_at: Generated<Date>
+}
+
+export interface GroupKeyGrantsTable {
+  account_id: string
+  group_id: string
+  generation: number
+  wrapped: Buffer
+  granted_by: string | null
+  granted_at: Generated<Date>
+}
+
+export interface InvitationsTable {
+  id: string
+  token_hash: Buffer
+  role: Role
+  group_id: string | null
+  created_by: string | null
+  created_at: Generated<Date>
+  expires_at: Date
+  used_at: Date | null
+  used_by: string | null
+  revoked_at: Date | null
+}
+
+export interface SetupTokensTable {
+  token_hash: Buffer
+  created_at: Generated<Date>
+  expires_at: Date
+  used_at: Date | null
+}
+
+export interface SessionsTable {
+  token_hash: Buffer
+  account_id: string
+  stage: 'full' | 'second_factor_enrolment'
+  csrf_token: string
+  created_at: Generated<Date>
+  last_seen_at: Generated<Date>
+  expires_at: Date
+}
+
+export interface RecoveryCodesTable {
+  account_id: string
+  code_hash: Buffer
+  used_at: Date | null
+}
+
 export interface Schema {
   audit_log: AuditLogTable
   rate_limit_counter: RateLimitCounterTable
+  groups: GroupsTable
+  accounts: AccountsTable
+  group_keys: GroupKeysTable
+  group_key_grants: GroupKeyGrantsTable
+  invitations: InvitationsTable
+  setup_tokens: SetupTokensTable
+  sessions: SessionsTable
+  recovery_codes: RecoveryCodesTable
 }

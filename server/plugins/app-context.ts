@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { PageContext } from '../../views/context.ts'
+import type { Policy } from '../routing/types.ts'
 
 /** Makes the configuration and the database available to every plugin and route. */
 declare module 'fastify' {
@@ -10,6 +11,8 @@ declare module 'fastify' {
     database: Database
     /** What every page needs from the server. */
     pageContext: PageContext
+    /** The force's routing policy, validated at start. */
+    routingPolicy: Policy
   }
   interface FastifyReply {
     /** Sends a rendered page (or fragment) as UTF-8 HTML. */
@@ -17,8 +20,9 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: Config; database: Database; pageContext: PageContext }>(
-  async function appContext(app, { config, database, pageContext }) {
+export default fp<{ config: Config; database: Database; pageContext: PageContext; routingPolicy: Policy }>(
+  async function appContext(app, { config, database, pageContext, routingPolicy }) {
+    app.decorate('routingPolicy', routingPolicy)
     app.decorate('config', config)
     app.decorate('database', database)
     app.decorate('pageContext', pageContext)

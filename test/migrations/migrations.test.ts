@@ -49,6 +49,23 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
         VALUES ('system', 'system.migration_applied', 'migration', 'seed')`.execute(db),
   '20261122_0003_rate_limit_counter': (db) =>
     sql`INSERT INTO rate_limit_counter (bucket, window_start, hits, expires_at) VALUES ('k', now(), 1, now())`.execute(db),
+  '20261122_0004_staff_accounts': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    await sql`INSERT INTO groups (id, kind, track, force, name) VALUES ('idva-service', 'idva_service', NULL, 'Met', 'IDVA'),
+      ('unit-a', 'investigator_unit', 'criminal', 'Met', 'Unit A')`.execute(db)
+    await sql`INSERT INTO accounts (id, username, role, group_id, passphrase_salt, passphrase_ops, passphrase_mem, verifier_hash,
+      x25519_public, ed25519_public, member_keys_wrapped, totp_secret_sealed)
+      VALUES ('acct-1', 'lead', 'idva_lead', 'idva-service', ${b(16)}, 3, 134217728, '$argon2id$v=19$m=19456,t=2,p=1$x$y', ${b(32)}, ${b(32)}, ${b(97)}, ${b(60)}),
+             ('acct-2', 'admin', 'admin', NULL, ${b(16)}, 3, 134217728, '$argon2id$v=19$m=19456,t=2,p=1$x$y', ${b(32)}, ${b(32)}, ${b(97)}, NULL)`.execute(db)
+    await sql`INSERT INTO group_keys (group_id, generation, x25519_public, ed25519_public, created_by) VALUES ('idva-service', 1, ${b(32)}, ${b(32)}, 'acct-1')`.execute(db)
+    await sql`INSERT INTO group_keys (group_id, generation, x25519_public, ed25519_public, rotation_certificate, previous_keys_sealed, created_by)
+      VALUES ('idva-service', 2, ${b(32, 2)}, ${b(32, 2)}, ${b(64)}, ${b(180)}, 'acct-1')`.execute(db)
+    await sql`INSERT INTO group_key_grants (account_id, group_id, generation, wrapped, granted_by) VALUES ('acct-1', 'idva-service', 2, ${b(180)}, 'acct-1')`.execute(db)
+    await sql`INSERT INTO invitations (id, token_hash, role, group_id, created_by, expires_at) VALUES ('inv-1', ${b(32)}, 'investigator', 'unit-a', 'acct-2', now())`.execute(db)
+    await sql`INSERT INTO setup_tokens (token_hash, expires_at, used_at) VALUES (${b(32)}, now(), now())`.execute(db)
+    await sql`INSERT INTO sessions (token_hash, account_id, stage, csrf_token, expires_at) VALUES (${b(32)}, 'acct-1', 'full', ${'c'.repeat(43)}, now())`.execute(db)
+    await sql`INSERT INTO recovery_codes (account_id, code_hash) VALUES ('acct-1', ${b(32)})`.execute(db)
+  },
 }
 
 const names = readdirSync(MIGRATIONS_FOLDER).filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))

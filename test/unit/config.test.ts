@@ -58,7 +58,7 @@ t.test('valid values are parsed into typed settings', async (t) => {
 })
 
 t.test('the migration role defaults to the application role', async (t) => {
-  const config = loadConfig({ DATABASE_URL: 'postgres://portal@localhost/portal' }, cwd)
+  const config = loadConfig({ DATABASE_URL: 'postgres://portal@localhost/portal', SERVER_SECRET: 'ab'.repeat(32) }, cwd)
   t.equal(config.databaseMigrationUrl, 'postgres://portal@localhost/portal')
 })
 
@@ -85,6 +85,8 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ TRUST_PROXY: '0' }, 'TRUST_PROXY', /hops from 1 to 10/],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of fatal, error, warn, info, debug, trace, silent/],
   [{ SERVER_SECRET: 'short' }, 'SERVER_SECRET', /at least 32 random bytes/],
+  [{ DATABASE_URL: 'postgres://portal@db/portal' }, 'SERVER_SECRET', /is required with DATABASE_URL/],
+  [{ DEMO: 'yes' }, 'DEMO', /true or false/],
   [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', /from 1 to 200/],
   [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE', /whole number/],
   [{ QUICK_EXIT_URL: 'javascript:alert(1)' }, 'QUICK_EXIT_URL', /http/],

@@ -1,0 +1,205 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { recordAudit } from '../../audit/audit.ts'
+import type { Role } from '../../db/schema.ts'
+import { HttpError } from '../../errors.ts'
+import { key } from '../../routing/validate.ts'
+import type { Policy } from '../../routing/types.ts'
+import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type PolicyUnit } from '../../../views/pages/staff/admin.tsx'
+import { staffView } from './view-context.ts'
+import { body, text } from './input.ts'
+import { findAccount, findGroup } from './repository.ts'
+import { createInvitation, removeMember } from './team-routes.ts'
+
+/**
+ * The portal administrator (force IT): units, accounts and invitations; counts and health on the
+ * home page. Nothing here shows or touches content, and an administrator holds no key to any:
+ * they can let someone enrol, but only a member of a team can give them access to its cases.
+ */
+
+const ADMIN = { access: { roles: ['admin'] as readonly Role[] } }
+
+/** Every receiving unit the routing policy names, as units an administrator can open. */
+export function policyUnits(policy: Policy): PolicyUnit[] {
+  const name = (id: string) => policy.names?.units?.[id] ?? id
+  const units: PolicyUnit[] = []
+  const add = (id: string, track: 'criminal' | 'misconduct', force: string) => {
+    if (!units.some((unit) => key(unit.id) === key(id))) units.push({ id, track, force, name: name(id) })
+  }
+  for (const unit of Object.values(policy.units.criminal)) add(unit, 'criminal', policy.force)
+  add(policy.units.misconduct, 'misconduct', policy.force)
+  for (const [force, unit] of Object.entries(policy.units.partnerCriminal)) add(unit, 'criminal', force)
+  for (const [force, unit] of Object.entries(policy.units.partnerMisconduct)) add(unit, 'misconduct', force)
+  return units
+}
+
+const adminRoutes: FastifyPluginAsync = async (app) => {
+  const db = app.database.db
+
+  async function accountsPage(request: FastifyRequest) {
+    const accounts = await db
+      .selectFrom('accounts')
+      .leftJoin('groups', 'groups.id', 'accounts.group_id')
+      .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.status', 'accounts.created_at', 'accounts.last_login_at', 'accounts.totp_secret_sealed', 'groups.name as groupName'])
+      .orderBy('accounts.username')
+      .execute()
+    return AdminAccountsPage({
+      view: staffView(app, request),
+      accounts: accounts.map((account) => ({
+        id: account.id,
+        username: account.username,
+        role: account.role,
+        group: account.groupName,
+        active: account.status === 'active',
+        secondFactorSet: account.totp_secret_sealed !== null,
+        createdAt: account.created_at,
+        lastLoginAt: account.last_login_at,
+        isViewer: account.id === request.staff!.accountId,
+      })),
+    })
+  }
+
+  app.get('/staff/admin/accounts', { config: ADMIN }, async (request, reply) => reply.html(await accountsPage(request)))
+
+  async function targetAccount(request: FastifyRequest) {
+    const id = (request.params as { accountId: string }).accountId
+    const account = await findAccount(db, id)
+    if (account === undefined) throw new HttpError(404, 'There is no such account.')
+    if (account.id === request.staff!.accountId) throw new HttpError(400, 'You cannot change your own account here. Ask another administrator.')
+    return account
+  }
+
+  app.post('/staff/admin/accounts/:accountId/disable', { config: ADMIN }, async (request, reply) => {
+    const account = await targetAccount(request)
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ status: 'disabled' }).where('id', '=', account.id).execute()
+      // Its sessions end at once: an old cookie is worth nothing from now on.
+      await trx.deleteFrom('sessions').where('account_id', '=', account.id).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.account_disabled', object: { type: 'account', id: account.id } })
+    })
+    return reply.redirect('/staff/admin/accounts', 303)
+  })
+
+  app.post('/staff/admin/accounts/:accountId/enable', { config: ADMIN }, async (request, reply) => {
+    const account = await targetAccount(request)
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ status: 'active', failed_logins: 0, locked_until: null }).where('id', '=', account.id).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.account_enabled', object: { type: 'account', id: account.id } })
+    })
+    return reply.redirect('/staff/admin/accounts', 303)
+  })
+
+  /** A lost phone: the second factor is removed, and the member must set up a new one at next sign-in. */
+  app.post('/staff/admin/accounts/:accountId/reset-second-factor', { config: ADMIN }, async (request, reply) => {
+    const account = await targetAccount(request)
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_last_step: 0 }).where('id', '=', account.id).execute()
+      await trx.deleteFrom('recovery_codes').where('account_id', '=', account.id).execute()
+      await trx.deleteFrom('sessions').where('account_id', '=', account.id).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.second_factor_reset', object: { type: 'account', id: account.id } })
+    })
+    return reply.redirect('/staff/admin/accounts', 303)
+  })
+
+  /** Removes an investigator from their unit (IDVA leads remove IDVAs from the service). */
+  app.post('/staff/admin/accounts/:accountId/remove-from-unit', { config: ADMIN }, async (request, reply) => {
+    const account = await targetAccount(request)
+    if (account.role !== 'investigator' || account.group_id === null) throw new HttpError(400, 'Only investigators are removed from units here. IDVA leads remove IDVAs from the service.')
+    await removeMember(db, request.staff!.accountId, account.id, account.group_id)
+    return reply.redirect('/staff/admin/accounts', 303)
+  })
+
+  async function unitsPage(request: FastifyRequest) {
+    const groups = await db.selectFrom('groups').selectAll().where('kind', '=', 'investigator_unit').orderBy('id').execute()
+    const members = await db.selectFrom('accounts').select(['group_id', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'active').groupBy('group_id').execute()
+    const open = new Set(groups.map((group) => group.id))
+    return AdminUnitsPage({
+      view: staffView(app, request),
+      units: groups.map((group) => ({
+        id: group.id,
+        name: group.name,
+        track: group.track ?? 'criminal',
+        force: group.force,
+        disabled: group.disabled_at !== null,
+        members: Number(members.find((row) => row.group_id === group.id)?.n ?? 0),
+      })),
+      available: policyUnits(app.routingPolicy).filter((unit) => !open.has(unit.id)),
+    })
+  }
+
+  app.get('/staff/admin/units', { config: ADMIN }, async (request, reply) => reply.html(await unitsPage(request)))
+
+  app.post('/staff/admin/units', { config: ADMIN }, async (request, reply) => {
+    const unitId = text(body(request.body), 'unitId', { max: 128 })
+    const unit = policyUnits(app.routingPolicy).find((candidate) => candidate.id === unitId)
+    if (unit === undefined) throw new HttpError(400, 'That unit is not in the routing policy.')
+    if ((await findGroup(db, unit.id)) !== undefined) throw new HttpError(409, 'That unit is already open.')
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('groups').values({ id: unit.id, kind: 'investigator_unit', track: unit.track, force: unit.force, name: unit.name, disabled_at: null, rotation_recommended_at: null }).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.unit_opened', object: { type: 'group', id: unit.id } })
+    })
+    return reply.redirect('/staff/admin/units', 303)
+  })
+
+  app.post('/staff/admin/units/:unitId/disable', { config: ADMIN }, async (request, reply) => {
+    const unitId = (request.params as { unitId: string }).unitId
+    const group = await findGroup(db, unitId)
+    if (group === undefined || group.kind !== 'investigator_unit') throw new HttpError(404, 'There is no such unit.')
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('groups').set({ disabled_at: new Date() }).where('id', '=', unitId).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.unit_closed', object: { type: 'group', id: unitId } })
+    })
+    return reply.redirect('/staff/admin/units', 303)
+  })
+
+  async function invitationsPage(request: FastifyRequest, newLink: string | null = null) {
+    const invitations = await db
+      .selectFrom('invitations')
+      .leftJoin('groups', 'groups.id', 'invitations.group_id')
+      .select(['invitations.id', 'invitations.role', 'invitations.created_at', 'invitations.expires_at', 'invitations.used_at', 'invitations.revoked_at', 'groups.name as groupName'])
+      .orderBy('invitations.created_at', 'desc')
+      .limit(200)
+      .execute()
+    const groups = await db.selectFrom('groups').select(['id', 'name', 'kind']).where('disabled_at', 'is', null).orderBy('id').execute()
+    const now = Date.now()
+    return AdminInvitationsPage({
+      view: staffView(app, request),
+      newLink,
+      groups: groups.map((group) => ({ id: group.id, name: group.name, kind: group.kind })),
+      invitations: invitations.map((row) => ({
+        id: row.id,
+        role: row.role,
+        group: row.groupName,
+        createdAt: row.created_at,
+        state: row.used_at !== null ? 'used' : row.revoked_at !== null ? 'revoked' : row.expires_at.getTime() < now ? 'expired' : 'open',
+      })),
+    })
+  }
+
+  app.get('/staff/admin/invitations', { config: ADMIN }, async (request, reply) => reply.html(await invitationsPage(request)))
+
+  app.post('/staff/admin/invitations', { config: ADMIN }, async (request, reply) => {
+    const input = body(request.body)
+    const role = text(input, 'role', { max: 20 })
+    // IDVAs are invited only by an IDVA lead: force IT cannot place anyone inside the service.
+    if (role === 'idva' || role === 'idva_lead') throw new HttpError(400, 'IDVAs are invited by an IDVA lead, not by an administrator.')
+    if (role !== 'investigator' && role !== 'admin') throw new HttpError(400, 'Choose a role: investigator or portal administrator.')
+    let groupId: string | null = null
+    if (role === 'investigator') {
+      groupId = text(input, 'groupId', { max: 128 })
+      const group = await findGroup(db, groupId)
+      if (group === undefined || group.kind !== 'investigator_unit' || group.disabled_at !== null) throw new HttpError(400, 'Choose an open unit for an investigator.')
+    }
+    const invitation = await createInvitation(db, app.config.publicOrigin, request.staff!.accountId, role as Role, groupId)
+    return reply.html(await invitationsPage(request, invitation.link))
+  })
+
+  app.post('/staff/admin/invitations/:invitationId/revoke', { config: ADMIN }, async (request, reply) => {
+    const id = (request.params as { invitationId: string }).invitationId
+    const result = await db.updateTable('invitations').set({ revoked_at: new Date() }).where('id', '=', id).where('used_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst()
+    if (Number(result.numUpdatedRows) !== 1) throw new HttpError(404, 'There is no open invitation with that id.')
+    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.invitation_revoked', object: { type: 'invitation', id } })
+    return reply.redirect('/staff/admin/invitations', 303)
+  })
+}
+
+export default adminRoutes
