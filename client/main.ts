@@ -7,6 +7,10 @@ import { installQuickExit } from './quick-exit.ts'
 
 installQuickExit(document, window)
 
+// Staff pages: their behaviour (keys, passphrases) is a separate chunk, loaded only there.
+const page = document.body.dataset.page ?? ''
+if (page.startsWith('staff-')) void import('./staff/pages.ts').then((staff) => staff.startStaffPage(page))
+
 /** crypto/ (envelopes, case codes, keys, fingerprints, evidence framing), loaded on first use. */
 export const loadCrypto = () => import('../crypto/index.ts')
 

@@ -58,7 +58,7 @@ export function bundleInputsHash(): string {
   const files = [...listFiles(join(ROOT, 'client')), ...listFiles(join(ROOT, 'crypto')), ...listFiles(join(ROOT, 'public')), join(ROOT, 'server/bundle.ts')]
   for (const file of files) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file)).update('\0')
   // libsodium and libsodium-sumo hold the WebAssembly the wrappers load.
-  for (const name of ['esbuild', 'htmx.org', 'libsodium-wrappers', 'libsodium-wrappers-sumo', 'libsodium', 'libsodium-sumo']) {
+  for (const name of ['esbuild', 'htmx.org', 'libsodium-wrappers', 'libsodium-wrappers-sumo', 'libsodium', 'libsodium-sumo', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en']) {
     hash.update(`${name}@${packageVersion(name)}\0`)
   }
   return hash.digest('hex')

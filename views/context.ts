@@ -2,6 +2,8 @@
 export interface PageContext {
   /** The neutral site the quick exit goes to. */
   readonly quickExitUrl: string
+  /** A demonstration portal: every page says so. */
+  readonly demo: boolean
   /** URLs of the bundle's files (content-hashed names, from dist/public/manifest.json). */
   readonly assets: { readonly css: string; readonly htmx: string; readonly app: string; readonly evidenceWorker: string }
 }

@@ -6,13 +6,33 @@ export interface LayoutProps {
   readonly context: PageContext
   /** The page's own title; the service name is added. */
   readonly title: string
-  /** Public pages carry the quick exit; staff pages (later) may not need it. */
+  /** Public pages carry the quick exit; staff pages do not. */
   readonly quickExit?: boolean
+  /** data-page on <body>: which browser behaviour the page needs (client/main.ts). */
+  readonly page?: string
+  /** Staff pages: the session's CSRF token, for forms, htmx and scripts. */
+  readonly csrfToken?: string
+  /** Staff pages: whose keys this tab may hold (data-account-id, for the page's script). */
+  readonly accountId?: string
+  /** Under the service name in the header. */
+  readonly tagline?: string
+  /** Staff pages: navigation in the header. */
+  readonly nav?: JSX.Element
 }
 
 export const SERVICE_NAME = 'Safe Disclosure'
 
-export function Layout({ context, title, quickExit = true, children }: PropsWithChildren<LayoutProps>): JSX.Element {
+export function Layout({
+  context,
+  title,
+  quickExit = true,
+  page,
+  csrfToken,
+  accountId,
+  tagline = 'Confidential support from an independent domestic abuse service',
+  nav,
+  children,
+}: PropsWithChildren<LayoutProps>): JSX.Element {
   return (
     <>
       {'<!doctype html>'}
@@ -25,20 +45,31 @@ export function Layout({ context, title, quickExit = true, children }: PropsWith
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title safe>{`${title} – ${SERVICE_NAME}`}</title>
           <meta name="sd-evidence-worker" content={context.assets.evidenceWorker} />
+          {csrfToken === undefined ? '' : <meta name="csrf-token" content={csrfToken} />}
           <link rel="stylesheet" href={context.assets.css} />
           <script src={context.assets.htmx} defer></script>
           <script type="module" src={context.assets.app}></script>
         </head>
-        <body>
+        <body data-page={page} data-account-id={accountId} hx-headers={csrfToken === undefined ? undefined : JSON.stringify({ 'X-CSRF-Token': csrfToken })}>
           <a class="skip-link" href="#main">
             Skip to main content
           </a>
+          {context.demo ? (
+            <p class="demo-banner" role="note">
+              DEMO: this portal holds made-up data for trying it out. Do not use it for a real disclosure.
+            </p>
+          ) : (
+            ''
+          )}
           {quickExit ? <QuickExit href={context.quickExitUrl} /> : ''}
           <header class="site-header">
             <a class="site-header__name" href="/">
               {SERVICE_NAME}
             </a>
-            <p class="site-header__tagline">Confidential support from an independent domestic abuse service</p>
+            <p class="site-header__tagline" safe>
+              {tagline}
+            </p>
+            {nav === undefined ? '' : (nav as 'safe')}
           </header>
           <main id="main" class="main" tabindex="-1">
             {children}

@@ -1,11 +1,18 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 
+/** The IDVA service, once it has set the portal up: its name and key fingerprint. */
+export interface ServiceSummary {
+  readonly name: string
+  readonly fingerprint: string
+}
+
 /**
- * The front door. Until the IDVA service has set the portal up (a later step), it says plainly
- * that the portal is not open yet and where help is available meanwhile.
+ * The front door. Until the IDVA service has set the portal up, it says plainly that the portal is
+ * not open yet and where help is available meanwhile. Once it has, it names the service and shows
+ * its key fingerprint, to compare with the one on posters and the intranet.
  */
-export function LandingPage({ context }: { context: PageContext }): JSX.Element {
+export function LandingPage({ context, service }: { context: PageContext; service: ServiceSummary | null }): JSX.Element {
   return (
     <Layout context={context} title="Confidential support if you are experiencing domestic abuse">
       <h1>Confidential support if you are experiencing domestic abuse</h1>
@@ -37,11 +44,35 @@ export function LandingPage({ context }: { context: PageContext }): JSX.Element 
         </li>
       </ul>
 
+      {service === null ? (
+        ''
+      ) : (
+        <>
+          <h2>Checking that it is the IDVA service's key</h2>
+          <p>
+            What you write here is locked to the key of <strong safe>{service.name}</strong>. Its fingerprint is:
+          </p>
+          <p class="fingerprint" data-service-fingerprint="" safe>
+            {service.fingerprint}
+          </p>
+          <p>The same numbers are on the posters and the intranet page about this service. If they differ, do not use this site, and call a helpline below.</p>
+        </>
+      )}
+
       <div class="notice" role="status">
-        <h2 class="notice__title">The portal is not open yet</h2>
-        <p>
-          The IDVA service is still setting it up. Until it opens, you can get free, confidential help at any time from:
-        </p>
+        {service === null ? (
+          <>
+            <h2 class="notice__title">The portal is not open yet</h2>
+            <p>
+              The IDVA service is still setting it up. Until it opens, you can get free, confidential help at any time from:
+            </p>
+          </>
+        ) : (
+          <>
+            <h2 class="notice__title">Other help, at any time</h2>
+            <p>You can also get free, confidential help from:</p>
+          </>
+        )}
         <ul class="list">
           <li>
             National Domestic Abuse Helpline: <strong>0808 2000 247</strong> (free, 24 hours)

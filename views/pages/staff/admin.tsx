@@ -1,0 +1,225 @@
+import type { Role } from '../../../server/db/schema.ts'
+import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
+
+/** The administrator's pages: accounts, units, invitations. Names, roles, dates, counts; no content. */
+
+export interface PolicyUnit {
+  readonly id: string
+  readonly track: 'criminal' | 'misconduct'
+  readonly force: string
+  readonly name: string
+}
+
+function date(value: Date | null): string {
+  return value === null ? '–' : value.toISOString().slice(0, 16).replace('T', ' ')
+}
+
+function PostButton({ action, label, csrfToken, warning = false }: { action: string; label: string; csrfToken: string; warning?: boolean }): JSX.Element {
+  return (
+    <form method="post" action={action} class="inline-form">
+      <input type="hidden" name="_csrf" value={csrfToken} />
+      <button type="submit" class={warning ? 'button button--small button--warning' : 'button button--small'} safe>
+        {label}
+      </button>
+    </form>
+  )
+}
+
+export function AdminAccountsPage(props: {
+  view: StaffView
+  accounts: readonly {
+    id: string
+    username: string
+    role: Role
+    group: string | null
+    active: boolean
+    secondFactorSet: boolean
+    createdAt: Date
+    lastLoginAt: Date | null
+    isViewer: boolean
+  }[]
+}): JSX.Element {
+  const csrfToken = props.view.staff?.csrfToken ?? ''
+  return (
+    <StaffLayout view={props.view} title="Accounts" page="staff-admin">
+      <h1>Accounts</h1>
+      <p>Disabling an account ends its sessions at once. Resetting a second factor makes the member set up a new one when they next sign in.</p>
+      <table class="table">
+        <thead>
+          <tr>
+            <th scope="col">User name</th>
+            <th scope="col">Role</th>
+            <th scope="col">Team</th>
+            <th scope="col">Status</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last sign-in</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.accounts.map((account) => (
+            <tr data-account={account.id}>
+              <td safe>{account.username}</td>
+              <td safe>{ROLE_NAMES[account.role]}</td>
+              <td safe>{account.group ?? '–'}</td>
+              <td>{account.active ? (account.secondFactorSet ? 'Active' : 'Active, second factor to set up') : 'Disabled'}</td>
+              <td safe>{date(account.createdAt)}</td>
+              <td safe>{date(account.lastLoginAt)}</td>
+              <td>
+                {account.isViewer ? (
+                  'This is you'
+                ) : (
+                  <>
+                    {account.active ? (
+                      <PostButton action={`/staff/admin/accounts/${account.id}/disable`} label="Disable" csrfToken={csrfToken} warning />
+                    ) : (
+                      <PostButton action={`/staff/admin/accounts/${account.id}/enable`} label="Enable" csrfToken={csrfToken} />
+                    )}
+                    {account.active ? <PostButton action={`/staff/admin/accounts/${account.id}/reset-second-factor`} label="Reset second factor" csrfToken={csrfToken} /> : ''}
+                    {account.active && account.role === 'investigator' ? (
+                      <PostButton action={`/staff/admin/accounts/${account.id}/remove-from-unit`} label="Remove from unit" csrfToken={csrfToken} warning />
+                    ) : (
+                      ''
+                    )}
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </StaffLayout>
+  )
+}
+
+export function AdminUnitsPage(props: {
+  view: StaffView
+  units: readonly { id: string; name: string; track: string; force: string; disabled: boolean; members: number }[]
+  available: readonly PolicyUnit[]
+}): JSX.Element {
+  const csrfToken = props.view.staff?.csrfToken ?? ''
+  return (
+    <StaffLayout view={props.view} title="Investigator units" page="staff-admin">
+      <h1>Investigator units</h1>
+      <p>Units come from the routing policy. Open a unit here, then invite its first member: their browser creates the unit's keys.</p>
+      {props.units.length === 0 ? (
+        <p>No unit is open yet.</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th scope="col">Unit</th>
+              <th scope="col">Track</th>
+              <th scope="col">Force</th>
+              <th scope="col">Active members</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.units.map((unit) => (
+              <tr>
+                <td safe>{unit.name}</td>
+                <td safe>{unit.track}</td>
+                <td safe>{unit.force}</td>
+                <td safe>{String(unit.members)}</td>
+                <td>{unit.disabled ? 'Closed' : <PostButton action={`/staff/admin/units/${unit.id}/disable`} label="Close" csrfToken={csrfToken} warning />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.available.length === 0 ? (
+        ''
+      ) : (
+        <form method="post" action="/staff/admin/units" class="form form--inline">
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <label for="unit">Open a unit</label>
+          <select id="unit" name="unitId">
+            {props.available.map((unit) => (
+              <option value={unit.id} safe>
+                {`${unit.name} (${unit.track}, ${unit.force})`}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="button">
+            Open
+          </button>
+        </form>
+      )}
+    </StaffLayout>
+  )
+}
+
+export function AdminInvitationsPage(props: {
+  view: StaffView
+  newLink: string | null
+  groups: readonly { id: string; name: string; kind: string }[]
+  invitations: readonly { id: string; role: Role; group: string | null; createdAt: Date; state: 'open' | 'used' | 'revoked' | 'expired' }[]
+}): JSX.Element {
+  const csrfToken = props.view.staff?.csrfToken ?? ''
+  const units = props.groups.filter((group) => group.kind === 'investigator_unit')
+  return (
+    <StaffLayout view={props.view} title="Invitations" page="staff-admin">
+      <h1>Invitations</h1>
+      {props.newLink === null ? (
+        ''
+      ) : (
+        <div class="panel" role="status">
+          <p>Send this link to the person by a channel you trust. It works once, for 72 hours, and is not shown again:</p>
+          <p>
+            <code class="invitation-link" safe>
+              {props.newLink}
+            </code>
+          </p>
+        </div>
+      )}
+      <p>Invite investigators to a unit, and other administrators. IDVAs are invited by an IDVA lead, so nobody outside the IDVA service can place someone inside it.</p>
+      <form method="post" action="/staff/admin/invitations" class="form">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <div class="field">
+          <label for="role">Role</label>
+          <select id="role" name="role">
+            <option value="investigator">Investigator</option>
+            <option value="admin">Portal administrator</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="group">Unit (for an investigator)</label>
+          <select id="group" name="groupId">
+            {units.map((group) => (
+              <option value={group.id} safe>
+                {group.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" class="button">
+          Create an invitation link
+        </button>
+      </form>
+      <h2>Recent invitations</h2>
+      <table class="table">
+        <thead>
+          <tr>
+            <th scope="col">Role</th>
+            <th scope="col">Team</th>
+            <th scope="col">Created</th>
+            <th scope="col">State</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.invitations.map((invitation) => (
+            <tr>
+              <td safe>{ROLE_NAMES[invitation.role]}</td>
+              <td safe>{invitation.group ?? '–'}</td>
+              <td safe>{date(invitation.createdAt)}</td>
+              <td>{invitation.state}</td>
+              <td>{invitation.state === 'open' ? <PostButton action={`/staff/admin/invitations/${invitation.id}/revoke`} label="Revoke" csrfToken={csrfToken} warning /> : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </StaffLayout>
+  )
+}

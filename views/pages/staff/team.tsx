@@ -1,0 +1,300 @@
+import type { Role } from '../../../server/db/schema.ts'
+import { ROLE_NAMES, StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
+
+/** Shapes for display only: names, roles, fingerprints. No key material beyond public keys. */
+export interface MemberSummary {
+  readonly id: string
+  readonly username: string
+  readonly role: Role
+  readonly active: boolean
+  /** The newest key generation this member holds, or null: no access yet. */
+  readonly generation: number | null
+  readonly isViewer: boolean
+  readonly x25519Public: string
+  readonly ed25519Public: string
+  readonly fingerprint: string
+}
+
+export interface GroupSummary {
+  readonly id: string
+  readonly name: string
+  readonly kind: 'idva_service' | 'investigator_unit'
+  readonly track: 'criminal' | 'misconduct' | null
+  readonly disabled: boolean
+  readonly rotationRecommended: boolean
+  readonly generation: number | null
+  readonly fingerprint: string | null
+  /** The first generation's fingerprint: for the IDVA service, the one published on posters. */
+  readonly publishedFingerprint: string | null
+  /** The current generation's public keys (base64url), for certifying and checking. */
+  readonly publicKeys: { readonly x25519: string; readonly ed25519: string } | null
+  readonly certified: boolean
+  readonly members: readonly MemberSummary[]
+}
+
+export interface AdminSummary {
+  readonly counts: Readonly<Record<Role, number>>
+  readonly healthy: boolean
+  readonly sessions: number
+  readonly pendingInvitations: number
+  readonly examplePolicy: boolean
+}
+
+function AccessStatus({ group, viewer }: { group: GroupSummary; viewer: MemberSummary | undefined }): JSX.Element {
+  if (group.generation === null) return <p class="notice">This team has no keys yet.</p>
+  if (viewer === undefined || viewer.generation !== group.generation) {
+    return (
+      <p class="notice" data-access="waiting">
+        You do not have access to this team's cases yet. A colleague who already has access gives it to you from the
+        team page; they will compare your key fingerprint, <span class="fingerprint" safe>{viewer?.fingerprint ?? ''}</span>, with you first.
+      </p>
+    )
+  }
+  return (
+    <p class="notice notice--ok" data-access="granted">
+      You have access to this team's cases (key generation <span safe>{String(group.generation)}</span>).
+    </p>
+  )
+}
+
+export function StaffHomePage({ view, group, admin }: { view: StaffView; group: GroupSummary | null; admin: AdminSummary | null }): JSX.Element {
+  const viewer = group?.members.find((member) => member.isViewer)
+  return (
+    <StaffLayout view={view} title="Staff home" page="staff-home">
+      <h1>Welcome</h1>
+      {group === null ? '' : (
+        <>
+          <h2 safe>{group.name}</h2>
+          <AccessStatus group={group} viewer={viewer} />
+          {viewer !== undefined && viewer.generation !== null ? <UnlockKeys /> : ''}
+          {group.rotationRecommended ? <p class="notice notice--warning">A member has left this team: its key should be rotated.</p> : ''}
+        </>
+      )}
+      {admin === null ? '' : (
+        <>
+          <p>You manage accounts, units and invitations. You cannot read any case: administrators hold no keys to them.</p>
+          {admin.examplePolicy ? <p class="notice notice--warning">The routing policy in use is the shipped example. The force must check it and set its own.</p> : ''}
+          <h2>At a glance</h2>
+          <dl class="summary">
+            <dt>Database</dt>
+            <dd>{admin.healthy ? 'answering' : 'not answering'}</dd>
+            {(Object.keys(ROLE_NAMES) as Role[]).map((role) => (
+              <>
+                <dt safe>{`Active ${ROLE_NAMES[role].toLowerCase()} accounts`}</dt>
+                <dd safe>{String(admin.counts[role])}</dd>
+              </>
+            ))}
+            <dt>Signed-in sessions</dt>
+            <dd safe>{String(admin.sessions)}</dd>
+            <dt>Open invitations</dt>
+            <dd safe>{String(admin.pendingInvitations)}</dd>
+          </dl>
+        </>
+      )}
+    </StaffLayout>
+  )
+}
+
+function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: GroupSummary; member: MemberSummary; canGrant: boolean; canRemove: boolean; csrfToken: string }): JSX.Element {
+  const hasAccess = member.generation !== null && member.generation === group.generation
+  return (
+    <tr data-member={member.id} data-x25519={member.x25519Public} data-ed25519={member.ed25519Public} data-generation={member.generation === null ? '' : String(member.generation)} data-active={member.active ? 'true' : 'false'}>
+      <td safe>{member.username}</td>
+      <td safe>{ROLE_NAMES[member.role]}</td>
+      <td>{member.active ? (hasAccess ? 'Has access' : 'Waiting for access') : 'Removed or disabled'}</td>
+      <td>
+        <span class="fingerprint" safe>
+          {member.fingerprint}
+        </span>
+      </td>
+      <td>
+        {canGrant && member.active && !hasAccess && !member.isViewer && group.generation !== null ? (
+          <button
+            type="button"
+            class="button button--small"
+            disabled
+            data-grant=""
+            data-group={group.id}
+            data-generation={String(group.generation)}
+            data-account={member.id}
+            data-username={member.username}
+            data-x25519={member.x25519Public}
+            data-ed25519={member.ed25519Public}
+            data-fingerprint={member.fingerprint}
+          >
+            Give access
+          </button>
+        ) : (
+          ''
+        )}
+        {canRemove && member.active && !member.isViewer ? (
+          <form method="post" action={`/staff/team/members/${member.id}/remove`} class="inline-form">
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <button type="submit" class="button button--small button--warning">
+              Remove from the service
+            </button>
+          </form>
+        ) : (
+          ''
+        )}
+      </td>
+    </tr>
+  )
+}
+
+export function TeamPage({ view, group, units, invitationLink }: { view: StaffView; group: GroupSummary; units: readonly GroupSummary[]; invitationLink: string | null }): JSX.Element {
+  const role = view.staff?.role
+  const csrfToken = view.staff?.csrfToken ?? ''
+  const viewer = group.members.find((member) => member.isViewer)
+  const holdsKey = viewer !== undefined && viewer.generation !== null && viewer.generation === group.generation
+  const lead = role === 'idva_lead'
+  const canRotate = holdsKey && (group.kind === 'idva_service' ? lead : role === 'investigator')
+  return (
+    <StaffLayout view={view} title={group.kind === 'idva_service' ? 'Team and keys' : 'Unit and keys'} page="staff-team">
+      <h1 safe>{group.name}</h1>
+      <AccessStatus group={group} viewer={viewer} />
+      <div data-page-status="">
+        <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+        <p class="working" role="status" data-working="" hidden>
+          Working: your browser is handling the keys.
+        </p>
+      </div>
+      {viewer !== undefined && viewer.generation !== null ? <UnlockKeys /> : ''}
+      <h2>Key</h2>
+      {group.fingerprint === null ? (
+        <p>No key yet.</p>
+      ) : (
+        <p>
+          Generation <span safe>{String(group.generation)}</span>, fingerprint <span class="fingerprint" data-group-fingerprint="" safe>{group.fingerprint}</span>
+          {group.kind === 'idva_service' ? '.' : group.certified ? '. Certified by the IDVA service.' : '. Not yet certified by the IDVA service.'}
+        </p>
+      )}
+      {group.kind === 'idva_service' && group.publishedFingerprint !== null ? (
+        <p>
+          The fingerprint to publish on posters and the intranet is the first key's:{' '}
+          <span class="fingerprint" data-published-fingerprint="" safe>
+            {group.publishedFingerprint}
+          </span>
+          . It stays the same when the key is rotated: each new key is certified by the one before it.
+        </p>
+      ) : (
+        ''
+      )}
+      {group.rotationRecommended ? <p class="notice notice--warning">A member has left: rotate the key so that what they may have kept stops working for new cases.</p> : ''}
+      {canRotate ? (
+        <button type="button" class="button button--secondary" disabled data-rotate="" data-group={group.id} data-generation={String(group.generation)}>
+          Rotate the key
+        </button>
+      ) : (
+        ''
+      )}
+
+      <h2>Members</h2>
+      <p>Before giving a colleague access, ask them to read you the fingerprint on their home page, and check it matches the one here.</p>
+      <table class="table">
+        <thead>
+          <tr>
+            <th scope="col">User name</th>
+            <th scope="col">Role</th>
+            <th scope="col">Access</th>
+            <th scope="col">Fingerprint</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {group.members.map((member) => (
+            <MemberRow group={group} member={member} canGrant={holdsKey} canRemove={lead && group.kind === 'idva_service'} csrfToken={csrfToken} />
+          ))}
+        </tbody>
+      </table>
+
+      {lead && group.kind === 'idva_service' ? (
+        <>
+          <h2>Invite a colleague</h2>
+          {invitationLink === null ? (
+            ''
+          ) : (
+            <div class="panel" role="status">
+              <p>Send this link to your colleague by a channel you trust. It works once, for 72 hours:</p>
+              <p>
+                <code class="invitation-link" safe>
+                  {invitationLink}
+                </code>
+              </p>
+            </div>
+          )}
+          <form method="post" action="/staff/team/invitations" class="form form--inline">
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <label for="invite-role">Role</label>
+            <select id="invite-role" name="role">
+              <option value="idva">IDVA</option>
+              <option value="idva_lead">IDVA lead</option>
+            </select>
+            <button type="submit" class="button">
+              Create an invitation link
+            </button>
+          </form>
+        </>
+      ) : (
+        ''
+      )}
+
+      {units.length === 0 ? (
+        ''
+      ) : (
+        <>
+          <h2>Investigator units</h2>
+          <p>Cases are routed only to units whose key the IDVA service has certified. Certify a unit's key after checking its fingerprint with a member of the unit.</p>
+          <table class="table">
+            <thead>
+              <tr>
+                <th scope="col">Unit</th>
+                <th scope="col">Track</th>
+                <th scope="col">Fingerprint</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {units.map((unit) => (
+                <tr>
+                  <td safe>{unit.name}</td>
+                  <td>{unit.track ?? ''}</td>
+                  <td>
+                    <span class="fingerprint" safe>
+                      {unit.fingerprint ?? 'no key yet'}
+                    </span>
+                  </td>
+                  <td>
+                    {unit.generation === null ? (
+                      'Waiting for its first member'
+                    ) : unit.certified ? (
+                      'Certified'
+                    ) : lead && holdsKey ? (
+                      <button
+                        type="button"
+                        class="button button--small"
+                        disabled
+                        data-certify=""
+                        data-unit={unit.id}
+                        data-generation={String(unit.generation)}
+                        data-fingerprint={unit.fingerprint ?? ''}
+                        data-x25519={unit.publicKeys?.x25519 ?? ''}
+                        data-ed25519={unit.publicKeys?.ed25519 ?? ''}
+                        data-service={group.id}
+                        data-service-generation={String(group.generation)}
+                      >
+                        Certify
+                      </button>
+                    ) : (
+                      'Not certified'
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </StaffLayout>
+  )
+}

@@ -1,0 +1,110 @@
+import type { PropsWithChildren } from '@kitajs/html'
+import type { PageContext } from '../context.ts'
+import { Layout } from '../layout.tsx'
+import type { Role } from '../../server/db/schema.ts'
+
+/** Who is signed in, as the staff pages see it: a name, a role, the CSRF token. Never a key. */
+export interface StaffView {
+  readonly page: PageContext
+  readonly staff: {
+    readonly accountId: string
+    readonly username: string
+    readonly role: Role
+    readonly csrfToken: string
+    readonly stage: 'full' | 'second_factor_enrolment'
+  } | null
+}
+
+export const ROLE_NAMES: Record<Role, string> = {
+  idva_lead: 'IDVA lead',
+  idva: 'IDVA',
+  investigator: 'Investigator',
+  admin: 'Portal administrator',
+}
+
+function Nav({ view }: { view: StaffView }): JSX.Element {
+  const staff = view.staff
+  if (staff === null || staff.stage !== 'full') return ''
+  const links: [string, string][] = [['/staff', 'Home']]
+  if (staff.role === 'idva_lead' || staff.role === 'idva') links.push(['/staff/team', 'Team and keys'])
+  if (staff.role === 'investigator') links.push(['/staff/unit', 'Unit and keys'])
+  if (staff.role === 'admin') links.push(['/staff/admin/accounts', 'Accounts'], ['/staff/admin/units', 'Units'], ['/staff/admin/invitations', 'Invitations'])
+  links.push(['/staff/account', 'Your account'])
+  return (
+    <nav class="staff-nav" aria-label="Staff">
+      <ul>
+        {links.map(([href, label]) => (
+          <li>
+            <a href={href} safe>
+              {label}
+            </a>
+          </li>
+        ))}
+      </ul>
+      <p class="staff-nav__who">
+        Signed in as <strong safe>{staff.username}</strong> (<span safe>{ROLE_NAMES[staff.role]}</span>)
+      </p>
+      <form method="post" action="/staff/logout" class="staff-nav__logout" data-logout="">
+        <input type="hidden" name="_csrf" value={staff.csrfToken} />
+        <button type="submit" class="button button--secondary">
+          Sign out
+        </button>
+      </form>
+    </nav>
+  )
+}
+
+export interface StaffLayoutProps {
+  readonly view: StaffView
+  readonly title: string
+  readonly page?: string
+}
+
+export function StaffLayout({ view, title, page, children }: PropsWithChildren<StaffLayoutProps>): JSX.Element {
+  return (
+    <Layout
+      context={view.page}
+      title={title}
+      quickExit={false}
+      tagline="Staff area"
+      {...(page === undefined ? {} : { page })}
+      {...(view.staff === null ? {} : { csrfToken: view.staff.csrfToken, accountId: view.staff.accountId })}
+      nav={<Nav view={view} />}
+    >
+      <noscript>
+        <p class="notice notice--warning">
+          The staff pages need JavaScript: your passphrase and keys are handled only in this browser, never sent to the
+          server.
+        </p>
+      </noscript>
+      {children}
+    </Layout>
+  )
+}
+
+/**
+ * Unlocking this tab's keys with the passphrase: shown by the page's script only when the tab does
+ * not hold them (a new tab, or after setting up a new second factor).
+ */
+export function UnlockKeys(): JSX.Element {
+  return (
+    <>
+      <p class="keys-status" data-keys-status="" hidden></p>
+      <form class="form panel" data-form="unlock" hidden novalidate>
+        <h2>Unlock your keys in this tab</h2>
+        <p>Your keys are locked with your passphrase. Your browser unlocks them; the passphrase is not sent.</p>
+        <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+        <p class="working" role="status" data-working="" hidden>
+          Unlocking: this takes a few seconds.
+        </p>
+        <div class="field">
+          <label for="unlock-passphrase">Passphrase</label>
+          <input id="unlock-passphrase" type="password" autocomplete="current-password" required data-passphrase="" />
+        </div>
+        <button type="submit" class="button" disabled data-submit="">
+          Unlock
+        </button>
+      </form>
+    </>
+  )
+}
