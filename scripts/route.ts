@@ -7,7 +7,7 @@
  * The same function is importable from server/routing/.
  */
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../server/config.ts'
+import { routingPolicyPath } from '../server/config.ts'
 import { route, RoutingInputError, RoutingSeparationError } from '../server/routing/index.ts'
 import { loadPolicyFile, PolicyFileError } from '../server/routing/policy-file.ts'
 import { exitQuietlyOnClosedPipe } from './stdout.ts'
@@ -35,9 +35,10 @@ async function readStdin(): Promise<string> {
 let policyPath: string
 try {
   const { values } = parseArgs({ options: { policy: { type: 'string' } }, strict: true })
-  policyPath = values.policy ?? loadConfig(process.env).routingPolicyPath
+  // Only the policy setting is read: routing needs no database.
+  policyPath = values.policy ?? routingPolicyPath(process.env)
 } catch (error) {
-  refuse(error instanceof ConfigError ? `configuration error: ${error.message}` : `${(error as Error).message}; usage: npm run --silent route -- [--policy FILE] < facts.json`)
+  refuse(`${(error as Error).message}; usage: npm run --silent route -- [--policy FILE] < facts.json`)
 }
 
 try {

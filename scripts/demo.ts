@@ -1,0 +1,92 @@
+/**
+ * npm run demo: the staff side in a minute. Prepares an embedded database under data-demo/ with a
+ * made-up IDVA service (a lead and an IDVA), one investigator unit per track (a member each, keys
+ * given and certified) and a portal administrator; prints their logins and how to get their
+ * current second-factor code; then starts the portal with a DEMO banner on every page.
+ *
+ * It never touches a real database: it refuses to run with DATABASE_URL set, and keeps its own
+ * data folder (data-demo/, git-ignored, or --dir <folder>), whatever DATA_DIR says. Delete the
+ * folder to start afresh.
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { recordAudit } from '../server/audit/audit.ts'
+import { openDatabase } from '../server/db/database.ts'
+import { policyUnits } from '../server/features/staff/admin-routes.ts'
+import { serviceExists } from '../server/features/staff/repository.ts'
+import { base32 } from '../server/features/staff/totp.ts'
+import { createLogger } from '../server/logger.ts'
+import { loadPolicyFile } from '../server/routing/policy-file.ts'
+import { withPersistentSecret } from '../server/server-secret.ts'
+import { configFromEnvironment, prepareDatabase, serve } from '../server/server.ts'
+import { seedAccount, seedGrant, seedService, seedUnit, seedUnitCertificate, type SeededStaff } from './lib/staff-fixtures.ts'
+import { currentDemoCode, DEFAULT_DIR, demoArguments, LOGINS_FILE, type DemoLogin } from './lib/demo-logins.ts'
+import { fail } from './cli.ts'
+
+// Checked before the configuration is read: with DATABASE_URL set, the demo stops, full stop.
+if ((process.env.DATABASE_URL ?? '') !== '') {
+  fail('npm run demo uses its own embedded database and never a real one: unset DATABASE_URL to run it.', 2)
+}
+
+const { dir } = demoArguments()
+// Its own server secret too (kept in its folder), so no real secret is used for made-up accounts.
+const environment = configFromEnvironment({ ...process.env, DATA_DIR: resolve(dir), DEMO: 'true', SERVER_SECRET: '' })
+const logger = createLogger('warn', process.stderr)
+const database = await openDatabase(environment, logger)
+const config = withPersistentSecret(environment)
+const loginsPath = join(config.dataDir, LOGINS_FILE)
+try {
+  await prepareDatabase(database, logger)
+  const db = database.db
+  if (!(await serviceExists(db))) {
+    const policy = loadPolicyFile(config.routingPolicyPath)
+    const units = policyUnits(policy).filter((unit) => unit.force === policy.force)
+    const criminalUnit = units.find((unit) => unit.track === 'criminal')!
+    const misconductUnit = units.find((unit) => unit.track === 'misconduct')!
+    const service = await seedService(db, 'Demo IDVA Service (made-up)', policy.force)
+    const people: [SeededStaff, string][] = []
+    const add = async (username: string, role: SeededStaff['role'], groupId: string | null, team: string) => {
+      const member = await seedAccount(db, config.serverSecret, { username, role, groupId, passphrase: `${username} demo passphrase` })
+      people.push([member, team])
+      return member
+    }
+    await seedGrant(db, await add('demo.lead', 'idva_lead', service.id, 'IDVA service'), service)
+    await seedGrant(db, await add('demo.idva', 'idva', service.id, 'IDVA service'), service)
+    for (const [unitInfo, username] of [[criminalUnit, 'demo.criminal'], [misconductUnit, 'demo.misconduct']] as const) {
+      const unit = (await seedUnit(db, { id: unitInfo.id, track: unitInfo.track, force: unitInfo.force, name: unitInfo.name }))!
+      await seedGrant(db, await add(username, 'investigator', unit.id, unitInfo.name), unit)
+      await seedUnitCertificate(db, unit, service)
+    }
+    await add('demo.admin', 'admin', null, 'Portal administration')
+    await recordAudit(db, { actor: { type: 'system' }, action: 'demo.seeded' })
+    const logins: DemoLogin[] = people.map(([member, team]) => ({ username: member.username, role: member.role, team, passphrase: member.passphrase, totpKey: base32(member.totpSecret) }))
+    writeFileSync(loginsPath, `${JSON.stringify(logins, null, 2)}\n`, { mode: 0o600 })
+    chmodSync(loginsPath, 0o600)
+  }
+} finally {
+  await database.close()
+}
+
+if (!existsSync(loginsPath)) fail(`${loginsPath} is missing: delete ${dir}/ and run npm run demo again.`, 1)
+const logins = JSON.parse(readFileSync(loginsPath, 'utf8')) as DemoLogin[]
+const rows = logins.map((login) => `  ${login.username.padEnd(17)} ${login.role.padEnd(13)} ${login.passphrase.padEnd(36)} ${currentDemoCode(login).code}  ${login.team}`)
+process.stdout.write(
+  [
+    '',
+    'DEMO portal: made-up people and teams, for trying the staff side. Not for real disclosures.',
+    '',
+    `Sign in at ${config.publicOrigin}/staff/login as:`,
+    '',
+    `  ${'user name'.padEnd(17)} ${'role'.padEnd(13)} ${'passphrase'.padEnd(36)} code    team`,
+    ...rows,
+    '',
+    'A code changes every 30 seconds and works once. For the current one:',
+    '',
+    `  npm run demo:code -- demo.lead${dir === DEFAULT_DIR ? '' : ` --dir ${dir}`}`,
+    '',
+    `Or add a TOTP key from ${loginsPath} to an authenticator app.`,
+    '',
+  ].join('\n'),
+)
+
+await serve(config)
