@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import { buildApp } from '../../server/app.ts'
@@ -6,7 +7,7 @@ import { loadConfig, type Config } from '../../server/config.ts'
 import type { Database } from '../../server/db/database.ts'
 import { createLogger } from '../../server/logger.ts'
 import { prepareDatabase } from '../../server/server.ts'
-import { createTestDatabase, type TestDatabase } from './database.ts'
+import { createTestDatabase, TEST_SECRET, type TestDatabase } from './database.ts'
 
 /** Everything the portal logged during a test, as text, to assert on what must never appear. */
 export class LogCapture extends Writable {
@@ -23,7 +24,7 @@ export class LogCapture extends Writable {
   }
 }
 
-export const TEST_SECRET = 'a'.repeat(64)
+export { TEST_SECRET }
 
 export interface TestApp {
   readonly app: FastifyInstance
@@ -67,9 +68,19 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
   const app = await buildApp({ config, database, logger })
   options.extend?.(app)
   t.teardown(() => app.close())
-  if (options.listen === true) await app.listen({ host: '127.0.0.1', port: 0 })
+  if (options.listen === true) await app.listen({ host: '127.0.0.1', port: config.port })
   else await app.ready()
   return { app, config, database, testDatabase, logs }
+}
+
+/** A port free at the moment (for a test app whose PUBLIC_ORIGIN must name its port). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address !== 'object') throw new Error('no port')
+  return address.port
 }
 
 /** The base URL of a listening test app. */

@@ -39,6 +39,9 @@ export interface TestDatabase {
 
 const require = createRequire(import.meta.url)
 
+/** The server secret every test portal uses (a real deployment's is random). */
+export const TEST_SECRET = 'a'.repeat(64)
+
 /** PGlite's version (its package.json is not exported, so find it next to the entry point). */
 function pgliteVersion(): string {
   let folder = dirname(require.resolve('@electric-sql/pglite'))
@@ -117,7 +120,7 @@ async function createPostgresDatabase(t: Test, serverUrl: string): Promise<TestD
   const appUrl = withCredentials(serverUrl, name, appRole, appPassword)
   return {
     kind: 'postgres',
-    env: { DATABASE_URL: appUrl, DATABASE_MIGRATION_URL: ownerUrl },
+    env: { DATABASE_URL: appUrl, DATABASE_MIGRATION_URL: ownerUrl, SERVER_SECRET: TEST_SECRET },
     ownerUrl,
     appRole,
     open: (config, logger) => openDatabase(config, logger),
@@ -131,7 +134,7 @@ export async function createTestDatabase(t: Test): Promise<TestDatabase> {
   let shared: Promise<Database> | undefined
   return {
     kind: 'embedded',
-    env: { DATA_DIR: dataDir },
+    env: { DATA_DIR: dataDir, SERVER_SECRET: TEST_SECRET },
     open(config, logger) {
       shared ??= openDatabase(config, logger)
       return shared

@@ -44,6 +44,10 @@ async function start(env: Record<string, string>): Promise<Running> {
   return { child, port, output: () => output, exited }
 }
 
+async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
+  for (let waited = 0; !condition() && waited < ms; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
 function oneLine(t: Test, stderr: string): void {
   t.equal(stderr.trim().split('\n').length, 1, 'exactly one line')
   t.notMatch(stderr, /\n\s+at /, 'no stack trace')
@@ -65,7 +69,7 @@ t.test('a bad setting stops the server with one line naming it, and exit code 1'
 })
 
 t.test('an unreachable database stops the server with one line, without the password', async (t) => {
-  const result = runToExit({ DATABASE_URL: 'postgres://portal:hunter2@127.0.0.1:1/portal' })
+  const result = runToExit({ DATABASE_URL: 'postgres://portal:hunter2@127.0.0.1:1/portal', SERVER_SECRET: 'c'.repeat(64) })
   t.equal(result.status, 1)
   t.match(result.stderr, /^safe-disclosure: Could not connect to PostgreSQL \(DATABASE_URL\) at 127\.0\.0\.1:1\/portal: connection refused/)
   t.notMatch(result.stderr + result.stdout, /hunter2/)
@@ -95,6 +99,15 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   t.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data folder is private to the portal user')
   t.equal(statSync(join(dataDir, 'pgdata')).mode & 0o777, 0o700, 'and so is the database inside it')
   t.equal(readFileSync(join(dataDir, 'portal.lock'), 'utf8'), String(first.child.pid), 'the stale lock was taken over')
+  await waitFor(() => /No portal administrator exists yet/.test(first.output()))
+  const setupLink = /The IDVA service has not been set up\. Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(first.output())?.[1]
+  const adminLink = /Force IT creates the first one, within an hour, at:\n\n {2}(http:\S+)/.exec(first.output())?.[1]
+  t.match(setupLink, /\/staff\/setup\/[A-Za-z0-9_-]{43}$/, 'the first-run set-up link is printed')
+  t.match(adminLink, /\/staff\/enrol\/[A-Za-z0-9_-]{43}$/, 'and the first administrator\'s')
+  const setupPage = await fetch(`http://127.0.0.1:${first.port}${new URL(setupLink!).pathname}`)
+  t.equal(setupPage.status, 200, 'the link works')
+  const logLines = first.output().split('\n').filter((line) => line.startsWith('{'))
+  for (const link of [setupLink!, adminLink!]) t.notOk(logLines.some((line) => line.includes(new URL(link).pathname.split('/').pop()!)), 'its token is in no log line')
 
   t.test('a second process cannot open the same data folder', async (t) => {
     const second = runToExit(env)
@@ -110,6 +123,10 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
 
   const second = await start(env)
   t.notMatch(second.output(), /database migrations applied/, 'the schema (and its data) survived the restart')
+  await waitFor(() => /No portal administrator exists yet/.test(second.output()))
+  const newSetupLink = /Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(second.output())?.[1]
+  t.not(newSetupLink, setupLink, 'a restart prints a new set-up link')
+  t.equal((await fetch(`http://127.0.0.1:${second.port}${new URL(setupLink!).pathname}`)).status, 404, 'and the old one stops working')
   t.equal((await fetch(`http://127.0.0.1:${second.port}/healthz`)).status, 200)
 
   // An upload still arriving when SIGTERM comes is allowed to finish.
@@ -135,5 +152,6 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
     timeout: 60_000,
   })
   t.equal(verify.status, 0, verify.stderr)
-  t.match(verify.stdout, /^Audit log intact: 2 entries/, 'the migrations were recorded once, on the first start')
+  // The migrations (recorded once, on the first start) and each start's set-up link.
+  t.match(verify.stdout, /^Audit log intact: \d+ entries/)
 })

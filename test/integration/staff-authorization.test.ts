@@ -1,0 +1,137 @@
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
+import { seedAccount, seedGrant, seedService, seedUnit } from '../../scripts/lib/staff-fixtures.ts'
+import type { Role } from '../../server/db/schema.ts'
+import { buildTestApp } from '../helpers/app.ts'
+import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
+
+/**
+ * The authorisation matrix: every /staff route the application registers, for every role (and for
+ * no session, and for a session that has not finished setting up its second factor). A role the
+ * route does not allow gets 403 with a plain message, the refusal is audited, and nothing changes.
+ * Routes are read from the app itself, so a new route is covered the day it is added.
+ */
+
+const { app } = await buildTestApp(t)
+const db = app.database.db
+const service = await seedService(db)
+const unit = (await seedUnit(db, { id: 'met-dps', track: 'misconduct', force: 'Metropolitan Police Service', name: 'Directorate of Professional Standards' }))!
+const ROLES: Role[] = ['idva_lead', 'idva', 'investigator', 'admin']
+const members = {
+  idva_lead: await seedAccount(db, app.config.serverSecret, { username: 'lead', role: 'idva_lead', groupId: service.id }),
+  idva: await seedAccount(db, app.config.serverSecret, { username: 'idva', role: 'idva', groupId: service.id }),
+  investigator: await seedAccount(db, app.config.serverSecret, { username: 'investigator', role: 'investigator', groupId: unit.id }),
+  admin: await seedAccount(db, app.config.serverSecret, { username: 'admin', role: 'admin' }),
+}
+await seedGrant(db, members.idva_lead, service)
+await seedGrant(db, members.idva, service)
+await seedGrant(db, members.investigator, unit)
+const target = await seedAccount(db, app.config.serverSecret, { username: 'target', role: 'investigator', groupId: unit.id })
+
+function concrete(url: string): string {
+  return url
+    .replace(':groupId', service.id)
+    .replace(':unitId', unit.id)
+    .replace(':accountId', target.id)
+    .replace(':invitationId', 'inv-none')
+    .replace(':token', randomBytes(32).toString('base64url'))
+}
+
+/** Everything a refused request must leave as it was (sessions' last-seen times aside). */
+async function state(): Promise<string> {
+  const hash = createHash('sha256')
+  for (const table of ['groups', 'accounts', 'group_keys', 'group_key_grants', 'invitations', 'setup_tokens', 'recovery_codes']) {
+    const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table)} t ORDER BY 1`.execute(db)
+    hash.update(`${table}\n${rows.rows.map((row) => row.row).join('\n')}\n`)
+  }
+  const sessions = await sql<{ row: string }>`SELECT account_id || stage AS row FROM sessions ORDER BY 1`.execute(db)
+  hash.update(sessions.rows.map((row) => row.row).join('\n'))
+  return hash.digest('hex')
+}
+
+const denials = async () => Number((await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('action', '=', 'security.access_denied').executeTakeFirstOrThrow()).n)
+const routes = app.staffRoutes.filter((route) => route.access !== 'public')
+
+t.test('the app declares access for every staff route', async (t) => {
+  t.ok(app.staffRoutes.length >= 25, `${app.staffRoutes.length} staff routes`)
+  const publicOnes = app.staffRoutes.filter((route) => route.access === 'public').map((route) => `${route.method} ${route.url}`).sort()
+  t.same(publicOnes, [
+    'GET /staff/enrol/:token',
+    'GET /staff/login',
+    'GET /staff/setup/:token',
+    'POST /staff/enrol/:token',
+    'POST /staff/login',
+    'POST /staff/login/params',
+    'POST /staff/setup/:token',
+  ], 'only signing in, set-up and enrolment are open without a session')
+})
+
+t.test('every route × every role it does not allow: 403, audited, nothing changed', async (t) => {
+  for (const route of routes) {
+    if (route.access === 'public') continue
+    for (const role of ROLES.filter((candidate) => !(route.access as { roles: readonly Role[] }).roles.includes(candidate))) {
+      const client = await sessionFor(app, members[role])
+      const before = await state()
+      const deniedBefore = await denials()
+      const response = await asStaff(app, client, { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
+      t.equal(response.statusCode, 403, `${role} → ${route.method} ${route.url}`)
+      t.match(response.json().message, /Your account cannot use this page/)
+      t.equal(await denials(), deniedBefore + 1, 'audited')
+      t.equal(await state(), before, 'nothing changed')
+    }
+  }
+})
+
+t.test('team actions are also bound to the member\'s own team', async (t) => {
+  const investigator = await sessionFor(app, members.investigator)
+  for (const action of ['grants', 'rotate']) {
+    const response = await asStaff(app, investigator, { method: 'POST', url: `/staff/groups/${service.id}/${action}`, payload: {} })
+    t.equal(response.statusCode, 403, `an investigator cannot act for the IDVA service (${action})`)
+    t.match(response.json().message, /not a member of this team/)
+  }
+  const idva = await sessionFor(app, members.idva)
+  const response = await asStaff(app, idva, { method: 'POST', url: `/staff/groups/${unit.id}/grants`, payload: {} })
+  t.equal(response.statusCode, 403, 'an IDVA cannot act for a unit')
+})
+
+// Last: allowed requests may change things (close the unit, disable the target account).
+t.test('every route × every role it allows: not refused for the role', async (t) => {
+  for (const route of routes) {
+    if (route.access === 'public') continue
+    for (const role of route.access.roles) {
+      const client = await sessionFor(app, members[role])
+      const response = await asStaff(app, client, { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
+      t.not(response.statusCode, 401, `${role} → ${route.method} ${route.url}`)
+      t.notMatch(response.body, /Your account cannot use this page/, `${role} → ${route.method} ${route.url} (${response.statusCode})`)
+      t.ok(response.statusCode < 500, `no server error (${response.statusCode})`)
+    }
+  }
+})
+
+t.test('without a session: 401 (or, for a page, the sign-in page)', async (t) => {
+  for (const route of routes) {
+    const response = await app.inject({ method: route.method as 'GET', url: concrete(route.url), remoteAddress: freshAddress(), ...(route.method === 'GET' ? {} : { payload: {} }) })
+    t.equal(response.statusCode, 401, `${route.method} ${route.url}`)
+    if (route.method === 'GET') {
+      const page = await app.inject({ method: 'GET', url: concrete(route.url), remoteAddress: freshAddress(), headers: { accept: 'text/html' } })
+      t.equal(page.statusCode, 303)
+      t.equal(page.headers.location, '/staff/login')
+    }
+  }
+})
+
+t.test('a session still setting up its second factor reaches only that page and sign-out', async (t) => {
+  for (const route of routes) {
+    if (route.access === 'public') continue
+    const client = await sessionFor(app, members.idva, 'second_factor_enrolment')
+    const response = await asStaff(app, client, { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
+    if (route.access.secondFactorEnrolment === true) {
+      t.not(response.statusCode, 403, `${route.method} ${route.url} is allowed`)
+    } else {
+      t.equal(response.statusCode, 403, `${route.method} ${route.url}`)
+      t.match(response.json().message, /second factor/)
+    }
+  }
+})
+
