@@ -10,6 +10,9 @@ installQuickExit(document, window)
 // Staff pages: their behaviour (keys, passphrases) is a separate chunk, loaded only there.
 const page = document.body.dataset.page ?? ''
 if (page.startsWith('staff-')) void import('./staff/pages.ts').then((staff) => staff.startStaffPage(page))
+// The reporter's pages: encrypt before anything is sent, decrypt after it arrives.
+if (page === 'report') void import('./reporter/report.ts').then((report) => report.startReport())
+if (page === 'return') void import('./reporter/return.ts').then((reporter) => reporter.startReturn())
 
 /** crypto/ (envelopes, case codes, keys, fingerprints, evidence framing), loaded on first use. */
 export const loadCrypto = () => import('../crypto/index.ts')

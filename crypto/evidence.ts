@@ -138,6 +138,21 @@ export class EvidenceEncryptor {
   }
 }
 
+/**
+ * For the server, which holds no key: checks that `encrypted` has the shape of an encrypted evidence
+ * file (version, header, a whole number of full chunks, within the size limit) and returns its chunk
+ * count. Throws CryptoError 'malformed' | 'unsupported' | 'too_large' | 'truncated'.
+ */
+export function checkEncryptedEvidence(encrypted: Uint8Array): number {
+  if (!(encrypted instanceof Uint8Array)) fail('malformed', 'encrypted evidence must be bytes')
+  if (encrypted.length > MAX_ENCRYPTED_EVIDENCE_BYTES) fail('too_large', 'encrypted evidence is larger than any valid file')
+  if (encrypted.length < 1 + HEADER_BYTES + ENCRYPTED_CHUNK_BYTES) fail('truncated', 'encrypted evidence is shorter than one chunk')
+  if (encrypted[0] !== EVIDENCE_VERSION) fail('unsupported', `evidence version ${encrypted[0]} is not supported`)
+  const body = encrypted.length - 1 - HEADER_BYTES
+  if (body % ENCRYPTED_CHUNK_BYTES !== 0) fail('malformed', 'encrypted evidence ends part-way through a chunk')
+  return body / ENCRYPTED_CHUNK_BYTES
+}
+
 /** Encrypts a whole file held in memory. */
 export async function encryptEvidence(file: Uint8Array, key: EvidenceKey): Promise<Uint8Array> {
   const encryptor = await EvidenceEncryptor.create(key)

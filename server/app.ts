@@ -15,6 +15,9 @@ import errorHandling, { clientErrorHandler, frameworkErrorHandler } from './plug
 import rateLimit from './plugins/rate-limit.ts'
 import securityHeaders from './plugins/security-headers.ts'
 import staffAuth from './plugins/staff-auth.ts'
+import caseSession from './plugins/case-session.ts'
+import reportRoutes from './features/report/routes.ts'
+import returnRoutes from './features/return/routes.ts'
 import staticAssets from './plugins/static-assets.ts'
 import staffAdminRoutes from './features/staff/admin-routes.ts'
 import staffAuthRoutes from './features/staff/auth-routes.ts'
@@ -83,8 +86,11 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(staticAssets, { assets })
   await app.register(staffAuth)
+  await app.register(caseSession)
   await app.register(healthRoutes)
   await app.register(publicRoutes)
+  await app.register(reportRoutes)
+  await app.register(returnRoutes)
   await app.register(staffAuthRoutes)
   await app.register(staffTeamRoutes)
   await app.register(staffAdminRoutes)

@@ -47,6 +47,10 @@ export interface Config {
   readonly routingPolicyPath: string
   /** A demonstration portal (npm run demo): a DEMO banner on every page. */
   readonly demo: boolean
+  /** What reporters are told to expect: a first reply within this many working days. */
+  readonly firstReplyTargetDays: number
+  /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
+  readonly casesPerHour: number
 }
 
 export class ConfigError extends Error {
@@ -249,5 +253,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     quickExitUrl: quickExitUrl(env),
     routingPolicyPath: routingPolicyPath(env, cwd),
     demo: flag(env, 'DEMO'),
+    firstReplyTargetDays: integer(env, 'FIRST_REPLY_TARGET_DAYS', 2, 1, 30),
+    casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
   })
 }

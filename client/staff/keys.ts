@@ -15,7 +15,7 @@ import {
 } from '../../crypto/staff-keys.ts'
 import { getJson } from './http.ts'
 import { saveKeys, type GroupKeyRing, type Keystore } from './keystore.ts'
-import { Problem } from './ui.ts'
+import { Problem } from '../ui.ts'
 
 /**
  * What the staff pages do with keys, in the browser only: derive the verifier and key-encryption

@@ -5,7 +5,7 @@ import { postJson, RequestRefused } from './http.ts'
 import { b64, fetchKeyMaterial, fingerprintOf, fromWire, publicKeysFrom, refreshGroup, unlock, unlockWithPassphrase, wirePublicKeys, wrapUnderNewPassphrase, type WirePassphrase } from './keys.ts'
 import { forgetKeys, loadKeys, saveKeys, type Keystore } from './keystore.ts'
 import { estimateStrength } from './strength.ts'
-import { FormStatus, Problem, required, showDone, valueOf } from './ui.ts'
+import { FormStatus, Problem, required, showDone, valueOf } from '../ui.ts'
 
 /**
  * The staff pages' behaviour, chosen by <body data-page>. Each form's submit button starts

@@ -38,9 +38,12 @@ function parseInt8(value: string): number {
 }
 
 const INT8_OID = 20
+/** A date (no time) stays a 'YYYY-MM-DD' string: no time zone can move it to another day. */
+const DATE_OID = 1082
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return parseInt8
+    if (oid === DATE_OID && format !== 'binary') return (value: string) => value
     return format === undefined ? pg.types.getTypeParser(oid) : pg.types.getTypeParser(oid, format)
   },
 } as pg.CustomTypesConfig

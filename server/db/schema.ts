@@ -121,6 +121,60 @@ export interface RecoveryCodesTable {
   used_at: Date | null
 }
 
+export type CaseKind = 'disclosure' | 'consultation'
+export type CaseStatus = 'new' | 'in_contact' | 'support_ongoing' | 'referred' | 'closed'
+export type MessageKind = 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
+
+export interface CasesTable {
+  id: string
+  kind: CaseKind
+  lookup_id: Buffer
+  auth_public: Buffer
+  reply_public: Buffer
+  status: Generated<CaseStatus>
+  /** 'YYYY-MM-DD' (a day, never a time). */
+  created_on: Generated<string>
+  last_activity_on: Generated<string>
+  first_reply_on: string | null
+  message_count: Generated<number>
+  evidence_count: Generated<number>
+}
+
+export interface CaseMessagesTable {
+  id: string
+  case_id: string
+  seq: number
+  author: 'reporter' | 'idva'
+  kind: MessageKind
+  envelope: Buffer
+  padded_size: number
+  created_on: Generated<string>
+}
+
+export interface CaseEvidenceTable {
+  id: string
+  case_id: string | null
+  message_id: string | null
+  upload_token_hash: Buffer | null
+  encrypted: Buffer
+  size: number
+  staged_until: Date | null
+}
+
+export interface CaseChallengesTable {
+  id: string
+  challenge: Buffer
+  expires_at: Date
+}
+
+export interface CaseSessionsTable {
+  token_hash: Buffer
+  case_id: string
+  csrf_token: string
+  last_seen_at: Generated<Date>
+  expires_at: Date
+}
+
 export interface Schema {
   audit_log: AuditLogTable
   rate_limit_counter: RateLimitCounterTable
@@ -132,4 +186,9 @@ export interface Schema {
   setup_tokens: SetupTokensTable
   sessions: SessionsTable
   recovery_codes: RecoveryCodesTable
+  cases: CasesTable
+  case_messages: CaseMessagesTable
+  case_evidence: CaseEvidenceTable
+  case_challenges: CaseChallengesTable
+  case_sessions: CaseSessionsTable
 }

@@ -69,7 +69,19 @@ export function sha256(value: string | Uint8Array): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
-function sameToken(a: string, b: string): boolean {
+/**
+ * True when a request did not come from the portal's own pages: Sec-Fetch-Site first (every current
+ * browser sends it, and a page cannot set it); only without it, Origin (a form's Origin is "null"
+ * under the portal's no-referrer policy). A client that sends neither is not a browser, so not a
+ * CSRF vector; signed-in changes still need a synchronizer token.
+ */
+export function isCrossSite(request: FastifyRequest, publicOrigin: string): boolean {
+  const site = request.headers['sec-fetch-site']
+  const origin = request.headers.origin
+  return site !== undefined ? site !== 'same-origin' : origin !== undefined && origin !== publicOrigin
+}
+
+export function sameToken(a: string, b: string): boolean {
   const left = Buffer.from(a)
   const right = Buffer.from(b)
   return left.length === right.length && timingSafeEqual(left, right)
@@ -163,14 +175,7 @@ export default fp(
       const changing = STATE_CHANGING.has(request.method)
 
       if (changing) {
-        // Fetch metadata first: every current browser sends Sec-Fetch-Site, and it cannot be set by
-        // a page. Only without it is Origin checked (a form's Origin is "null" under the portal's
-        // no-referrer policy). A client that sends neither is not a browser, so not a CSRF vector;
-        // signed-in changes still need the synchronizer token below.
-        const site = request.headers['sec-fetch-site']
-        const origin = request.headers.origin
-        const crossSite = site !== undefined ? site !== 'same-origin' : origin !== undefined && origin !== app.config.publicOrigin
-        if (crossSite) {
+        if (isCrossSite(request, app.config.publicOrigin)) {
           await recordAudit(app.database.db, { actor: request.staff === null ? { type: 'system' } : { type: 'staff', id: request.staff.accountId }, action: 'security.cross_site_refused' })
           throw new HttpError(403, 'This request did not come from the portal\'s own pages, so it was not carried out.')
         }

@@ -1,5 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
+import { ServiceKey } from '../components/service.tsx'
 
 /** The IDVA service, once it has set the portal up: its name and key fingerprint. */
 export interface ServiceSummary {
@@ -20,6 +21,25 @@ export function LandingPage({ context, service }: { context: PageContext; servic
         This is a confidential way for police officers and police staff to get support from an independent domestic abuse
         service. You do not have to give your name.
       </p>
+
+      {service === null ? (
+        ''
+      ) : (
+        <nav class="actions" aria-label="What you can do here">
+          <ul class="actions__list">
+            <li>
+              <a class="button" href="/report">
+                Tell the IDVA service what is happening
+              </a>
+            </li>
+            <li>
+              <a class="button button--secondary" href="/return">
+                Come back with your case code
+              </a>
+            </li>
+          </ul>
+        </nav>
+      )}
 
       <h2>Who you will be talking to</h2>
       <p>
@@ -49,13 +69,7 @@ export function LandingPage({ context, service }: { context: PageContext; servic
       ) : (
         <>
           <h2>Checking that it is the IDVA service's key</h2>
-          <p>
-            What you write here is locked to the key of <strong safe>{service.name}</strong>. Its fingerprint is:
-          </p>
-          <p class="fingerprint" data-service-fingerprint="" safe>
-            {service.fingerprint}
-          </p>
-          <p>The same numbers are on the posters and the intranet page about this service. If they differ, do not use this site, and call a helpline below.</p>
+          <ServiceKey service={service} />
         </>
       )}
 

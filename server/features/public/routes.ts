@@ -1,23 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { fingerprint } from '../../../crypto/fingerprint.ts'
-import { LandingPage, type ServiceSummary } from '../../../views/pages/landing.tsx'
-import { findGroup, firstGeneration, IDVA_SERVICE_ID } from '../staff/repository.ts'
+import { LandingPage } from '../../../views/pages/landing.tsx'
+import { openService } from './service.ts'
 
 /** Pages anyone can open, with no account: the reporter's and the line manager's side. */
 const publicRoutes: FastifyPluginAsync = async (app) => {
-  /**
-   * The IDVA service and its published fingerprint, or null while the portal is not open. The
-   * published key is the first generation: later ones are certified by the one before, so the
-   * posters stay right when the key is rotated (the reporter's browser follows the chain).
-   */
-  async function openService(): Promise<ServiceSummary | null> {
-    const group = await findGroup(app.database.db, IDVA_SERVICE_ID)
-    const first = await firstGeneration(app.database.db, IDVA_SERVICE_ID)
-    if (group === undefined || first === undefined) return null
-    return { name: group.name, fingerprint: await fingerprint({ encryption: first.x25519_public, signing: first.ed25519_public }) }
-  }
-
-  app.get('/', async (_request, reply) => reply.html(LandingPage({ context: app.pageContext, service: await openService() })))
+  app.get('/', async (_request, reply) => reply.html(LandingPage({ context: app.pageContext, service: await openService(app.database.db) })))
 
   /**
    * The quick exit's beacon: asks the browser to forget everything it holds for this site

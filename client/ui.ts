@@ -1,5 +1,5 @@
 /**
- * Small helpers for the staff pages' forms. Everything shown comes in as text (textContent), never
+ * Small helpers for the pages' forms. Everything shown comes in as text (textContent), never
  * as HTML.
  */
 

@@ -1,0 +1,192 @@
+/**
+ * What the reporter's pages (/report, /return) share: checking that this browser can encrypt,
+ * following the IDVA service's key chain from its published key, sealing messages, and encrypting
+ * and uploading evidence. Nothing readable is ever sent from here.
+ */
+import type { CaseKeys, EnvelopeKind, PublicKeySet } from '../../crypto/index.ts'
+import { encryptFile } from '../evidence.ts'
+import { Problem, required } from '../ui.ts'
+
+type Crypto = typeof import('../../crypto/index.ts')
+
+export const MAX_FILES = 10
+export const MAX_FILE_BYTES = 25 * 1024 * 1024
+
+export class RequestRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RequestRefused'
+  }
+}
+
+/**
+ * Loads crypto/ and libsodium and checks what encryption needs. Any failure means this browser
+ * cannot encrypt, and the page must not send anything.
+ */
+export async function loadCryptoOrNull(): Promise<Crypto | null> {
+  try {
+    if (typeof WebAssembly !== 'object' || typeof globalThis.crypto?.getRandomValues !== 'function' || typeof Worker !== 'function') return null
+    const crypto = await import('../../crypto/index.ts')
+    await crypto.loadSodium()
+    return crypto
+  } catch {
+    return null
+  }
+}
+
+/** Hides the "cannot encrypt" notice: only once the cryptography has actually loaded. */
+export function cryptoReady(): void {
+  for (const notice of document.querySelectorAll<HTMLElement>('[data-crypto-missing]')) notice.hidden = true
+}
+
+async function answer<T>(response: Response): Promise<T> {
+  const data = (await response.json().catch(() => null)) as { message?: unknown } | null
+  if (!response.ok) {
+    const fallback = response.status === 401 ? 'For your safety, you were signed out of your case. Enter your case code again to continue.' : 'Something went wrong, so nothing was sent. Please try again.'
+    throw new RequestRefused(response.status, typeof data?.message === 'string' ? data.message : fallback)
+  }
+  return (response.status === 204 ? null : data) as T
+}
+
+export async function postJson<T>(url: string, body: unknown, csrfToken?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(csrfToken === undefined ? {} : { 'x-csrf-token': csrfToken }) },
+    body: JSON.stringify(body),
+  })
+  return answer<T>(response)
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  return answer<T>(await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }))
+}
+
+export interface ServiceChain {
+  readonly serviceId: string
+  readonly generations: readonly { generation: number; x25519: string; ed25519: string; certificate: string | null }[]
+}
+
+export interface ServiceKeys {
+  /** The current generation: what new messages are sealed to. */
+  readonly current: PublicKeySet
+  /** Every generation's signing key, each certified by the one before: replies signed by any are genuine. */
+  readonly signingKeys: readonly Uint8Array[]
+}
+
+/**
+ * Follows the chain from generation 1 (the published key) and refuses it if any rotation is not
+ * signed by the generation before, or if generation 1 is not the key whose fingerprint this page
+ * shows.
+ */
+export async function verifyServiceChain(crypto: Crypto, chain: ServiceChain): Promise<ServiceKeys> {
+  const keys = chain.generations.map((generation) => ({
+    publicKeys: { encryption: crypto.base64url.decode(generation.x25519, 'service key'), signing: crypto.base64url.decode(generation.ed25519, 'service key') },
+    certificate: generation.certificate === null ? null : crypto.base64url.decode(generation.certificate, 'key certificate'),
+  }))
+  const first = keys[0]
+  if (first === undefined) throw new Problem('The IDVA service has no key yet, so nothing can be sent.')
+  const shown = document.querySelector('[data-service-fingerprint]')?.textContent?.trim()
+  if (shown !== undefined && shown !== (await crypto.fingerprint(first.publicKeys))) {
+    throw new Problem('The IDVA service key does not match the fingerprint on this page, so nothing was sent. Please call a helpline instead, and tell the IDVA service if you can.')
+  }
+  const current = await crypto.verifyKeyChain(
+    chain.serviceId,
+    first.publicKeys,
+    keys.slice(1).map((key) => ({ publicKeys: key.publicKeys, certificate: key.certificate ?? new Uint8Array(0) })),
+  )
+  return { current, signingKeys: keys.map((key) => key.publicKeys.signing) }
+}
+
+export interface UploadedFile {
+  readonly id: string
+  readonly token: string
+  readonly reference: { id: string; fileId: string; key: string; name: string; type: string; size: number }
+}
+
+/** Checks the chosen files against the limits; says what is wrong in words. */
+export function checkFiles(files: readonly File[]): void {
+  if (files.length > MAX_FILES) throw new Problem(`You can add up to ${MAX_FILES} files at a time. Please choose fewer.`)
+  const large = files.find((file) => file.size > MAX_FILE_BYTES)
+  if (large !== undefined) throw new Problem(`"${large.name}" is larger than 25 MB. Please choose a smaller file, or leave it out for now.`)
+  const empty = files.find((file) => file.size === 0)
+  if (empty !== undefined) throw new Problem(`"${empty.name}" is empty. Please choose it again.`)
+}
+
+/** Encrypts each file in a worker and uploads the result; only encrypted bytes leave the page. */
+export async function encryptAndUpload(crypto: Crypto, files: readonly File[], progress: (message: string) => void): Promise<UploadedFile[]> {
+  const uploaded: UploadedFile[] = []
+  for (const [index, file] of files.entries()) {
+    progress(`Locking and sending file ${index + 1} of ${files.length}…`)
+    const key = await crypto.newEvidenceKey()
+    const encrypted = await encryptFile(file, key)
+    const response = await fetch('/report/uploads', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream', accept: 'application/json' }, body: encrypted })
+    const { id, token } = await answer<{ id: string; token: string }>(response)
+    uploaded.push({
+      id,
+      token,
+      reference: { id, fileId: crypto.base64url.encode(key.fileId), key: crypto.base64url.encode(key.key), name: file.name.slice(0, 255), type: file.type.slice(0, 255), size: file.size },
+    })
+  }
+  return uploaded
+}
+
+/** A reporter's message, sealed to the service and the case's reply key, signed with the case's auth key. */
+export async function sealReporterMessage(
+  crypto: Crypto,
+  options: { kind: EnvelopeKind; caseId: string; seq: number; messageId: string; content: unknown; caseKeys: CaseKeys; service: PublicKeySet },
+): Promise<string> {
+  const envelope = await crypto.sealEnvelope({
+    kind: options.kind,
+    caseId: options.caseId,
+    plaintext: crypto.utf8(JSON.stringify(options.content)),
+    recipients: [options.service.encryption, options.caseKeys.reply.publicKey],
+    signer: options.caseKeys.auth,
+    context: crypto.messageContext(options.seq, options.messageId),
+  })
+  return crypto.base64url.encode(envelope)
+}
+
+/** Shows the chosen files (names as text) under a file input. */
+export function listFiles(input: HTMLInputElement, list: HTMLElement): void {
+  list.replaceChildren(
+    ...[...(input.files ?? [])].map((file) => {
+      const item = document.createElement('li')
+      item.textContent = `${file.name} (${formatSize(file.size)})`
+      return item
+    }),
+  )
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`
+}
+
+export function show(element: HTMLElement, message: string): void {
+  element.textContent = message
+  element.hidden = message === ''
+}
+
+/** An error summary: a heading and the message (as text), announced and focused. */
+export function showProblem(box: HTMLElement, message: string): void {
+  box.replaceChildren()
+  const heading = document.createElement('h2')
+  heading.className = 'error-summary__title'
+  heading.textContent = 'There is a problem'
+  const text = document.createElement('p')
+  text.textContent = message
+  box.append(heading, text)
+  box.hidden = false
+  box.focus()
+}
+
+export function hideProblem(box: HTMLElement): void {
+  box.hidden = true
+  box.replaceChildren()
+}
+
+export { Problem, required }

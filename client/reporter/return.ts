@@ -1,0 +1,367 @@
+/**
+ * /return in the browser: the case code is checked here (typos caught before anything is sent),
+ * turned into the case's keys, and used to sign the server's challenge. The code and the keys stay
+ * in this page's memory only, and are dropped when the reporter closes the case on this device,
+ * withdraws, or leaves.
+ *
+ * Every message is decrypted and its signature checked here: an IDVA reply must be signed by the
+ * IDVA service's key (followed from the published one), the reporter's own messages by the case's
+ * key. A message that fails is shown as "could not be verified", without its text. Text is only
+ * ever set with textContent.
+ */
+import type { CaseKeys } from '../../crypto/index.ts'
+import { decryptFile } from '../evidence.ts'
+import { messageOf } from '../ui.ts'
+import { checkFiles, cryptoReady, encryptAndUpload, getJson, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, verifyServiceChain, type ServiceChain } from './common.ts'
+
+type Crypto = NonNullable<Awaited<ReturnType<typeof loadCryptoOrNull>>>
+
+interface ThreadMessage {
+  readonly id: string
+  readonly seq: number
+  readonly author: 'reporter' | 'idva'
+  readonly kind: 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
+  readonly createdOn: string
+  readonly envelope: string
+  readonly evidence: readonly { id: string; size: number }[]
+}
+
+interface Thread {
+  readonly caseId: string
+  readonly kind: 'disclosure' | 'consultation'
+  readonly status: 'received' | 'in_contact' | 'closed'
+  readonly createdOn: string
+  readonly service: ServiceChain | null
+  readonly messages: readonly ThreadMessage[]
+}
+
+const STATUS_TEXT = {
+  received: ['Received', 'The IDVA service has your disclosure and will reply here.'],
+  in_contact: ['In contact', 'An IDVA is working with you. Replies appear below.'],
+  closed: ['Closed', 'The IDVA service has closed this case. You can still read it here, or withdraw it. You can start a new disclosure at any time.'],
+} as const
+
+/** Plain names for the report's questions, to show a reporter their own answers. */
+const QUESTION_NAMES: Record<string, string> = {
+  abuseTypes: 'What is happening',
+  duration: 'How long',
+  frequency: 'How often',
+  relationship: 'The person harming you',
+  perpetratorPolice: 'Works for the police',
+  perpetratorName: 'Their name',
+  perpetratorNumber: 'Collar or staff number',
+  perpetratorRole: 'Their role',
+  perpetratorRank: 'Rank or grade',
+  perpetratorWorkplace: 'Where they work',
+  usedPosition: 'Used their position',
+  usedPositionDetail: 'How',
+  liveBorough: 'Where you live',
+  workBorough: 'Where you work',
+  incidentBorough: 'Where it happened',
+  children: 'Children in the household',
+  safeNow: 'How safe you feel',
+  wants: 'What you would like',
+  contactWays: 'Safe ways to contact you',
+  contactDetails: 'Contact details',
+  contactTimes: 'Safe times',
+  contactAvoid: 'Things to avoid',
+}
+
+function readable(value: string | readonly string[]): string {
+  const words = (text: string) => text.replace(/_/g, ' ')
+  return typeof value === 'string' ? words(value) : value.map(words).join(', ')
+}
+
+export async function startReturn(): Promise<void> {
+  const crypto = await loadCryptoOrNull()
+  if (crypto === null) return
+  cryptoReady()
+  const login = required<HTMLElement>(document, '[data-return-login]')
+  const codeInput = required<HTMLInputElement>(login, '[data-code]')
+  const openButton = required<HTMLButtonElement>(login, '[data-open]')
+  const loginError = required<HTMLElement>(login, '[data-error]')
+  const loginWorking = required<HTMLElement>(login, '[data-working]')
+  const caseView = required<HTMLElement>(document, '[data-case]')
+  const withdrawn = required<HTMLElement>(document, '[data-withdrawn]')
+  const sendError = required<HTMLElement>(caseView, '[data-send-error]')
+  const sendWorking = required<HTMLElement>(caseView, '[data-send-working]')
+  const newText = required<HTMLTextAreaElement>(caseView, '[data-new-text]')
+  const newFiles = required<HTMLInputElement>(caseView, '[data-new-evidence]')
+  const fileList = required<HTMLElement>(caseView, '[data-file-list]')
+  codeInput.disabled = false
+  openButton.disabled = false
+
+  let session: { keys: CaseKeys; csrfToken: string; caseId: string; lastSeq: number; signingKeys: readonly Uint8Array[]; service: ServiceChain | null } | null = null
+
+  openButton.addEventListener('click', () => void open())
+  codeInput.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') void open()
+  })
+  newFiles.addEventListener('change', () => listFiles(newFiles, fileList))
+  required<HTMLButtonElement>(caseView, '[data-send]').addEventListener('click', () => void send())
+  required<HTMLButtonElement>(caseView, '[data-end]').addEventListener('click', () => void end())
+  required<HTMLButtonElement>(caseView, '[data-withdraw]').addEventListener('click', () => void withdraw())
+
+  async function open(): Promise<void> {
+    hide(loginError)
+    const checked = await crypto!.checkCaseCode(codeInput.value)
+    if (!checked.ok) {
+      showProblem(loginError, codeProblem(checked))
+      codeInput.setAttribute('aria-invalid', 'true')
+      return
+    }
+    codeInput.removeAttribute('aria-invalid')
+    openButton.disabled = true
+    show(loginWorking, 'Unlocking your case on this device…')
+    try {
+      const keys = await crypto!.deriveCaseKeys(checked.code)
+      const { challengeId, challenge } = await postJson<{ challengeId: string; challenge: string }>('/return/challenge', {})
+      const signature = await crypto!.signCaseLogin(keys, crypto!.base64url.decode(challenge, 'challenge'))
+      const { csrfToken } = await postJson<{ csrfToken: string }>('/return/session', {
+        challengeId,
+        lookupId: crypto!.base64url.encode(keys.lookupId),
+        signature: crypto!.base64url.encode(signature),
+      })
+      codeInput.value = ''
+      session = { keys, csrfToken, caseId: '', lastSeq: 0, signingKeys: [], service: null }
+      await loadThread()
+      login.hidden = true
+      caseView.hidden = false
+      required<HTMLElement>(caseView, 'h2').focus()
+    } catch (error) {
+      session = null
+      showProblem(loginError, messageOf(error))
+    } finally {
+      openButton.disabled = false
+      loginWorking.hidden = true
+    }
+  }
+
+  async function loadThread(): Promise<void> {
+    const current = session!
+    const thread = await getJson<Thread>('/return/thread')
+    const service = thread.service === null ? null : await verifyServiceChain(crypto!, thread.service)
+    current.caseId = thread.caseId
+    current.service = thread.service
+    current.signingKeys = service?.signingKeys ?? []
+    const [statusName, statusHint] = STATUS_TEXT[thread.status]
+    required<HTMLElement>(caseView, '[data-status]').textContent = statusName
+    required<HTMLElement>(caseView, '[data-status-hint]').textContent = statusHint
+    required<HTMLElement>(caseView, '[data-created]').textContent = thread.createdOn
+    required<HTMLElement>(caseView, '[data-write]').hidden = thread.status === 'closed'
+    required<HTMLElement>(caseView, '[data-reply-target]').hidden = thread.messages.some((message) => message.author === 'idva') || thread.status === 'closed'
+    const list = required<HTMLElement>(caseView, '[data-thread]')
+    const items: HTMLElement[] = []
+    let expected = 1
+    for (const message of thread.messages) {
+      if (message.seq !== expected) items.push(gapNotice())
+      expected = message.seq + 1
+      items.push(await renderMessage(message))
+    }
+    current.lastSeq = thread.messages.at(-1)?.seq ?? 0
+    list.replaceChildren(...items)
+  }
+
+  async function renderMessage(message: ThreadMessage): Promise<HTMLElement> {
+    const current = session!
+    const item = document.createElement('li')
+    item.className = `message message--${message.author}`
+    item.dataset.messageId = message.id
+    const meta = document.createElement('p')
+    meta.className = 'message__meta'
+    const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'reporter_message' ? 'You wrote' : 'What you first sent'
+    meta.textContent = `${who}, ${message.createdOn}`
+    item.append(meta)
+    const expectedSigners = message.author === 'idva' ? current.signingKeys : [current.keys.auth.publicKey]
+    let content
+    try {
+      const opened = await crypto!.openEnvelope(crypto!.base64url.decode(message.envelope, 'envelope'), {
+        caseId: current.caseId,
+        keys: [current.keys.reply],
+        expectKind: message.kind,
+        trustedSigners: expectedSigners,
+        requireSignature: true,
+        context: crypto!.messageContext(message.seq, message.id),
+      })
+      content = crypto!.readMessageContent(crypto!.fromUtf8(opened.plaintext))
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      const unverified = code === 'bad_signature' || code === 'unknown_signer' || code === 'signature_required'
+      item.classList.add('message--unverified')
+      const text = document.createElement('p')
+      text.className = 'message__text'
+      text.textContent = unverified
+        ? 'This message could not be verified, so it is not shown. It may not have come from the IDVA service. You can tell the IDVA service about it in a new message.'
+        : 'This message could not be decrypted, so it is not shown.'
+      item.dataset.unverified = unverified ? 'true' : 'false'
+      item.append(text)
+      return item
+    }
+    if (content.text !== '') {
+      const text = document.createElement('p')
+      text.className = 'message__text'
+      text.textContent = content.text
+      item.append(text)
+    }
+    if (content.answers !== undefined && Object.keys(content.answers).length > 0) {
+      const details = document.createElement('details')
+      const summary = document.createElement('summary')
+      summary.textContent = 'Your answers to the questions'
+      const answers = document.createElement('dl')
+      answers.className = 'summary message__answers'
+      for (const [name, value] of Object.entries(content.answers)) {
+        const term = document.createElement('dt')
+        term.textContent = QUESTION_NAMES[name] ?? name
+        const description = document.createElement('dd')
+        description.textContent = readable(value)
+        answers.append(term, description)
+      }
+      details.append(summary, answers)
+      item.append(details)
+    }
+    const stored = new Set(message.evidence.map((file) => file.id))
+    for (const file of content.evidence) {
+      const row = document.createElement('p')
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.className = 'button button--secondary button--small'
+      button.textContent = stored.has(file.id) ? `Download ${file.name}` : `${file.name} (missing)`
+      button.disabled = !stored.has(file.id)
+      button.addEventListener('click', () => void download(file, button))
+      row.append(button)
+      item.append(row)
+    }
+    return item
+  }
+
+  async function download(file: { id: string; fileId: string; key: string; name: string; type: string }, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true
+    try {
+      const response = await fetch(`/return/evidence/${encodeURIComponent(file.id)}`, { credentials: 'same-origin' })
+      if (!response.ok) throw new RequestRefused(response.status, 'That file could not be fetched. Please try again.')
+      const blob = await decryptFile(await response.blob(), { fileId: crypto!.base64url.decode(file.fileId, 'file id'), key: crypto!.base64url.decode(file.key, 'file key') })
+      const url = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }))
+      const link = document.createElement('a')
+      link.href = url
+      link.download = file.name
+      link.click()
+      setTimeout(() => URL.revokeObjectURL(url), 30_000)
+    } catch (error) {
+      showProblem(sendError, messageOf(error))
+    } finally {
+      button.disabled = false
+    }
+  }
+
+  async function send(): Promise<void> {
+    hide(sendError)
+    const current = session
+    if (current === null) return
+    const buttons = [...caseView.querySelectorAll<HTMLButtonElement>('button')]
+    try {
+      const text = newText.value.trim()
+      const files = [...(newFiles.files ?? [])]
+      if (text === '' && files.length === 0) throw new Problem('Write a message or add a file before sending.')
+      checkFiles(files)
+      for (const button of buttons) button.disabled = true
+      sendWorking.hidden = false
+      const uploads = await encryptAndUpload(crypto!, files, (message) => show(sendWorking, message))
+      show(sendWorking, 'Locking your message on this device and sending it…')
+      const content = { v: 1, text, evidence: uploads.map((upload) => upload.reference) }
+      const attempt = async () => {
+        const messageId = globalThis.crypto.randomUUID()
+        const seq = current.lastSeq + 1
+        const service = await verifyServiceChain(crypto!, current.service ?? (await getJson<ServiceChain>('/report/keys')))
+        const envelope = await sealReporterMessage(crypto!, { kind: 'reporter_message', caseId: current.caseId, seq, messageId, content, caseKeys: current.keys, service: service.current })
+        await postJson('/return/messages', { messageId, seq, envelope, uploads: uploads.map((upload) => ({ id: upload.id, token: upload.token })) }, current.csrfToken)
+      }
+      try {
+        await attempt()
+      } catch (error) {
+        // Another message arrived, or the service key changed: reload, then seal again once.
+        if (!(error instanceof RequestRefused && error.status === 409)) throw error
+        await loadThread()
+        await attempt()
+      }
+      newText.value = ''
+      newFiles.value = ''
+      fileList.replaceChildren()
+      await loadThread()
+      show(sendWorking, 'Sent. Your message is below.')
+    } catch (error) {
+      sendWorking.hidden = true
+      if (error instanceof RequestRefused && error.status === 401) return signedOut(error.message)
+      showProblem(sendError, messageOf(error))
+    } finally {
+      for (const button of buttons) button.disabled = false
+    }
+  }
+
+  async function withdraw(): Promise<void> {
+    const current = session
+    if (current === null) return
+    try {
+      await postJson('/return/withdraw', {}, current.csrfToken)
+      forget()
+      caseView.hidden = true
+      withdrawn.hidden = false
+      withdrawn.focus()
+    } catch (error) {
+      if (error instanceof RequestRefused && error.status === 401) return signedOut(error.message)
+      showProblem(sendError, messageOf(error))
+    }
+  }
+
+  async function end(): Promise<void> {
+    await postJson('/return/end', {}).catch(() => undefined)
+    forget()
+    caseView.hidden = true
+    login.hidden = false
+    codeInput.focus()
+  }
+
+  function signedOut(message: string): void {
+    forget()
+    caseView.hidden = true
+    login.hidden = false
+    showProblem(loginError, message)
+  }
+
+  /** Drops the keys and everything decrypted from the page. */
+  function forget(): void {
+    session = null
+    required<HTMLElement>(caseView, '[data-thread]').replaceChildren()
+    newText.value = ''
+    newFiles.value = ''
+    fileList.replaceChildren()
+  }
+}
+
+function codeProblem(checked: { problem: string; found?: number; position?: number; word?: string; suggestions?: readonly string[] }): string {
+  switch (checked.problem) {
+    case 'empty':
+      return 'Enter your case code.'
+    case 'word_count':
+      return `A case code has 8 words. You entered ${checked.found ?? 0}. Check that no word is missing or doubled.`
+    case 'unknown_word': {
+      const suggestions = checked.suggestions ?? []
+      return `Word ${checked.position ?? ''}, "${checked.word ?? ''}", is not a word used in case codes.${suggestions.length > 0 ? ` Did you mean ${suggestions.map((word) => `"${word}"`).join(' or ')}?` : ''}`
+    }
+    default:
+      return 'One of the words is not right, or two are in the wrong order. Check each word against where you noted the code.'
+  }
+}
+
+function gapNotice(): HTMLElement {
+  const item = document.createElement('li')
+  item.className = 'message message--unverified'
+  const text = document.createElement('p')
+  text.className = 'message__text'
+  text.textContent = 'A message is missing here. It may have been removed without the IDVA service knowing. You can tell them in a new message.'
+  item.append(text)
+  return item
+}
+
+function hide(element: HTMLElement): void {
+  element.hidden = true
+}

@@ -1,0 +1,157 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import { verifyCaseLogin } from '../../../crypto/index.ts'
+import { recordAudit } from '../../audit/audit.ts'
+import { HttpError } from '../../errors.ts'
+import { ReturnPage } from '../../../views/pages/return.tsx'
+import { body, bytes, text } from '../staff/input.ts'
+import { openService } from '../public/service.ts'
+import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from '../cases/incoming.ts'
+import { caseThread, claimUploads, findCase, findCaseByLookup, serviceEncryptionKeys, serviceKeyChain, touchCase } from '../cases/repository.ts'
+
+/**
+ * /return: a reporter comes back with their case code. The browser derives the case's keys from
+ * the code (the code is never sent), asks for a challenge, signs it with the case's auth key, and
+ * gets a short session. Then: the thread (envelopes, decrypted and checked in the browser), new
+ * messages and evidence, and withdrawal, which destroys the case at once.
+ *
+ * A code that finds no case gets the same answer whether it never existed or was withdrawn.
+ */
+
+const CHALLENGE_MS = 2 * 60 * 1000
+const UNKNOWN_CODE = 'We could not find a case with that code. Check each word against where you noted it. If the case was withdrawn, it no longer exists.'
+
+/** What a reporter sees of the workflow: three plain states. */
+export function reporterStatus(status: string): 'received' | 'in_contact' | 'closed' {
+  if (status === 'new') return 'received'
+  if (status === 'closed') return 'closed'
+  return 'in_contact'
+}
+
+const returnRoutes: FastifyPluginAsync = async (app) => {
+  const db = app.database.db
+  const codeAttempts = { rateLimit: { name: 'case-code', max: 20, windowSeconds: 900 } }
+
+  app.get('/return', { config: { caseAccess: 'public' } }, async (_request, reply) =>
+    reply.html(ReturnPage({ context: app.pageContext, service: await openService(db), firstReplyTargetDays: app.config.firstReplyTargetDays })),
+  )
+
+  /** A fresh single-use challenge. It names no case: the signature over it does. */
+  app.post('/return/challenge', { config: { caseAccess: 'public', ...codeAttempts } }, async (_request, reply) => {
+    const id = randomBytes(16).toString('base64url')
+    const challenge = randomBytes(32)
+    await db.insertInto('case_challenges').values({ id, challenge, expires_at: new Date(Date.now() + CHALLENGE_MS) }).execute()
+    return reply.send({ challengeId: id, challenge: challenge.toString('base64url') })
+  })
+
+  app.post('/return/session', { config: { caseAccess: 'public', ...codeAttempts } }, async (request, reply) => {
+    const input = body(request.body)
+    const challengeId = text(input, 'challengeId', { min: 22, max: 22, pattern: /^[A-Za-z0-9_-]{22}$/ })
+    const lookupId = bytes(input, 'lookupId', { length: 16 })
+    const signature = bytes(input, 'signature', { length: 64 })
+    // Used once, whatever happens next: deleting it is what makes a replay fail.
+    const used = await db.deleteFrom('case_challenges').where('id', '=', challengeId).returning(['challenge', 'expires_at']).executeTakeFirst()
+    if (used === undefined || used.expires_at.getTime() < Date.now()) {
+      throw new HttpError(400, 'This attempt to open your case has expired or was already used. Please enter your code again.')
+    }
+    const found = await findCaseByLookup(db, lookupId)
+    if (found === undefined || !(await verifyCaseLogin(found.auth_public, lookupId, used.challenge, signature))) {
+      throw new HttpError(404, UNKNOWN_CODE)
+    }
+    const csrfToken = await app.startCaseSession(reply, found.id)
+    await recordAudit(db, { actor: { type: 'case', id: found.id }, action: 'case.opened_by_reporter', object: { type: 'case', id: found.id } })
+    return reply.send({ csrfToken })
+  })
+
+  /** The case and its thread, for the browser to check and decrypt. */
+  app.get('/return/thread', { config: { caseAccess: 'case' } }, async (request, reply) => {
+    const caseId = request.caseSession!.caseId
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, UNKNOWN_CODE)
+    const messages = await caseThread(db, caseId)
+    return reply.send({
+      caseId,
+      kind: found.kind,
+      status: reporterStatus(found.status),
+      createdOn: found.created_on,
+      firstReplyTargetDays: app.config.firstReplyTargetDays,
+      service: await serviceKeyChain(db),
+      messages: messages.map((message) => ({
+        id: message.id,
+        seq: message.seq,
+        author: message.author,
+        kind: message.kind,
+        createdOn: message.created_on,
+        envelope: message.envelope.toString('base64url'),
+        evidence: message.evidence,
+      })),
+    })
+  })
+
+  app.get('/return/evidence/:id', { config: { caseAccess: 'case' } }, async (request, reply) => {
+    const id = (request.params as { id: string }).id
+    const file = await db
+      .selectFrom('case_evidence')
+      .select('encrypted')
+      .where('id', '=', id)
+      .where('case_id', '=', request.caseSession!.caseId)
+      .executeTakeFirst()
+    if (file === undefined) throw new HttpError(404, 'That file is not part of your case.')
+    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file.encrypted)
+  })
+
+  app.post('/return/messages', { bodyLimit: 1_600_000, config: { caseAccess: 'case', rateLimit: { name: 'case-message', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
+    const caseId = request.caseSession!.caseId
+    const input = body(request.body)
+    const { messageId, envelope } = readMessage(input)
+    const uploads = readUploads(input)
+    const seq = typeof input.seq === 'number' && Number.isInteger(input.seq) ? input.seq : 0
+    const found = await findCase(db, caseId)
+    const service = await serviceEncryptionKeys(db)
+    if (found === undefined || service === null) throw new HttpError(404, UNKNOWN_CODE)
+    if (found.status === 'closed') throw new HttpError(409, 'This case is closed, so new messages cannot be added. You can start a new disclosure at any time.')
+    const paddedSize = await checkReporterEnvelope(envelope, {
+      kind: 'reporter_message',
+      caseId,
+      seq,
+      messageId,
+      authPublic: found.auth_public,
+      replyPublic: found.reply_public,
+      servicePublic: service.current, previousServiceKeys: service.previous,
+    })
+    await db.transaction().execute(async (trx) => {
+      // The case row is locked, so two messages cannot take the same place in the thread.
+      const locked = await trx.selectFrom('cases').select('message_count').where('id', '=', caseId).forUpdate().executeTakeFirst()
+      if (locked === undefined) throw new HttpError(404, UNKNOWN_CODE)
+      const last = await trx.selectFrom('case_messages').select((eb) => eb.fn.max('seq').as('seq')).where('case_id', '=', caseId).executeTakeFirst()
+      if (seq !== (last?.seq ?? 0) + 1) throw new HttpError(409, 'A new message arrived in your case while you were writing. Your browser will place yours after it.')
+      if ((await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This message has already been received.')
+      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq, author: 'reporter', kind: 'reporter_message', envelope, padded_size: paddedSize }).execute()
+      if (!(await claimUploads(trx, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
+      await touchCase(trx, caseId, uploads.length)
+      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.reporter_message_added', object: { type: 'message', id: messageId } })
+    })
+    return reply.code(201).send({ seq })
+  })
+
+  /** Withdraw and delete everything: the case row, and with it every message, file and session. */
+  app.post('/return/withdraw', { config: { caseAccess: 'case' } }, async (request, reply) => {
+    const caseId = request.caseSession!.caseId
+    await db.transaction().execute(async (trx) => {
+      const deleted = await trx.deleteFrom('cases').where('id', '=', caseId).executeTakeFirst()
+      if (Number(deleted.numDeletedRows) !== 1) throw new HttpError(404, UNKNOWN_CODE)
+      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.withdrawn_and_deleted', object: { type: 'case', id: caseId } })
+    })
+    request.caseSession = null
+    await app.endCaseSession(request, reply)
+    return reply.send({ withdrawn: true })
+  })
+
+  /** Leaving: the session ends here and now. */
+  app.post('/return/end', { config: { caseAccess: 'public' } }, async (request, reply) => {
+    await app.endCaseSession(request, reply)
+    return reply.code(204).send()
+  })
+}
+
+export default returnRoutes

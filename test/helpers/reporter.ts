@@ -1,0 +1,122 @@
+import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
+import { randomUUID } from 'node:crypto'
+import {
+  base64url,
+  deriveCaseKeys,
+  encryptEvidence,
+  generateCaseCode,
+  messageContext,
+  newEvidenceKey,
+  sealEnvelope,
+  signCaseLogin,
+  utf8,
+  type CaseKeys,
+  type KeySet,
+  type PublicKeySet,
+} from '../../crypto/index.ts'
+import type { Schema } from '../../server/db/schema.ts'
+import { freshAddress } from './staff.ts'
+
+/**
+ * What a reporter's browser does, done in Node for the integration tests: make a case code, seal a
+ * disclosure to the IDVA service, encrypt evidence, sign the return challenge. And what an IDVA's
+ * browser will do (issue: IDVA workspace): seal and sign a reply.
+ */
+
+export const b64 = (bytes: Uint8Array) => base64url.encode(bytes)
+
+export interface Reporter {
+  readonly code: string
+  readonly keys: CaseKeys
+  readonly caseId: string
+}
+
+export async function newReporter(): Promise<Reporter> {
+  const code = (await generateCaseCode()).join(' ')
+  return { code, keys: await deriveCaseKeys(code), caseId: randomUUID() }
+}
+
+export async function sealFromReporter(
+  reporter: Reporter,
+  service: PublicKeySet,
+  options: { kind?: 'disclosure' | 'reporter_message'; seq?: number; messageId?: string; content?: unknown; caseId?: string; recipients?: Uint8Array[] } = {},
+): Promise<{ messageId: string; envelope: string }> {
+  const messageId = options.messageId ?? randomUUID()
+  const envelope = await sealEnvelope({
+    kind: options.kind ?? 'disclosure',
+    caseId: options.caseId ?? reporter.caseId,
+    plaintext: utf8(JSON.stringify(options.content ?? { v: 1, text: 'test', evidence: [] })),
+    recipients: options.recipients ?? [service.encryption, reporter.keys.reply.publicKey],
+    signer: reporter.keys.auth,
+    context: messageContext(options.seq ?? 1, messageId),
+  })
+  return { messageId, envelope: b64(envelope) }
+}
+
+/** The body of POST /report. */
+export async function disclosureBody(reporter: Reporter, service: PublicKeySet, content?: unknown, uploads: { id: string; token: string }[] = []) {
+  const message = await sealFromReporter(reporter, service, { content })
+  return {
+    caseId: reporter.caseId,
+    lookupId: b64(reporter.keys.lookupId),
+    authPublic: b64(reporter.keys.auth.publicKey),
+    replyPublic: b64(reporter.keys.reply.publicKey),
+    ...message,
+    uploads,
+  }
+}
+
+export function servicePublic(keys: KeySet): PublicKeySet {
+  return { encryption: keys.encryption.publicKey, signing: keys.signing.publicKey }
+}
+
+export async function encryptedFile(bytes: Uint8Array) {
+  const key = await newEvidenceKey()
+  return { key, encrypted: await encryptEvidence(bytes, key) }
+}
+
+export async function upload(app: FastifyInstance, encrypted: Uint8Array, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/report/uploads', payload: Buffer.from(encrypted), headers: { 'content-type': 'application/octet-stream', ...headers }, remoteAddress: freshAddress() })
+}
+
+export async function submit(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/report', payload: body as Record<string, unknown>, headers, remoteAddress: freshAddress() })
+}
+
+/** Signs in at /return as the browser would; returns the cookie and CSRF token. */
+export async function openCase(app: FastifyInstance, keys: CaseKeys): Promise<{ cookie: string; csrfToken: string; status: number; body: string }> {
+  const challenge = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {}, remoteAddress: freshAddress() })).json<{ challengeId: string; challenge: string }>()
+  const signature = await signCaseLogin(keys, base64url.decode(challenge.challenge, 'challenge'))
+  const response = await app.inject({
+    method: 'POST',
+    url: '/return/session',
+    payload: { challengeId: challenge.challengeId, lookupId: b64(keys.lookupId), signature: b64(signature) },
+    remoteAddress: freshAddress(),
+  })
+  const setCookie = [response.headers['set-cookie']].flat().join('\n')
+  const cookie = /(sd_case=[A-Za-z0-9_-]{43})/.exec(setCookie)?.[1] ?? ''
+  return { cookie, csrfToken: response.statusCode === 200 ? response.json<{ csrfToken: string }>().csrfToken : '', status: response.statusCode, body: response.body }
+}
+
+/**
+ * An IDVA reply, sealed to the case's reply key and the service, signed with the service key, and
+ * stored as the IDVA workspace will store it.
+ */
+export async function insertIdvaReply(
+  db: Kysely<Schema>,
+  options: { caseId: string; seq: number; text: string; service: KeySet; replyPublic: Uint8Array; signer?: KeySet['signing'] },
+): Promise<string> {
+  const id = randomUUID()
+  const envelope = await sealEnvelope({
+    kind: 'idva_reply',
+    caseId: options.caseId,
+    plaintext: utf8(JSON.stringify({ v: 1, text: options.text, evidence: [] })),
+    recipients: [options.service.encryption.publicKey, options.replyPublic],
+    signer: options.signer ?? options.service.signing,
+    context: messageContext(options.seq, id),
+  })
+  await db.insertInto('case_messages').values({ id, case_id: options.caseId, seq: options.seq, author: 'idva', kind: 'idva_reply', envelope: Buffer.from(envelope), padded_size: 256 }).execute()
+  await db.updateTable('cases').set((eb) => ({ message_count: eb('message_count', '+', 1), status: 'in_contact' })).where('id', '=', options.caseId).execute()
+  return id
+}

@@ -1,0 +1,29 @@
+import type { ServiceSummary } from '../pages/landing.tsx'
+
+/** The IDVA service's name and key fingerprint, to compare with the posters and the intranet. */
+export function ServiceKey({ service }: { service: ServiceSummary }): JSX.Element {
+  return (
+    <div class="service-key">
+      <p>
+        What you write here is locked to the key of <strong safe>{service.name}</strong>. Its fingerprint is:
+      </p>
+      <p class="fingerprint" data-service-fingerprint="" safe>
+        {service.fingerprint}
+      </p>
+      <p>The same numbers are on the posters and the intranet page about this service. If they differ, do not use this site, and call a helpline instead.</p>
+    </div>
+  )
+}
+
+/** Before the IDVA service has set the portal up: nothing can be sent, and help is elsewhere. */
+export function NotOpenNotice(): JSX.Element {
+  return (
+    <div class="notice" role="status">
+      <h2 class="notice__title">The portal is not open yet</h2>
+      <p>
+        The IDVA service is still setting it up, so nothing can be sent from here yet. Until it opens, you can get free,
+        confidential help at any time from the National Domestic Abuse Helpline on <strong>0808 2000 247</strong>.
+      </p>
+    </div>
+  )
+}

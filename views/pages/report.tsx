@@ -1,0 +1,393 @@
+import { Layout } from '../layout.tsx'
+import type { PageContext } from '../context.ts'
+import type { ServiceSummary } from './landing.tsx'
+import { NotOpenNotice, ServiceKey } from '../components/service.tsx'
+
+/**
+ * /report: what is happening, in six short steps. Every question can be skipped except one: an
+ * IDVA needs at least a little about what is happening (a box ticked in step 1 or a few words in
+ * step 6) to be able to help.
+ *
+ * There is no <form> here on purpose: a browser can only submit a form as it is, in readable text,
+ * so the page's script gathers the answers, encrypts them to the IDVA service and sends only that.
+ * Without the script (no JavaScript, an old browser) the questions stay switched off and the page
+ * says plainly that it cannot send anything. Steps 2 to 6 are htmx fragments from
+ * /report/steps/<n>, fetched with no parameters (they carry no answers).
+ */
+
+export interface ReportChoices {
+  readonly boroughs: readonly string[]
+  readonly ranks: readonly string[]
+}
+
+export const REPORT_STEPS = [
+  'What is happening',
+  'The person harming you',
+  'Where you live and work',
+  'Your safety',
+  'What you would like',
+  'In your own words',
+] as const
+
+interface Option {
+  readonly value: string
+  readonly label: string
+  readonly hint?: string
+}
+
+function Choices({ name, legend, hint, type, options }: { name: string; legend: string; hint?: string; type: 'checkbox' | 'radio'; options: readonly Option[] }): JSX.Element {
+  const hintId = `${name}-hint`
+  return (
+    <fieldset class="fieldset" aria-describedby={hint === undefined ? undefined : hintId}>
+      <legend safe>{legend}</legend>
+      {hint === undefined ? '' : <p class="hint" id={hintId} safe>{hint}</p>}
+      <div class={type === 'radio' ? 'choices choices--radio' : 'choices'}>
+        {options.map((option) => {
+          const id = `${name}-${option.value}`
+          return (
+            <div class="choice">
+              <input type={type} id={id} name={name} value={option.value} data-answer={name} />
+              <label for={id} safe>
+                {option.label}
+              </label>
+              {option.hint === undefined ? '' : <p class="hint choice__hint" safe>{option.hint}</p>}
+            </div>
+          )
+        })}
+      </div>
+    </fieldset>
+  )
+}
+
+function TextAnswer({ name, label, hint, long = false, autocomplete = 'off' }: { name: string; label: string; hint?: string; long?: boolean; autocomplete?: string }): JSX.Element {
+  const hintId = `${name}-hint`
+  return (
+    <div class="field">
+      <label for={name} safe>
+        {label}
+      </label>
+      {hint === undefined ? '' : <p class="hint" id={hintId} safe>{hint}</p>}
+      {long ? (
+        <textarea id={name} name={name} rows="5" maxlength="2000" aria-describedby={hint === undefined ? undefined : hintId} data-answer={name}></textarea>
+      ) : (
+        <input type="text" id={name} name={name} maxlength="200" autocomplete={autocomplete} aria-describedby={hint === undefined ? undefined : hintId} data-answer={name} />
+      )}
+    </div>
+  )
+}
+
+function SelectAnswer({ name, label, hint, options }: { name: string; label: string; hint?: string; options: readonly Option[] }): JSX.Element {
+  const hintId = `${name}-hint`
+  return (
+    <div class="field">
+      <label for={name} safe>
+        {label}
+      </label>
+      {hint === undefined ? '' : <p class="hint" id={hintId} safe>{hint}</p>}
+      <select id={name} name={name} aria-describedby={hint === undefined ? undefined : hintId} data-answer={name}>
+        <option value="">Not answered</option>
+        {options.map((option) => (
+          <option value={option.value} safe>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  )
+}
+
+const NOT_SURE: Option = { value: 'not_sure', label: 'Not sure' }
+
+function placeOptions(boroughs: readonly string[]): Option[] {
+  return [...boroughs.map((borough) => ({ value: borough, label: borough })), { value: 'outside_force_area', label: 'Outside the force area' }, { value: 'prefer_not_to_say', label: 'I would rather not say' }]
+}
+
+function StepQuestions({ step, choices }: { step: number; choices: ReportChoices }): JSX.Element {
+  switch (step) {
+    case 1:
+      return (
+        <>
+          <Choices
+            name="abuseTypes"
+            type="checkbox"
+            legend="What is happening to you?"
+            hint="Choose all that apply. Abuse is not only physical, and what you are going through matters whatever it is."
+            options={[
+              { value: 'physical', label: 'Physical abuse' },
+              { value: 'sexual', label: 'Sexual abuse' },
+              { value: 'violent_or_threatening', label: 'Violent or threatening behaviour' },
+              { value: 'controlling_or_coercive', label: 'Controlling or coercive behaviour', hint: 'For example: checking your phone, controlling who you see, where you go or what you wear, or making you afraid of what will happen.' },
+              { value: 'economic', label: 'Economic abuse', hint: 'For example: controlling your money, your pay or your access to a car or phone.' },
+              { value: 'psychological_or_emotional', label: 'Psychological or emotional abuse' },
+              { value: 'stalking_or_online', label: 'Stalking, harassment or online abuse' },
+            ]}
+          />
+          <Choices
+            name="duration"
+            type="radio"
+            legend="How long has it been going on?"
+            options={[
+              { value: 'under_1_month', label: 'Less than a month' },
+              { value: '1_to_6_months', label: '1 to 6 months' },
+              { value: '6_to_12_months', label: '6 months to a year' },
+              { value: '1_to_2_years', label: '1 to 2 years' },
+              { value: 'over_2_years', label: 'More than 2 years' },
+              NOT_SURE,
+            ]}
+          />
+          <Choices
+            name="frequency"
+            type="radio"
+            legend="How often does it happen?"
+            options={[
+              { value: 'once', label: 'It has happened once' },
+              { value: 'a_few_times', label: 'A few times' },
+              { value: 'monthly', label: 'About every month' },
+              { value: 'weekly', label: 'About every week' },
+              { value: 'daily', label: 'Every day, or almost every day' },
+              NOT_SURE,
+            ]}
+          />
+        </>
+      )
+    case 2:
+      return (
+        <>
+          <Choices
+            name="relationship"
+            type="radio"
+            legend="Who is the person harming you?"
+            options={[
+              { value: 'partner', label: 'My partner' },
+              { value: 'ex_partner', label: 'My ex-partner' },
+              { value: 'family_member', label: 'A family member' },
+              { value: 'other', label: 'Someone else' },
+            ]}
+          />
+          <Choices
+            name="perpetratorPolice"
+            type="radio"
+            legend="Do they work for the police?"
+            options={[{ value: 'this_force', label: 'Yes, for this force' }, { value: 'another_force', label: 'Yes, for another force' }, { value: 'no', label: 'No' }, NOT_SURE]}
+          />
+          <p class="hint">If they work for the police, you can tell us more below, only if you want to. It helps the IDVA service make sure nobody close to them deals with your case.</p>
+          <TextAnswer name="perpetratorName" label="Their name (optional)" />
+          <TextAnswer name="perpetratorNumber" label="Their collar or staff number (optional)" />
+          <TextAnswer name="perpetratorRole" label="Their role (optional)" hint="For example: response officer, detective, call handler." />
+          <SelectAnswer name="perpetratorRank" label="Their rank or grade (optional)" options={[...choices.ranks.map((rank) => ({ value: rank, label: rank })), NOT_SURE]} />
+          <TextAnswer name="perpetratorWorkplace" label="Where they work (optional)" hint="A station, team or department." />
+          <Choices
+            name="usedPosition"
+            type="radio"
+            legend="Have they used their job or position against you?"
+            hint="For example: threatening that nobody would believe you, looking you up on police systems, or turning colleagues against you."
+            options={[{ value: 'yes', label: 'Yes' }, { value: 'no', label: 'No' }, NOT_SURE]}
+          />
+          <TextAnswer name="usedPositionDetail" label="If you want to, tell us how (optional)" long />
+        </>
+      )
+    case 3:
+      return (
+        <>
+          <p class="hint" id="places-hint">
+            These help the IDVA service make sure that, if you ever want something investigated, it goes to people who do not work
+            where you live or work. They are used only with your agreement.
+          </p>
+          <SelectAnswer name="liveBorough" label="Where do you live?" options={placeOptions(choices.boroughs)} />
+          <SelectAnswer name="workBorough" label="Where do you work?" options={placeOptions(choices.boroughs)} />
+          <SelectAnswer name="incidentBorough" label="Where did it happen?" hint="If it happened in several places, choose the main one and tell us more in step 6." options={placeOptions(choices.boroughs)} />
+        </>
+      )
+    case 4:
+      return (
+        <>
+          <Choices name="children" type="radio" legend="Are there children in your household?" options={[{ value: 'yes', label: 'Yes' }, { value: 'no', label: 'No' }, { value: 'prefer_not_to_say', label: 'I would rather not say' }]} />
+          <Choices
+            name="safeNow"
+            type="radio"
+            legend="How safe do you feel right now?"
+            options={[
+              { value: 'in_danger', label: 'I am in danger now' },
+              { value: 'not_safe', label: 'I do not feel safe' },
+              { value: 'unsure', label: 'I am not sure' },
+              { value: 'safe_for_now', label: 'I feel safe for now' },
+            ]}
+          />
+          <div class="notice notice--warning">
+            <p>
+              If you are in danger now, call <strong>999</strong>. If you cannot speak, call 999 from a mobile and press <strong>55</strong> when asked.
+            </p>
+          </div>
+        </>
+      )
+    case 5:
+      return (
+        <>
+          <Choices
+            name="wants"
+            type="checkbox"
+            legend="What would you like from the IDVA service?"
+            hint="Choose any that you would like. None of these commits you to anything, and you can change your mind at any time."
+            options={[
+              { value: 'talk_to_idva', label: 'To talk to an IDVA' },
+              { value: 'safety_planning', label: 'Help to plan how to stay safe' },
+              { value: 'support_at_work', label: 'Support at work', hint: 'For example: changes to shifts or where you work, or time off.' },
+              { value: 'information_about_reporting', label: 'Information about reporting, so I can decide' },
+              { value: 'report_crime', label: 'To report a crime' },
+              { value: 'report_misconduct', label: 'To report misconduct' },
+            ]}
+          />
+          <Choices
+            name="contactWays"
+            type="checkbox"
+            legend="How can the IDVA service contact you safely?"
+            hint="You can always read replies here, with your case code. Only choose another way if it is safe."
+            options={[
+              { value: 'this_site_only', label: 'Only through this site' },
+              { value: 'phone', label: 'Phone call' },
+              { value: 'text', label: 'Text message' },
+              { value: 'email', label: 'Email' },
+            ]}
+          />
+          <TextAnswer name="contactDetails" label="Phone number or email address to use (optional)" />
+          <TextAnswer name="contactTimes" label="Safe times to contact you (optional)" hint="For example: weekdays between 9am and 3pm." />
+          <TextAnswer name="contactAvoid" label="Anything the IDVA service should avoid (optional)" hint="For example: do not leave a voicemail, or do not say where you are calling from." />
+        </>
+      )
+    default:
+      return (
+        <>
+          <div class="field">
+            <label for="text">Tell us what is happening, in your own words</label>
+            <p class="hint" id="text-hint">
+              Write as much or as little as you like. You do not need dates or details if you do not have them.
+            </p>
+            <textarea id="text" name="text" rows="10" maxlength="50000" aria-describedby="text-hint" data-answer="text"></textarea>
+          </div>
+          <div class="field">
+            <label for="evidence">Add files (optional)</label>
+            <p class="hint" id="evidence-hint">
+              Photos, screenshots, recordings or documents. Up to 10 files, each up to 25 MB. They are locked on your device
+              before they are sent, like everything else.
+            </p>
+            <input type="file" id="evidence" name="evidence" multiple aria-describedby="evidence-hint" data-evidence="" />
+            <ul class="list file-list" data-file-list="" aria-live="polite"></ul>
+          </div>
+        </>
+      )
+  }
+}
+
+/** One step: a heading to move focus to, its questions, and the buttons to move on or back. */
+export function ReportStep({ step, choices }: { step: number; choices: ReportChoices }): JSX.Element {
+  const last = step === REPORT_STEPS.length
+  return (
+    <section class="report-step" data-step={String(step)} aria-labelledby={`step-${step}-title`}>
+      <h2 id={`step-${step}-title`} tabindex="-1" safe>
+        {`Step ${step} of ${REPORT_STEPS.length}: ${REPORT_STEPS[step - 1]}`}
+      </h2>
+      <fieldset class="report-step__fields" data-step-fields="" disabled>
+        <legend class="visually-hidden">{REPORT_STEPS[step - 1] as 'safe'}</legend>
+        <StepQuestions step={step} choices={choices} />
+      </fieldset>
+      <div class="step-nav">
+        {step === 1 ? '' : (
+          <button type="button" class="button button--secondary" data-step-back="" disabled>
+            Back
+          </button>
+        )}
+        {last ? (
+          <button type="button" class="button" data-submit="" disabled>
+            Lock and send to the IDVA service
+          </button>
+        ) : (
+          <button type="button" class="button" data-step-next="" disabled>
+            Continue
+          </button>
+        )}
+      </div>
+    </section>
+  )
+}
+
+export function ReportPage({ context, service, firstReplyTargetDays, choices }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number; choices: ReportChoices }): JSX.Element {
+  return (
+    <Layout context={context} title="Tell the IDVA service what is happening" page="report">
+      <h1>Tell the IDVA service what is happening</h1>
+      {service === null ? (
+        <NotOpenNotice />
+      ) : (
+        <>
+          <div data-report-intro="">
+            <p class="lead">There are six short steps. You can skip any question, and you do not have to give your name.</p>
+            <p>
+              What you write is locked on this device before it is sent, so that only the IDVA service can read it. At the end
+              you will get a case code: with it you can come back, read replies and add more.
+            </p>
+            <ServiceKey service={service} />
+          </div>
+          <div class="notice notice--warning" data-crypto-missing="" role="status">
+            <h2 class="notice__title">This page cannot send anything from this browser</h2>
+            <p>
+              To keep what you write private, this page locks it on your device before sending it. Your browser cannot do that
+              at the moment (JavaScript may be switched off, or the browser may be out of date), so the questions are switched
+              off and nothing is sent. Try an up-to-date browser, or call the National Domestic Abuse Helpline free on{' '}
+              <strong>0808 2000 247</strong>.
+            </p>
+          </div>
+          <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+          <div id="report" class="report" data-report="" data-steps={String(REPORT_STEPS.length)}>
+            <ReportStep step={1} choices={choices} />
+          </div>
+          <p class="working" role="status" data-working="" hidden></p>
+          <section class="receipt" data-receipt="" aria-labelledby="receipt-title" hidden>
+            <h2 id="receipt-title" tabindex="-1">
+              The IDVA service has received what you wrote
+            </h2>
+            <p>Thank you for telling us. This is your case code. It is shown only once, and nobody can find it for you.</p>
+            <p class="case-code" data-case-code=""></p>
+            <ul class="list">
+              <li>Memorise it, or keep it somewhere the person harming you cannot find or check.</li>
+              <li>You need it to read replies, add more, or withdraw what you sent.</li>
+              <li>
+                We aim to reply within <strong safe>{`${firstReplyTargetDays} working day${firstReplyTargetDays === 1 ? '' : 's'}`}</strong>. Come back to{' '}
+                <a href="/return">the return page</a> and enter your code to read it.
+              </li>
+            </ul>
+            <div class="panel" data-code-check="">
+              <h3>Check that you have your code</h3>
+              <p>Type two words of your code, to make sure you have it before you leave this page.</p>
+              <div class="field">
+                <label for="check-word-a" data-check-label-a="">
+                  Word
+                </label>
+                <input type="text" id="check-word-a" autocomplete="off" autocapitalize="none" spellcheck="false" data-check-word-a="" />
+              </div>
+              <div class="field">
+                <label for="check-word-b" data-check-label-b="">
+                  Word
+                </label>
+                <input type="text" id="check-word-b" autocomplete="off" autocapitalize="none" spellcheck="false" data-check-word-b="" />
+              </div>
+              <button type="button" class="button" data-check-code="">
+                Check my code
+              </button>
+              <p class="hint" role="status" data-check-result=""></p>
+            </div>
+            <div data-receipt-done="" hidden>
+              <p>
+                You have your code. You can now close this page, or use <strong>Leave this site</strong> at the top. You can come
+                back at any time.
+              </p>
+              <p>
+                <a class="button button--secondary" href="/return">
+                  Go to the return page
+                </a>
+              </p>
+            </div>
+          </section>
+        </>
+      )}
+    </Layout>
+  )
+}
