@@ -40,8 +40,9 @@ export interface OffsiteLog {
  * A fresh context in which only the portal is reachable. Other hosts are answered with a tiny
  * neutral page (so the quick exit has somewhere to land) and recorded.
  */
-export async function isolatedContext(browser: Browser, portalOrigin: string): Promise<{ context: BrowserContext; offsite: OffsiteLog }> {
-  const context = await browser.newContext({ serviceWorkers: 'block' })
+export async function isolatedContext(browser: Browser, portalOrigin: string, options: { bypassCSP?: boolean } = {}): Promise<{ context: BrowserContext; offsite: OffsiteLog }> {
+  // bypassCSP only for injecting axe-core; every other context runs under the portal's CSP.
+  const context = await browser.newContext({ serviceWorkers: 'block', bypassCSP: options.bypassCSP === true })
   const offsite: OffsiteLog = { requests: [] }
   await context.route('**/*', async (route) => {
     const url = route.request().url()
