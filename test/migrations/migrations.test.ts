@@ -66,6 +66,17 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
     await sql`INSERT INTO sessions (token_hash, account_id, stage, csrf_token, expires_at) VALUES (${b(32)}, 'acct-1', 'full', ${'c'.repeat(43)}, now())`.execute(db)
     await sql`INSERT INTO recovery_codes (account_id, code_hash) VALUES ('acct-1', ${b(32)})`.execute(db)
   },
+  '20261122_0005_cases': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    const caseId = '11111111-1111-4111-8111-111111111111'
+    const messageId = '22222222-2222-4222-8222-222222222222'
+    await sql`INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public) VALUES (${caseId}, 'disclosure', ${b(16)}, ${b(32)}, ${b(32)})`.execute(db)
+    await sql`INSERT INTO case_messages (id, case_id, seq, author, kind, envelope, padded_size) VALUES (${messageId}, ${caseId}, 1, 'reporter', 'disclosure', ${b(400)}, 256)`.execute(db)
+    await sql`INSERT INTO case_evidence (id, case_id, message_id, encrypted, size) VALUES ('33333333-3333-4333-8333-333333333333', ${caseId}, ${messageId}, ${b(100)}, 100)`.execute(db)
+    await sql`INSERT INTO case_evidence (id, upload_token_hash, encrypted, size, staged_until) VALUES ('44444444-4444-4444-8444-444444444444', ${b(32)}, ${b(100)}, 100, now())`.execute(db)
+    await sql`INSERT INTO case_challenges (id, challenge, expires_at) VALUES (${'c'.repeat(22)}, ${b(32)}, now())`.execute(db)
+    await sql`INSERT INTO case_sessions (token_hash, case_id, csrf_token, expires_at) VALUES (${b(32)}, ${caseId}, ${'c'.repeat(43)}, now())`.execute(db)
+  },
 }
 
 const names = readdirSync(MIGRATIONS_FOLDER).filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
