@@ -45,6 +45,11 @@ export interface MessageContent {
   /** The disclosure's (or consultation's) structured answers; absent on later messages. */
   readonly answers?: Answers
   readonly evidence: readonly EvidenceReference[]
+  /**
+   * The first message only: the case's reply and auth public keys (base64url), so IDVA browsers can
+   * refuse a server copy an insider swapped.
+   */
+  readonly caseKeys?: { readonly reply: string; readonly auth: string }
 }
 
 export const MAX_TEXT_CHARACTERS = 50_000
@@ -97,9 +102,18 @@ export function readMessageContent(json: string): MessageContent {
       else fail('malformed', 'an answer is not valid')
     }
   }
+  let caseKeys: { reply: string; auth: string } | undefined
+  if (value.caseKeys !== undefined) {
+    const keys = value.caseKeys
+    if (!isRecord(keys) || typeof keys.reply !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(keys.reply) || typeof keys.auth !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(keys.auth)) {
+      fail('malformed', 'case keys are not valid')
+    }
+    caseKeys = { reply: keys.reply, auth: keys.auth }
+  }
   return {
     v: 1,
     text: value.text,
+    ...(caseKeys === undefined ? {} : { caseKeys }),
     ...(value.answers === undefined ? {} : { answers }),
     evidence: (evidence as EvidenceReference[]).map((file) => ({ id: file.id, fileId: file.fileId, key: file.key, name: file.name, type: file.type, size: file.size })),
   }

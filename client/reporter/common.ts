@@ -6,21 +6,12 @@
 import type { CaseKeys, EnvelopeKind, PublicKeySet } from '../../crypto/index.ts'
 import { encryptFile } from '../evidence.ts'
 import { Problem, required } from '../ui.ts'
+import { answer, getJson as get, postJson as post, RequestRefused } from '../http.ts'
 
 type Crypto = typeof import('../../crypto/index.ts')
 
 export const MAX_FILES = 10
 export const MAX_FILE_BYTES = 25 * 1024 * 1024
-
-export class RequestRefused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'RequestRefused'
-  }
-}
 
 /**
  * Loads crypto/ and libsodium and checks what encryption needs. Any failure means this browser
@@ -42,27 +33,14 @@ export function cryptoReady(): void {
   for (const notice of document.querySelectorAll<HTMLElement>('[data-crypto-missing]')) notice.hidden = true
 }
 
-async function answer<T>(response: Response): Promise<T> {
-  const data = (await response.json().catch(() => null)) as { message?: unknown } | null
-  if (!response.ok) {
-    const fallback = response.status === 401 ? 'For your safety, you were signed out of your case. Enter your case code again to continue.' : 'Something went wrong, so nothing was sent. Please try again.'
-    throw new RequestRefused(response.status, typeof data?.message === 'string' ? data.message : fallback)
-  }
-  return (response.status === 204 ? null : data) as T
-}
+const SIGNED_OUT = 'For your safety, you were signed out of your case. Enter your case code again to continue.'
 
 export async function postJson<T>(url: string, body: unknown, csrfToken?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(csrfToken === undefined ? {} : { 'x-csrf-token': csrfToken }) },
-    body: JSON.stringify(body),
-  })
-  return answer<T>(response)
+  return post<T>(url, body, csrfToken ?? null, SIGNED_OUT)
 }
 
 export async function getJson<T>(url: string): Promise<T> {
-  return answer<T>(await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }))
+  return get<T>(url, SIGNED_OUT)
 }
 
 export interface ServiceChain {
@@ -124,7 +102,7 @@ export async function encryptAndUpload(crypto: Crypto, files: readonly File[], p
     const key = await crypto.newEvidenceKey()
     const encrypted = await encryptFile(file, key)
     const response = await fetch('/report/uploads', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream', accept: 'application/json' }, body: encrypted })
-    const { id, token } = await answer<{ id: string; token: string }>(response)
+    const { id, token } = await answer<{ id: string; token: string }>(response, SIGNED_OUT)
     uploaded.push({
       id,
       token,
@@ -189,4 +167,4 @@ export function hideProblem(box: HTMLElement): void {
   box.replaceChildren()
 }
 
-export { Problem, required }
+export { Problem, RequestRefused, required }

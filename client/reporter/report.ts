@@ -90,7 +90,14 @@ export async function startReport(): Promise<void> {
       const caseKeys = await crypto!.deriveCaseKeys(words.join(' '))
       const caseId = globalThis.crypto.randomUUID()
       const messageId = globalThis.crypto.randomUUID()
-      const content = { v: 1, text, answers, evidence: uploads.map((upload) => upload.reference) }
+      const content = {
+        v: 1,
+        text,
+        answers,
+        evidence: uploads.map((upload) => upload.reference),
+        // So IDVA browsers can refuse a server copy of these keys that an insider swapped.
+        caseKeys: { reply: crypto!.base64url.encode(caseKeys.reply.publicKey), auth: crypto!.base64url.encode(caseKeys.auth.publicKey) },
+      }
       const send = async (to: PublicKeySet) =>
         postJson('/report', {
           caseId,

@@ -56,7 +56,8 @@ export async function sealFromReporter(
 
 /** The body of POST /report. */
 export async function disclosureBody(reporter: Reporter, service: PublicKeySet, content?: unknown, uploads: { id: string; token: string }[] = []) {
-  const message = await sealFromReporter(reporter, service, { content })
+  const caseKeys = { reply: b64(reporter.keys.reply.publicKey), auth: b64(reporter.keys.auth.publicKey) }
+  const message = await sealFromReporter(reporter, service, { content: content ?? { v: 1, text: 'test', evidence: [], caseKeys } })
   return {
     caseId: reporter.caseId,
     lookupId: b64(reporter.keys.lookupId),
