@@ -170,15 +170,9 @@ function enable(step: HTMLElement): void {
 async function loadStep(container: HTMLElement, step: number): Promise<void> {
   const htmx = (globalThis as { htmx?: HtmxApi }).htmx
   const before = container.children.length
-  if (htmx !== undefined) {
-    await htmx.ajax('GET', `/report/steps/${step}`, { target: container, swap: 'beforeend' })
-  } else {
-    const response = await fetch(`/report/steps/${step}`, { credentials: 'same-origin', headers: { accept: 'text/html' } })
-    if (!response.ok) throw new Error('step not loaded')
-    const template = document.createElement('template')
-    template.innerHTML = await response.text() // the portal's own markup; it holds no user content
-    container.append(template.content)
-  }
+  // htmx is served by the portal with every page; without it the step cannot be fetched safely.
+  if (htmx === undefined) throw new Error('htmx is not loaded')
+  await htmx.ajax('GET', `/report/steps/${step}`, { target: container, swap: 'beforeend' })
   for (const added of [...container.children].slice(before)) (added as HTMLElement).hidden = true
 }
 
