@@ -9,6 +9,13 @@ export function required<T extends Element>(root: ParentNode, selector: string):
   return element
 }
 
+/** A form's submit button: it starts disabled in the page, and works only once the script runs. */
+export function submitButton(form: HTMLFormElement): HTMLButtonElement {
+  const button = required<HTMLButtonElement>(form, '[data-submit]')
+  button.disabled = false
+  return button
+}
+
 export function valueOf(root: ParentNode, selector: string): string {
   return required<HTMLInputElement>(root, selector).value
 }

@@ -22,6 +22,7 @@ import staticAssets from './plugins/static-assets.ts'
 import staffAdminRoutes from './features/staff/admin-routes.ts'
 import staffAuthRoutes from './features/staff/auth-routes.ts'
 import staffTeamRoutes from './features/staff/team-routes.ts'
+import idvaRoutes from './features/idva/routes.ts'
 
 export interface AppDependencies {
   readonly config: Config
@@ -94,5 +95,6 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(staffAuthRoutes)
   await app.register(staffTeamRoutes)
   await app.register(staffAdminRoutes)
+  await app.register(idvaRoutes)
   return app
 }

@@ -49,6 +49,8 @@ export interface Config {
   readonly demo: boolean
   /** What reporters are told to expect: a first reply within this many working days. */
   readonly firstReplyTargetDays: number
+  /** The IDVA service's target for a first response to a line manager's consultation, in working days. */
+  readonly consultationReplyTargetDays: number
   /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
   readonly casesPerHour: number
 }
@@ -254,6 +256,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     routingPolicyPath: routingPolicyPath(env, cwd),
     demo: flag(env, 'DEMO'),
     firstReplyTargetDays: integer(env, 'FIRST_REPLY_TARGET_DAYS', 2, 1, 30),
+    consultationReplyTargetDays: integer(env, 'CONSULTATION_REPLY_TARGET_DAYS', 3, 1, 30),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
   })
 }

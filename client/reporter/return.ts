@@ -10,21 +10,14 @@
  * ever set with textContent.
  */
 import type { CaseKeys } from '../../crypto/index.ts'
-import { decryptFile } from '../evidence.ts'
+import type { EvidenceReference } from '../../crypto/thread.ts'
+import { appendContent, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
 import { messageOf } from '../ui.ts'
+import { QUESTION_NAMES } from '../answers.ts'
 import { checkFiles, cryptoReady, encryptAndUpload, getJson, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, verifyServiceChain, type ServiceChain } from './common.ts'
 
 type Crypto = NonNullable<Awaited<ReturnType<typeof loadCryptoOrNull>>>
 
-interface ThreadMessage {
-  readonly id: string
-  readonly seq: number
-  readonly author: 'reporter' | 'idva'
-  readonly kind: 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
-  readonly createdOn: string
-  readonly envelope: string
-  readonly evidence: readonly { id: string; size: number }[]
-}
 
 interface Thread {
   readonly caseId: string
@@ -40,37 +33,6 @@ const STATUS_TEXT = {
   in_contact: ['In contact', 'An IDVA is working with you. Replies appear below.'],
   closed: ['Closed', 'The IDVA service has closed this case. You can still read it here, or withdraw it. You can start a new disclosure at any time.'],
 } as const
-
-/** Plain names for the report's questions, to show a reporter their own answers. */
-const QUESTION_NAMES: Record<string, string> = {
-  abuseTypes: 'What is happening',
-  duration: 'How long',
-  frequency: 'How often',
-  relationship: 'The person harming you',
-  perpetratorPolice: 'Works for the police',
-  perpetratorName: 'Their name',
-  perpetratorNumber: 'Collar or staff number',
-  perpetratorRole: 'Their role',
-  perpetratorRank: 'Rank or grade',
-  perpetratorWorkplace: 'Where they work',
-  usedPosition: 'Used their position',
-  usedPositionDetail: 'How',
-  liveBorough: 'Where you live',
-  workBorough: 'Where you work',
-  incidentBorough: 'Where it happened',
-  children: 'Children in the household',
-  safeNow: 'How safe you feel',
-  wants: 'What you would like',
-  contactWays: 'Safe ways to contact you',
-  contactDetails: 'Contact details',
-  contactTimes: 'Safe times',
-  contactAvoid: 'Things to avoid',
-}
-
-function readable(value: string | readonly string[]): string {
-  const words = (text: string) => text.replace(/_/g, ' ')
-  return typeof value === 'string' ? words(value) : value.map(words).join(', ')
-}
 
 export async function startReturn(): Promise<void> {
   const crypto = await loadCryptoOrNull()
@@ -154,7 +116,7 @@ export async function startReturn(): Promise<void> {
     const items: HTMLElement[] = []
     let expected = 1
     for (const message of thread.messages) {
-      if (message.seq !== expected) items.push(gapNotice())
+      if (message.seq !== expected) items.push(gapNotice('A message is missing here. It may have been removed without the IDVA service knowing. You can tell them in a new message.'))
       expected = message.seq + 1
       items.push(await renderMessage(message))
     }
@@ -164,14 +126,8 @@ export async function startReturn(): Promise<void> {
 
   async function renderMessage(message: ThreadMessage): Promise<HTMLElement> {
     const current = session!
-    const item = document.createElement('li')
-    item.className = `message message--${message.author}`
-    item.dataset.messageId = message.id
-    const meta = document.createElement('p')
-    meta.className = 'message__meta'
     const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'reporter_message' ? 'You wrote' : 'What you first sent'
-    meta.textContent = `${who}, ${message.createdOn}`
-    item.append(meta)
+    const item = messageItem(message, who)
     const expectedSigners = message.author === 'idva' ? current.signingKeys : [current.keys.auth.publicKey]
     let content
     try {
@@ -185,67 +141,16 @@ export async function startReturn(): Promise<void> {
       })
       content = crypto!.readMessageContent(crypto!.fromUtf8(opened.plaintext))
     } catch (error) {
-      const code = (error as { code?: string }).code
-      const unverified = code === 'bad_signature' || code === 'unknown_signer' || code === 'signature_required'
-      item.classList.add('message--unverified')
-      const text = document.createElement('p')
-      text.className = 'message__text'
-      text.textContent = unverified
-        ? 'This message could not be verified, so it is not shown. It may not have come from the IDVA service. You can tell the IDVA service about it in a new message.'
-        : 'This message could not be decrypted, so it is not shown.'
-      item.dataset.unverified = unverified ? 'true' : 'false'
-      item.append(text)
-      return item
+      return unreadable(item, isUnverified(error), 'This message could not be verified, so it is not shown. It may not have come from the IDVA service. You can tell the IDVA service about it in a new message.')
     }
-    if (content.text !== '') {
-      const text = document.createElement('p')
-      text.className = 'message__text'
-      text.textContent = content.text
-      item.append(text)
-    }
-    if (content.answers !== undefined && Object.keys(content.answers).length > 0) {
-      const details = document.createElement('details')
-      const summary = document.createElement('summary')
-      summary.textContent = 'Your answers to the questions'
-      const answers = document.createElement('dl')
-      answers.className = 'summary message__answers'
-      for (const [name, value] of Object.entries(content.answers)) {
-        const term = document.createElement('dt')
-        term.textContent = QUESTION_NAMES[name] ?? name
-        const description = document.createElement('dd')
-        description.textContent = readable(value)
-        answers.append(term, description)
-      }
-      details.append(summary, answers)
-      item.append(details)
-    }
-    const stored = new Set(message.evidence.map((file) => file.id))
-    for (const file of content.evidence) {
-      const row = document.createElement('p')
-      const button = document.createElement('button')
-      button.type = 'button'
-      button.className = 'button button--secondary button--small'
-      button.textContent = stored.has(file.id) ? `Download ${file.name}` : `${file.name} (missing)`
-      button.disabled = !stored.has(file.id)
-      button.addEventListener('click', () => void download(file, button))
-      row.append(button)
-      item.append(row)
-    }
+    appendContent(item, content, { stored: message.evidence, answersTitle: 'Your answers to the questions', names: QUESTION_NAMES, download: (file, button) => void download(file, button) })
     return item
   }
 
-  async function download(file: { id: string; fileId: string; key: string; name: string; type: string }, button: HTMLButtonElement): Promise<void> {
+  async function download(file: EvidenceReference, button: HTMLButtonElement): Promise<void> {
     button.disabled = true
     try {
-      const response = await fetch(`/return/evidence/${encodeURIComponent(file.id)}`, { credentials: 'same-origin' })
-      if (!response.ok) throw new RequestRefused(response.status, 'That file could not be fetched. Please try again.')
-      const blob = await decryptFile(await response.blob(), { fileId: crypto!.base64url.decode(file.fileId, 'file id'), key: crypto!.base64url.decode(file.key, 'file key') })
-      const url = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }))
-      const link = document.createElement('a')
-      link.href = url
-      link.download = file.name
-      link.click()
-      setTimeout(() => URL.revokeObjectURL(url), 30_000)
+      await downloadEvidence(`/return/evidence/${encodeURIComponent(file.id)}`, file)
     } catch (error) {
       showProblem(sendError, messageOf(error))
     } finally {
@@ -352,15 +257,6 @@ function codeProblem(checked: { problem: string; found?: number; position?: numb
   }
 }
 
-function gapNotice(): HTMLElement {
-  const item = document.createElement('li')
-  item.className = 'message message--unverified'
-  const text = document.createElement('p')
-  text.className = 'message__text'
-  text.textContent = 'A message is missing here. It may have been removed without the IDVA service knowing. You can tell them in a new message.'
-  item.append(text)
-  return item
-}
 
 function hide(element: HTMLElement): void {
   element.hidden = true

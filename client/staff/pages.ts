@@ -2,10 +2,11 @@ import { newGroupKeys, rotateGroupKeys, wrapGroupKeys, issueKeyCertificate, deri
 import { fingerprint } from '../../crypto/fingerprint.ts'
 import { publicKeysOf } from '../../crypto/keys.ts'
 import { postJson, RequestRefused } from './http.ts'
-import { b64, fetchKeyMaterial, fingerprintOf, fromWire, publicKeysFrom, refreshGroup, unlock, unlockWithPassphrase, wirePublicKeys, wrapUnderNewPassphrase, type WirePassphrase } from './keys.ts'
-import { forgetKeys, loadKeys, saveKeys, type Keystore } from './keystore.ts'
+import { b64, fetchKeyMaterial, fingerprintOf, fromWire, publicKeysFrom, unlock, wirePublicKeys, wrapUnderNewPassphrase, type WirePassphrase } from './keys.ts'
+import { forgetKeys, saveKeys, type Keystore } from './keystore.ts'
 import { estimateStrength } from './strength.ts'
-import { FormStatus, Problem, required, showDone, valueOf } from '../ui.ts'
+import { FormStatus, Problem, required, showDone, submitButton, valueOf } from '../ui.ts'
+import { keysInThisTab } from './unlock.ts'
 
 /**
  * The staff pages' behaviour, chosen by <body data-page>. Each form's submit button starts
@@ -19,12 +20,6 @@ const LOGIN_FAILURE = 'The user name, passphrase or code is not right. Check the
 interface Done {
   readonly recoveryCodes: string[]
   readonly next: string
-}
-
-function submitButton(form: HTMLFormElement): HTMLButtonElement {
-  const button = required<HTMLButtonElement>(form, '[data-submit]')
-  button.disabled = false
-  return button
 }
 
 function readUsername(form: HTMLFormElement): string {
@@ -204,42 +199,6 @@ function accountPage(): void {
 
 // ---- keys in this tab: unlocking, and what needs them ------------------------------------------
 
-/**
- * Pages that use the group's keys show whether this tab holds them and, if not (a new tab, or after
- * a second-factor reset), a form to unlock them with the passphrase.
- */
-async function keysInThisTab(onUnlocked: (store: Keystore) => void): Promise<Keystore | null> {
-  const accountId = document.body.dataset.accountId ?? ''
-  const unlockForm = document.querySelector<HTMLFormElement>('form[data-form="unlock"]')
-  const state = document.querySelector<HTMLElement>('[data-keys-status]')
-  const stored = await loadKeys(accountId)
-  // Access given, or a key rotated, since this tab unlocked: catch up with the member's own key.
-  const store = stored === null ? null : await refreshGroup(stored).catch(() => stored)
-  const show = (held: Keystore | null) => {
-    if (state !== null) {
-      state.hidden = false
-      state.textContent = held === null ? 'Your keys are locked in this browser tab.' : 'Your keys are unlocked in this browser tab. They are forgotten when you sign out or close the tab.'
-    }
-    if (unlockForm !== null) unlockForm.hidden = held !== null
-  }
-  show(store)
-  if (unlockForm !== null && store === null) {
-    const status = new FormStatus(unlockForm, [submitButton(unlockForm)])
-    unlockForm.addEventListener('submit', (event) => {
-      event.preventDefault()
-      void status.run(async () => {
-        const passphrase = valueOf(unlockForm, '[data-passphrase]')
-        if ([...passphrase.normalize('NFKC')].length < 12) throw new Problem('That passphrase is not right. Check it and try again.')
-        const unlocked = await unlockWithPassphrase(passphrase)
-        required<HTMLInputElement>(unlockForm, '[data-passphrase]').value = ''
-        show(unlocked)
-        onUnlocked(unlocked)
-      })
-    })
-  }
-  return store
-}
-
 function groupKeysAt(store: Keystore | null, groupId: string, generation: number) {
   if (store === null || store.group === null || store.group.id !== groupId) return null
   return store.group.generations.find((entry) => entry.generation === generation)?.keys ?? null
@@ -339,6 +298,7 @@ const PAGES: Record<string, () => void | Promise<void>> = {
   'staff-account': accountPage,
   'staff-team': teamPage,
   'staff-home': homePage,
+  'staff-case': () => import('./cases.ts').then((cases) => cases.casePage()),
 }
 
 export async function startStaffPage(page: string): Promise<void> {

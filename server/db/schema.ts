@@ -123,6 +123,8 @@ export interface RecoveryCodesTable {
 
 export type CaseKind = 'disclosure' | 'consultation'
 export type CaseStatus = 'new' | 'in_contact' | 'support_ongoing' | 'referred' | 'closed'
+export type RiskLevel = 'standard' | 'medium' | 'high'
+export type RecordKind = 'triage' | 'note' | 'consent' | 'identifiers'
 export type MessageKind = 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
 
 export interface CasesTable {
@@ -138,6 +140,10 @@ export interface CasesTable {
   first_reply_on: string | null
   message_count: Generated<number>
   evidence_count: Generated<number>
+  /** The latest triage's level: all the server knows of the risk checklist. */
+  risk_level: RiskLevel | null
+  triaged_on: string | null
+  status_changed_on: string | null
 }
 
 export interface CaseMessagesTable {
@@ -159,6 +165,17 @@ export interface CaseEvidenceTable {
   encrypted: Buffer
   size: number
   staged_until: Date | null
+}
+
+/** What IDVAs write about a case (never shown to the reporter): append-only envelopes. */
+export interface CaseRecordsTable {
+  id: string
+  case_id: string
+  kind: RecordKind
+  seq: number
+  envelope: Buffer
+  padded_size: number
+  created_on: Generated<string>
 }
 
 export interface CaseChallengesTable {
@@ -189,6 +206,7 @@ export interface Schema {
   cases: CasesTable
   case_messages: CaseMessagesTable
   case_evidence: CaseEvidenceTable
+  case_records: CaseRecordsTable
   case_challenges: CaseChallengesTable
   case_sessions: CaseSessionsTable
 }

@@ -1,9 +1,10 @@
 import t from 'tap'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { seedAccount, seedGrant, seedService, seedUnit } from '../../scripts/lib/staff-fixtures.ts'
 import type { Role } from '../../server/db/schema.ts'
 import { buildTestApp } from '../helpers/app.ts'
+import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
 import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
 
 /**
@@ -28,6 +29,10 @@ await seedGrant(db, members.idva_lead, service)
 await seedGrant(db, members.idva, service)
 await seedGrant(db, members.investigator, unit)
 const target = await seedAccount(db, app.config.serverSecret, { username: 'target', role: 'investigator', groupId: unit.id })
+// A case for the IDVA routes to name (its content is never reached by a refused request).
+const reporter = await newReporter()
+const caseId = reporter.caseId
+t.equal((await submit(app, await disclosureBody(reporter, servicePublic(service.keys)))).statusCode, 201)
 
 function concrete(url: string): string {
   return url
@@ -36,12 +41,14 @@ function concrete(url: string): string {
     .replace(':accountId', target.id)
     .replace(':invitationId', 'inv-none')
     .replace(':token', randomBytes(32).toString('base64url'))
+    .replace(':caseId', caseId)
+    .replace(':fileId', randomUUID())
 }
 
 /** Everything a refused request must leave as it was (sessions' last-seen times aside). */
 async function state(): Promise<string> {
   const hash = createHash('sha256')
-  for (const table of ['groups', 'accounts', 'group_keys', 'group_key_grants', 'invitations', 'setup_tokens', 'recovery_codes']) {
+  for (const table of ['groups', 'accounts', 'group_keys', 'group_key_grants', 'invitations', 'setup_tokens', 'recovery_codes', 'cases', 'case_messages', 'case_evidence', 'case_records']) {
     const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table)} t ORDER BY 1`.execute(db)
     hash.update(`${table}\n${rows.rows.map((row) => row.row).join('\n')}\n`)
   }
@@ -79,6 +86,19 @@ t.test('every route × every role it does not allow: 403, audited, nothing chang
       t.match(response.json().message, /Your account cannot use this page/)
       t.equal(await denials(), deniedBefore + 1, 'audited')
       t.equal(await state(), before, 'nothing changed')
+    }
+  }
+})
+
+t.test('investigators and administrators are refused every IDVA route', async (t) => {
+  const idvaRoutes = routes.filter((route) => route.url.startsWith('/staff/cases') || route.url.startsWith('/staff/identifiers'))
+  t.ok(idvaRoutes.length >= 10, `${idvaRoutes.length} IDVA routes`)
+  for (const route of idvaRoutes) {
+    t.same((route.access as { roles: readonly Role[] }).roles, ['idva_lead', 'idva'], `${route.method} ${route.url} is for IDVAs only`)
+    for (const role of ['investigator', 'admin'] as const) {
+      const response = await asStaff(app, await sessionFor(app, members[role]), { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
+      t.equal(response.statusCode, 403, `${role} → ${route.method} ${route.url}`)
+      t.notMatch(response.body, /envelope/, 'and nothing of the case')
     }
   }
 })

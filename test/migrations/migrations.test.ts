@@ -77,6 +77,13 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
     await sql`INSERT INTO case_challenges (id, challenge, expires_at) VALUES (${'c'.repeat(22)}, ${b(32)}, now())`.execute(db)
     await sql`INSERT INTO case_sessions (token_hash, case_id, csrf_token, expires_at) VALUES (${b(32)}, ${caseId}, ${'c'.repeat(43)}, now())`.execute(db)
   },
+  '20261201_0006_idva_workspace': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    const caseId = '55555555-5555-4555-8555-555555555555'
+    await sql`INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public, risk_level, triaged_on, status_changed_on)
+      VALUES (${caseId}, 'disclosure', ${b(16)}, ${b(32)}, ${b(32)}, 'high', current_date, current_date)`.execute(db)
+    await sql`INSERT INTO case_records (id, case_id, kind, seq, envelope, padded_size) VALUES ('66666666-6666-4666-8666-666666666666', ${caseId}, 'triage', 1, ${b(400)}, 256)`.execute(db)
+  },
 }
 
 const names = readdirSync(MIGRATIONS_FOLDER).filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))

@@ -26,7 +26,7 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
   const staff = view.staff
   if (staff === null || staff.stage !== 'full') return ''
   const links: [string, string][] = [['/staff', 'Home']]
-  if (staff.role === 'idva_lead' || staff.role === 'idva') links.push(['/staff/team', 'Team and keys'])
+  if (staff.role === 'idva_lead' || staff.role === 'idva') links.push(['/staff/cases', 'Cases'], ['/staff/team', 'Team and keys'])
   if (staff.role === 'investigator') links.push(['/staff/unit', 'Unit and keys'])
   if (staff.role === 'admin') links.push(['/staff/admin/accounts', 'Accounts'], ['/staff/admin/units', 'Units'], ['/staff/admin/invitations', 'Invitations'])
   links.push(['/staff/account', 'Your account'])

@@ -1,0 +1,562 @@
+/**
+ * The IDVA's case page, in the browser: the service's keys (unlocked in this tab) open the thread
+ * and the IDVAs' records; replies, triage, consent and notes are sealed and signed here before they
+ * are sent. The server sends envelopes and receives envelopes; nothing decrypted leaves this page,
+ * and decrypted text is only ever set with textContent.
+ *
+ * What the browser checks before showing anything: the reporter's messages are signed with the
+ * case's key (and the first message names the same keys the server holds), the IDVA service's
+ * replies and every record with one of the service's keys this tab holds, each bound to this case
+ * and its place. Anything that fails is shown as "could not be decrypted" or "could not be
+ * verified", without its text, and the rest of the page works.
+ */
+import {
+  base64url,
+  fromUtf8,
+  messageContext,
+  openEnvelope,
+  readMessageContent,
+  readRecordContent,
+  recordContext,
+  RECORD_ENVELOPE_KIND,
+  sealEnvelope,
+  utf8,
+  type Answer,
+  type ConsentContent,
+  type IdentifiersContent,
+  type KeySet,
+  type MessageContent,
+  type NoteContent,
+  type RecordContent,
+  type RecordKind,
+  type RiskLevel,
+  type TriageContent,
+} from '../../crypto/index.ts'
+import type { EvidenceReference } from '../../crypto/thread.ts'
+import { assessRisk, isLower, RISK_LEVEL_NAMES, RISK_QUESTIONS } from '../../server/features/idva/risk-checklist.ts'
+import { AT_A_GLANCE, IDVA_QUESTION_NAMES } from '../answers.ts'
+import { appendContent, answerList, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
+import { FormStatus, Problem, required, submitButton } from '../ui.ts'
+import { getJson, postJson, RequestRefused } from './http.ts'
+import { identifiersOf, isEmpty, sameIdentifiers, samePerson, type Identifiers } from './identifiers.ts'
+import type { Keystore } from './keystore.ts'
+import { keysInThisTab } from './unlock.ts'
+
+const SERVICE_ID = 'idva-service'
+
+interface StoredRecord {
+  readonly id: string
+  readonly kind: RecordKind
+  readonly seq: number
+  readonly createdOn: string
+  readonly envelope: string
+}
+
+interface CaseContent {
+  readonly caseId: string
+  readonly kind: 'disclosure' | 'consultation'
+  readonly status: string
+  readonly authPublic: string
+  readonly replyPublic: string
+  readonly messages: readonly ThreadMessage[]
+  readonly records: readonly StoredRecord[]
+}
+
+/** The service's keys in this tab, newest generation first. */
+interface ServiceRing {
+  readonly current: KeySet
+  readonly all: readonly KeySet[]
+}
+
+type Opened<T> = { readonly record: StoredRecord; readonly content: T | null }
+
+const UNVERIFIED_REPLY = 'This message could not be verified, so it is not shown. It may not have come from the IDVA service or from the person who wrote the case. Tell the IDVA lead.'
+
+function ringOf(store: Keystore | null): ServiceRing | null {
+  const group = store?.group
+  if (group === undefined || group === null || group.id !== SERVICE_ID || group.generations.length === 0) return null
+  const all = group.generations.map((entry) => entry.keys)
+  return { current: all[0]!, all }
+}
+
+function todayHere(): string {
+  const now = new Date()
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`
+}
+
+function text(tag: keyof HTMLElementTagNameMap, value: string, className = ''): HTMLElement {
+  const node = document.createElement(tag)
+  node.textContent = value
+  if (className !== '') node.className = className
+  return node
+}
+
+export async function casePage(): Promise<void> {
+  const view = required<HTMLElement>(document, '[data-case-view]')
+  const recordsView = required<HTMLElement>(document, '[data-case-records]')
+  const caseId = view.dataset.caseId!
+  const pageStatus = new FormStatus(required<HTMLElement>(document, '[data-page-status]'), [])
+  const username = document.querySelector('.staff-nav__who strong')?.textContent ?? ''
+
+  let ring: ServiceRing | null = null
+  let content: CaseContent | null = null
+  let disclosure: MessageContent | null = null
+  let replyKey: Uint8Array | null = null
+  let lastSeq = 0
+  let records: { triage: Opened<TriageContent>[]; note: Opened<NoteContent>[]; consent: Opened<ConsentContent>[]; identifiers: Opened<IdentifiersContent>[] } = { triage: [], note: [], consent: [], identifiers: [] }
+
+  wireReply()
+  wireTriage()
+  wireConsent()
+  wireNote()
+
+  const store = await keysInThisTab((unlocked) => void start(unlocked))
+  if (store !== null) await start(store)
+
+  async function start(unlocked: Keystore): Promise<void> {
+    ring = ringOf(unlocked)
+    if (ring === null) {
+      pageStatus.error('You do not hold the IDVA service\'s key yet, so this case cannot be decrypted here. A colleague gives you access from the team page.')
+      return
+    }
+    await pageStatus.run(load)
+    void compareWithOtherCases().catch(() => undefined)
+  }
+
+  /** Fetches the envelopes, decrypts and checks them here, and shows them. */
+  async function load(): Promise<void> {
+    const keys = ring!
+    const fetched = await getJson<CaseContent>(`/staff/cases/${caseId}/content`)
+    content = fetched
+    const authPublic = base64url.decode(fetched.authPublic, 'auth key', 32)
+    let opened = 0
+    let failed = 0
+    const items: HTMLElement[] = []
+    let expected = 1
+    disclosure = null
+    replyKey = null
+    let keysMatch = true
+    for (const message of fetched.messages) {
+      if (message.seq !== expected) items.push(gapNotice('A message is missing here: it may have been removed from the database. Tell the IDVA lead.'))
+      expected = message.seq + 1
+      const who = message.author === 'idva' ? 'The IDVA service replied' : message.seq === 1 ? 'They wrote first' : 'They wrote'
+      const item = messageItem(message, who)
+      try {
+        const envelope = await openEnvelope(base64url.decode(message.envelope, 'envelope'), {
+          caseId,
+          keys: keys.all.map((set) => set.encryption),
+          expectKind: message.kind,
+          trustedSigners: message.author === 'idva' ? keys.all.map((set) => set.signing.publicKey) : [authPublic],
+          requireSignature: true,
+          context: messageContext(message.seq, message.id),
+        })
+        const read = readMessageContent(fromUtf8(envelope.plaintext))
+        opened++
+        if (message.seq === 1) {
+          disclosure = read
+          // The first message names the case's keys: a server copy an insider swapped is refused.
+          if (read.caseKeys !== undefined && (read.caseKeys.auth !== fetched.authPublic || read.caseKeys.reply !== fetched.replyPublic)) keysMatch = false
+        }
+        appendContent(item, read, { stored: message.evidence, answersTitle: 'All their answers', names: IDVA_QUESTION_NAMES, download: (file, button) => void download(file, button) })
+        items.push(item)
+      } catch (error) {
+        failed++
+        items.push(unreadable(item, isUnverified(error), UNVERIFIED_REPLY))
+      }
+    }
+    lastSeq = fetched.messages.at(-1)?.seq ?? 0
+    required<HTMLElement>(view, '[data-thread]').replaceChildren(...items)
+    replyKey = keysMatch && disclosure !== null ? base64url.decode(fetched.replyPublic, 'reply key', 32) : null
+    if (!keysMatch) pageStatus.error('The case\'s keys held by the portal do not match the ones the person sent, so replying is switched off. Tell the IDVA lead: the database may have been changed.')
+    showGlance()
+
+    const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[] }
+    for (const record of fetched.records) {
+      const read = await openRecord(record)
+      if (read === null) failed++
+      else opened++
+      ;(byKind[record.kind] as Opened<RecordContent>[]).push({ record, content: read })
+    }
+    records = byKind
+    showTriage()
+    showConsent()
+    showNotes()
+    view.hidden = false
+    recordsView.hidden = false
+    required<HTMLFormElement>(view, 'form[data-form="reply"]').hidden = fetched.status === 'closed'
+    await postJson(`/staff/cases/${caseId}/decrypted`, { opened, failed }).catch(() => undefined)
+  }
+
+  async function openRecord(record: StoredRecord): Promise<RecordContent | null> {
+    const keys = ring!
+    try {
+      const envelope = await openEnvelope(base64url.decode(record.envelope, 'envelope'), {
+        caseId,
+        keys: keys.all.map((set) => set.encryption),
+        expectKind: RECORD_ENVELOPE_KIND[record.kind],
+        trustedSigners: keys.all.map((set) => set.signing.publicKey),
+        requireSignature: true,
+        context: recordContext(record.kind, record.seq, record.id),
+      })
+      return readRecordContent(record.kind, fromUtf8(envelope.plaintext))
+    } catch {
+      return null
+    }
+  }
+
+  async function download(file: EvidenceReference, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true
+    try {
+      await downloadEvidence(`/staff/cases/${caseId}/evidence/${encodeURIComponent(file.id)}`, file)
+    } catch (error) {
+      pageStatus.error(error instanceof Error && error.name === 'RequestRefused' ? error.message : 'That file could not be decrypted here.')
+    } finally {
+      button.disabled = false
+    }
+  }
+
+  function showGlance(): void {
+    const glance = required<HTMLElement>(view, '[data-glance]')
+    if (disclosure === null) {
+      glance.replaceChildren(text('dd', 'The first message could not be read, so there is nothing to show here.'))
+      return
+    }
+    const answers = disclosure.answers ?? {}
+    const list = answerList(answers, IDVA_QUESTION_NAMES, AT_A_GLANCE)
+    glance.replaceChildren(...list.childNodes)
+    if (glance.childElementCount === 0) glance.append(text('dt', 'Answers'), text('dd', 'They did not answer the questions. Everything they wrote is below.'))
+  }
+
+  // ---- sealing and sending ---------------------------------------------------------------------
+
+  async function sealRecord(kind: RecordKind, payload: RecordContent, extra: Record<string, unknown> = {}): Promise<void> {
+    const keys = ring
+    if (keys === null) throw new Problem('Unlock your keys in this tab first.')
+    const recordId = globalThis.crypto.randomUUID()
+    const seq = records[kind].length === 0 ? 1 : Math.max(...records[kind].map((entry) => entry.record.seq)) + 1
+    const envelope = await sealEnvelope({
+      kind: RECORD_ENVELOPE_KIND[kind],
+      caseId,
+      plaintext: utf8(JSON.stringify(payload)),
+      recipients: [keys.current.encryption.publicKey],
+      signer: keys.current.signing,
+      context: recordContext(kind, seq, recordId),
+    })
+    await postJson(`/staff/cases/${caseId}/records`, { kind, recordId, seq, envelope: base64url.encode(envelope), ...extra })
+  }
+
+  /** Runs a form's action; a conflict (a colleague was quicker) reloads the case and says so. */
+  function wire(form: HTMLFormElement, action: () => Promise<string>): void {
+    const status = new FormStatus(form, [submitButton(form)])
+    const done = required<HTMLElement>(form, '[data-done]')
+    form.addEventListener('submit', (event) => {
+      event.preventDefault()
+      done.hidden = true
+      void status.run(async () => {
+        if (content === null) throw new Problem('The case has not been decrypted yet. Unlock your keys in this tab first.')
+        try {
+          const message = await action()
+          await load()
+          done.textContent = message
+          done.hidden = false
+        } catch (error) {
+          if (error instanceof RequestRefused && error.status === 409) await load().catch(() => undefined)
+          throw error
+        }
+      })
+    })
+  }
+
+  function wireReply(): void {
+    const form = required<HTMLFormElement>(view, 'form[data-form="reply"]')
+    const input = required<HTMLTextAreaElement>(form, '[data-reply-text]')
+    wire(form, async () => {
+      const keys = ring!
+      const message = input.value.trim()
+      if (message === '') throw new Problem('Write your reply first.')
+      if (replyKey === null) throw new Problem('Replying is switched off for this case: its keys could not be checked.')
+      const messageId = globalThis.crypto.randomUUID()
+      const seq = lastSeq + 1
+      const envelope = await sealEnvelope({
+        kind: 'idva_reply',
+        caseId,
+        plaintext: utf8(JSON.stringify({ v: 1, text: message, evidence: [] })),
+        recipients: [keys.current.encryption.publicKey, replyKey],
+        signer: keys.current.signing,
+        context: messageContext(seq, messageId),
+      })
+      await postJson(`/staff/cases/${caseId}/replies`, { messageId, seq, envelope: base64url.encode(envelope) })
+      input.value = ''
+      return 'Reply sent. The person will see it when they next come back with their code.'
+    })
+  }
+
+  // ---- triage ----------------------------------------------------------------------------------
+
+  function triageInputs(form: HTMLFormElement): { answers: Record<string, Answer>; incidents: number | null; judgement: RiskLevel | null } {
+    const answers: Record<string, Answer> = {}
+    for (const input of form.querySelectorAll<HTMLInputElement>('input[data-risk-answer]:checked')) answers[input.dataset.riskAnswer!] = input.value as Answer
+    const raw = required<HTMLInputElement>(form, '[data-risk-incidents]').value.trim()
+    const incidents = raw === '' ? null : Number(raw)
+    if (incidents !== null && (!Number.isInteger(incidents) || incidents < 0 || incidents > 10_000)) throw new Problem('Incidents in the last twelve months is a whole number, or empty if not known.')
+    const judgement = required<HTMLSelectElement>(form, '[data-risk-judgement]').value
+    return { answers, incidents, judgement: judgement === '' ? null : (judgement as RiskLevel) }
+  }
+
+  function showRiskSummary(form: HTMLFormElement): void {
+    const summary = required<HTMLElement>(form, '[data-risk-summary]')
+    let inputs
+    try {
+      inputs = triageInputs(form)
+    } catch (error) {
+      summary.replaceChildren(text('p', (error as Error).message))
+      return
+    }
+    const risk = assessRisk(inputs.answers, inputs.incidents, inputs.judgement)
+    const unanswered = RISK_QUESTIONS.length - Object.keys(inputs.answers).length
+    const lines = [
+      `${risk.yes} of ${RISK_QUESTIONS.length} answered yes${unanswered > 0 ? ` (${unanswered} not answered yet)` : ''}.`,
+      `Risk level from the answers: ${RISK_LEVEL_NAMES[risk.computedLevel]}.${risk.level === risk.computedLevel ? '' : ` With your judgement: ${RISK_LEVEL_NAMES[risk.level]}.`}`,
+      risk.maracEligible ? `Qualifies for a MARAC referral: ${risk.maracReasons.join('; ')}.` : 'Does not qualify for a MARAC referral on these answers; your judgement can still refer.',
+    ]
+    summary.replaceChildren(...lines.map((line) => text('p', line)))
+    summary.dataset.level = risk.level
+    summary.dataset.yes = String(risk.yes)
+  }
+
+  function wireTriage(): void {
+    const form = required<HTMLFormElement>(document, 'form[data-form="triage"]')
+    form.addEventListener('change', () => showRiskSummary(form))
+    form.addEventListener('input', () => showRiskSummary(form))
+    showRiskSummary(form)
+    wire(form, async () => {
+      const inputs = triageInputs(form)
+      const risk = assessRisk(inputs.answers, inputs.incidents, inputs.judgement)
+      const judgementReason = required<HTMLTextAreaElement>(form, '[data-risk-reason]').value.trim()
+      const refer = required<HTMLInputElement>(form, '[data-marac-refer]').checked
+      const maracReason = required<HTMLTextAreaElement>(form, '[data-marac-reason]').value.trim()
+      if (Object.keys(inputs.answers).length === 0) throw new Problem('Answer at least one question (yes, no or not known) before saving.')
+      if (risk.level !== risk.computedLevel && judgementReason === '') throw new Problem('Say why you are raising the level.')
+      if (refer && maracReason === '') throw new Problem('Give the reason for the MARAC referral.')
+      if (isLower(risk.level, risk.computedLevel)) throw new Problem('The level cannot be lower than the answers give.')
+      const payload: TriageContent = {
+        v: 1,
+        type: 'triage',
+        author: username,
+        writtenOn: todayHere(),
+        answers: inputs.answers,
+        incidentsLastYear: inputs.incidents,
+        computedLevel: risk.computedLevel,
+        level: risk.level,
+        judgementReason,
+        marac: { eligible: risk.maracEligible, refer, reason: maracReason },
+      }
+      await sealRecord('triage', payload, { riskLevel: risk.level })
+      return `Assessment saved: ${RISK_LEVEL_NAMES[risk.level]} risk.`
+    })
+  }
+
+  function triageLine(entry: Opened<TriageContent>): HTMLElement {
+    if (entry.content === null) return text('li', `An assessment saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+    const triage = entry.content
+    const yes = Object.values(triage.answers).filter((answer) => answer === 'yes').length
+    const marac = triage.marac.refer ? `referred to the MARAC (${triage.marac.reason})` : triage.marac.eligible ? 'qualified for the MARAC, not referred' + (triage.marac.reason === '' ? '' : ` (${triage.marac.reason})`) : 'not referred to the MARAC'
+    const raised = triage.level === triage.computedLevel ? '' : `, raised from ${RISK_LEVEL_NAMES[triage.computedLevel]} by judgement (${triage.judgementReason})`
+    return text('li', `${triage.writtenOn}, ${triage.author}: ${RISK_LEVEL_NAMES[triage.level]} risk, ${yes} of ${RISK_QUESTIONS.length} yes${raised}; ${marac}.`)
+  }
+
+  function showTriage(): void {
+    const form = required<HTMLFormElement>(document, 'form[data-form="triage"]')
+    const entries = records.triage
+    required<HTMLElement>(document, '[data-triage-history]').replaceChildren(...[...entries].reverse().map(triageLine))
+    const latest = entries.at(-1)
+    const latestView = required<HTMLElement>(document, '[data-triage-latest]')
+    if (latest === undefined) {
+      latestView.replaceChildren(text('p', 'Not assessed yet.'))
+      return
+    }
+    latestView.replaceChildren(text('p', 'Latest assessment:', 'hint'), triageLine(latest))
+    if (latest.content === null) return
+    // Start from the latest answers, so a change is a new version of them.
+    for (const [id, answer] of Object.entries(latest.content.answers)) {
+      const input = form.querySelector<HTMLInputElement>(`input[name="risk-${CSS.escape(id)}"][value="${answer}"]`)
+      if (input !== null) input.checked = true
+    }
+    required<HTMLInputElement>(form, '[data-risk-incidents]').value = latest.content.incidentsLastYear === null ? '' : String(latest.content.incidentsLastYear)
+    showRiskSummary(form)
+  }
+
+  // ---- consent ---------------------------------------------------------------------------------
+
+  function wireConsent(): void {
+    const form = required<HTMLFormElement>(document, 'form[data-form="consent"]')
+    required<HTMLInputElement>(form, '[data-consent-date]').value = todayHere()
+    wire(form, async () => {
+      const track = form.querySelector<HTMLInputElement>('[data-consent-track]:checked')?.value
+      const agreed = form.querySelector<HTMLInputElement>('[data-consent-agreed]:checked')?.value
+      if (track !== 'criminal' && track !== 'misconduct') throw new Problem('Choose the track: criminal or misconduct.')
+      if (agreed !== 'yes' && agreed !== 'no') throw new Problem('Say whether the person agrees to anything going to this track.')
+      const share = required<HTMLTextAreaElement>(form, '[data-consent-share]').value.trim()
+      const withWhom = required<HTMLInputElement>(form, '[data-consent-with]').value.trim()
+      const words = required<HTMLTextAreaElement>(form, '[data-consent-words]').value.trim()
+      const givenOn = required<HTMLInputElement>(form, '[data-consent-date]').value
+      if (agreed === 'yes' && (share === '' || withWhom === '')) throw new Problem('Say what the person agrees to share, and with whom.')
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(givenOn)) throw new Problem('Enter the day the person said so.')
+      const payload: ConsentContent = { v: 1, type: 'consent', author: username, writtenOn: todayHere(), track, agreed: agreed === 'yes', share, withWhom, words, givenOn }
+      await sealRecord('consent', payload)
+      for (const field of form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('[data-consent-share], [data-consent-with], [data-consent-words]')) field.value = ''
+      return `Consent for the ${track} track recorded.`
+    })
+  }
+
+  function consentLine(entry: Opened<ConsentContent>): HTMLElement {
+    if (entry.content === null) return text('li', `A consent record saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+    const consent = entry.content
+    const item = document.createElement('li')
+    item.dataset.consentTrack = consent.track
+    const what = consent.agreed ? `agreed to share ${consent.share} with ${consent.withWhom}` : 'did not agree to anything going to this track'
+    item.append(text('p', `${consent.track === 'criminal' ? 'Criminal' : 'Misconduct'} track, ${consent.givenOn}: ${what}. Recorded by ${consent.author} on ${consent.writtenOn}.`))
+    if (consent.words !== '') item.append(text('p', `In their words: ${consent.words}`, 'message__text'))
+    return item
+  }
+
+  function showConsent(): void {
+    const entries = records.consent
+    required<HTMLElement>(document, '[data-consent-history]').replaceChildren(...[...entries].reverse().map(consentLine))
+    const current = required<HTMLElement>(document, '[data-consent-current]')
+    const lines: HTMLElement[] = []
+    for (const track of ['criminal', 'misconduct'] as const) {
+      const latest = [...entries].reverse().find((entry) => entry.content?.track === track)
+      lines.push(latest === undefined ? text('li', `${track === 'criminal' ? 'Criminal' : 'Misconduct'} track: no consent recorded. Nothing goes to investigators on this track.`) : consentLine(latest))
+    }
+    const list = document.createElement('ul')
+    list.className = 'list'
+    list.append(...lines)
+    current.replaceChildren(list)
+  }
+
+  // ---- notes -----------------------------------------------------------------------------------
+
+  function wireNote(): void {
+    const form = required<HTMLFormElement>(document, 'form[data-form="note"]')
+    const input = required<HTMLTextAreaElement>(form, '[data-note-text]')
+    wire(form, async () => {
+      const note = input.value.trim()
+      if (note === '') throw new Problem('Write the note first.')
+      await sealRecord('note', { v: 1, type: 'note', author: username, writtenOn: todayHere(), text: note })
+      input.value = ''
+      return 'Note added.'
+    })
+  }
+
+  function showNotes(): void {
+    required<HTMLElement>(document, '[data-notes]').replaceChildren(
+      ...records.note.map((entry) => {
+        if (entry.content === null) return text('li', `A note saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+        const item = document.createElement('li')
+        item.append(text('p', `${entry.content.writtenOn}, ${entry.content.author}`, 'message__meta'), text('p', entry.content.text, 'message__text'))
+        return item
+      }),
+    )
+  }
+
+  // ---- the repeat-perpetrator signal -----------------------------------------------------------
+
+  /**
+   * Keeps this case's index entry up to date, indexes a batch of cases nobody has opened yet, then
+   * decrypts every other case's entry here and counts those naming the same person.
+   */
+  async function compareWithOtherCases(): Promise<void> {
+    const keys = ring
+    if (keys === null || content === null) return
+    const mine = identifiersOf(disclosure?.answers)
+    const latest = records.identifiers.at(-1)?.content ?? null
+    if (disclosure !== null && (latest === null || !sameIdentifiers(latest, mine))) {
+      await sealRecord('identifiers', { v: 1, type: 'identifiers', ...mine }).catch(() => undefined)
+    }
+    await indexUnopenedCases(keys)
+    if (isEmpty(mine)) return
+    const matches: string[] = []
+    let after: string | null = null
+    for (;;) {
+      const page: { entries: { caseId: string; recordId: string; seq: number; envelope: string }[]; more: boolean } = await getJson(`/staff/identifiers${after === null ? '' : `?after=${after}`}`)
+      for (const entry of page.entries) {
+        if (entry.caseId === caseId) continue
+        const other = await openIndexEntry(keys, entry)
+        if (other !== null && samePerson(mine, other)) matches.push(entry.caseId)
+      }
+      if (!page.more || page.entries.length === 0) break
+      after = page.entries.at(-1)!.caseId
+    }
+    await postJson(`/staff/cases/${caseId}/compared`, {}).catch(() => undefined)
+    showMatches(matches)
+  }
+
+  async function openIndexEntry(keys: ServiceRing, entry: { caseId: string; recordId: string; seq: number; envelope: string }): Promise<Identifiers | null> {
+    try {
+      const envelope = await openEnvelope(base64url.decode(entry.envelope, 'envelope'), {
+        caseId: entry.caseId,
+        keys: keys.all.map((set) => set.encryption),
+        expectKind: 'idva_note',
+        trustedSigners: keys.all.map((set) => set.signing.publicKey),
+        requireSignature: true,
+        context: recordContext('identifiers', entry.seq, entry.recordId),
+      })
+      const read = readRecordContent('identifiers', fromUtf8(envelope.plaintext))
+      return read.type === 'identifiers' ? read : null
+    } catch {
+      return null
+    }
+  }
+
+  /** Cases no IDVA has opened yet have no index entry: this browser makes theirs (a batch a time). */
+  async function indexUnopenedCases(keys: ServiceRing): Promise<void> {
+    const batch = await getJson<{ cases: { caseId: string; messageId: string; kind: 'disclosure' | 'consultation'; authPublic: string; envelope: string }[] }>('/staff/identifiers/unindexed')
+    for (const other of batch.cases) {
+      if (other.caseId === caseId) continue
+      try {
+        const envelope = await openEnvelope(base64url.decode(other.envelope, 'envelope'), {
+          caseId: other.caseId,
+          keys: keys.all.map((set) => set.encryption),
+          expectKind: other.kind,
+          trustedSigners: [base64url.decode(other.authPublic, 'auth key', 32)],
+          requireSignature: true,
+          context: messageContext(1, other.messageId),
+        })
+        const found = identifiersOf(readMessageContent(fromUtf8(envelope.plaintext)).answers)
+        const recordId = globalThis.crypto.randomUUID()
+        const sealed = await sealEnvelope({
+          kind: 'idva_note',
+          caseId: other.caseId,
+          plaintext: utf8(JSON.stringify({ v: 1, type: 'identifiers', ...found })),
+          recipients: [keys.current.encryption.publicKey],
+          signer: keys.current.signing,
+          context: recordContext('identifiers', 1, recordId),
+        })
+        await postJson(`/staff/cases/${other.caseId}/records`, { kind: 'identifiers', recordId, seq: 1, envelope: base64url.encode(sealed) })
+      } catch {
+        // A case that cannot be read or was indexed meanwhile is left for another time.
+      }
+    }
+  }
+
+  function showMatches(matches: readonly string[]): void {
+    const panel = required<HTMLElement>(view, '[data-repeat]')
+    if (matches.length === 0) {
+      panel.hidden = true
+      return
+    }
+    required<HTMLElement>(panel, '[data-repeat-text]').textContent = `This person is named in ${matches.length} other case${matches.length === 1 ? '' : 's'}.`
+    required<HTMLElement>(panel, '[data-repeat-links]').replaceChildren(
+      ...matches.map((id) => {
+        const item = document.createElement('li')
+        const link = document.createElement('a')
+        link.href = `/staff/cases/${encodeURIComponent(id)}`
+        link.textContent = `Case ${id.slice(0, 8)}`
+        item.append(link)
+        return item
+      }),
+    )
+    panel.hidden = false
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Showing a case's thread, decrypted in this browser: for the reporter at /return and for the IDVA
+ * on the case page. Every piece of decrypted content is set with textContent, never as HTML, so
+ * whatever anyone wrote (or forged) is shown as the characters it is.
+ */
+import type { EvidenceReference, MessageContent } from '../crypto/thread.ts'
+import { base64url } from '../crypto/bytes.ts'
+import { decryptFile } from './evidence.ts'
+import { readable } from './answers.ts'
+import { RequestRefused } from './http.ts'
+
+export interface ThreadMessage {
+  readonly id: string
+  readonly seq: number
+  readonly author: 'reporter' | 'idva'
+  readonly kind: 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
+  readonly createdOn: string
+  readonly envelope: string
+  readonly evidence: readonly { id: string; size: number }[]
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag)
+  if (className !== '') node.className = className
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+/** A list item for one message, with who wrote it and when. */
+export function messageItem(message: ThreadMessage, who: string): HTMLLIElement {
+  const item = element('li', `message message--${message.author}`)
+  item.dataset.messageId = message.id
+  item.append(element('p', 'message__meta', `${who}, ${message.createdOn}`))
+  return item
+}
+
+/** In place of content that failed its checks: says why, shows none of it. */
+export function unreadable(item: HTMLElement, unverified: boolean, unverifiedText: string): HTMLElement {
+  item.classList.add('message--unverified')
+  item.dataset.unverified = unverified ? 'true' : 'false'
+  item.append(element('p', 'message__text', unverified ? unverifiedText : 'This message could not be decrypted, so it is not shown.'))
+  return item
+}
+
+/** Whether a failure to open an envelope was its signature (as opposed to its encryption). */
+export function isUnverified(error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return code === 'bad_signature' || code === 'unknown_signer' || code === 'signature_required'
+}
+
+/** A definition list of answers, named for the reader; empty answers are left out. */
+export function answerList(answers: Readonly<Record<string, string | readonly string[]>>, names: Readonly<Record<string, string>>, only?: readonly string[]): HTMLDListElement {
+  const list = element('dl', 'summary message__answers')
+  const keys = only ?? Object.keys(answers)
+  for (const name of keys) {
+    const value = answers[name]
+    if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) continue
+    list.append(element('dt', '', names[name] ?? name), element('dd', '', readable(value)))
+  }
+  return list
+}
+
+/** Text, answers (folded away) and a download button per file, as text and buttons only. */
+export function appendContent(
+  item: HTMLElement,
+  content: MessageContent,
+  options: { stored: readonly { id: string }[]; answersTitle: string; names: Readonly<Record<string, string>>; download: (file: EvidenceReference, button: HTMLButtonElement) => void },
+): void {
+  if (content.text !== '') item.append(element('p', 'message__text', content.text))
+  if (content.answers !== undefined && Object.keys(content.answers).length > 0) {
+    const details = element('details', '')
+    details.append(element('summary', '', options.answersTitle), answerList(content.answers, options.names))
+    item.append(details)
+  }
+  const stored = new Set(options.stored.map((file) => file.id))
+  for (const file of content.evidence) {
+    const row = element('p', '')
+    const button = element('button', 'button button--secondary button--small', stored.has(file.id) ? `Download ${file.name}` : `${file.name} (missing)`)
+    button.type = 'button'
+    button.disabled = !stored.has(file.id)
+    button.addEventListener('click', () => options.download(file, button))
+    row.append(button)
+    item.append(row)
+  }
+}
+
+/** Fetches an encrypted evidence file, decrypts it in the evidence worker, and offers it to save. */
+export async function downloadEvidence(url: string, file: EvidenceReference): Promise<void> {
+  const response = await fetch(url, { credentials: 'same-origin' })
+  if (!response.ok) throw new RequestRefused(response.status, 'That file could not be fetched. Please try again.')
+  const blob = await decryptFile(await response.blob(), { fileId: base64url.decode(file.fileId, 'file id'), key: base64url.decode(file.key, 'file key') })
+  const link = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }))
+  const anchor = document.createElement('a')
+  anchor.href = link
+  anchor.download = file.name
+  anchor.click()
+  setTimeout(() => URL.revokeObjectURL(link), 30_000)
+}
+
+/** Where the thread skips a position: a message was removed without the reader's knowledge. */
+export function gapNotice(text: string): HTMLLIElement {
+  const item = element('li', 'message message--unverified')
+  item.dataset.gap = 'true'
+  item.append(element('p', 'message__text', text))
+  return item
+}

@@ -1,0 +1,102 @@
+/**
+ * The first-response clock, in working days (Monday to Friday; bank holidays are not known to the
+ * portal, so a target that spans one is a day stricter than it needs to be). Days are 'YYYY-MM-DD'
+ * strings, as the database keeps them: a case records the day it arrived, never the time.
+ */
+
+const DAY_MS = 86_400_000
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/
+
+function toUtc(day: string): number {
+  const match = DAY.exec(day)
+  if (match === null) throw new RangeError(`not a day: ${day}`)
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))
+}
+
+function fromUtc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+function isWorkingDay(ms: number): boolean {
+  const weekday = new Date(ms).getUTCDay()
+  return weekday !== 0 && weekday !== 6
+}
+
+/** The day `n` working days after `day` (a case arriving at the weekend counts from Monday). */
+export function addWorkingDays(day: string, n: number): string {
+  let ms = toUtc(day)
+  let left = n
+  while (left > 0) {
+    ms += DAY_MS
+    if (isWorkingDay(ms)) left--
+  }
+  return fromUtc(ms)
+}
+
+/** The day `n` working days before `day`. */
+export function subtractWorkingDays(day: string, n: number): string {
+  let ms = toUtc(day)
+  let left = n
+  while (left > 0) {
+    ms -= DAY_MS
+    if (isWorkingDay(ms)) left--
+  }
+  return fromUtc(ms)
+}
+
+/** Working days from `from` (exclusive) to `to` (inclusive); 0 when `to` is not after `from`. */
+export function workingDaysBetween(from: string, to: string): number {
+  let count = 0
+  const end = toUtc(to)
+  for (let ms = toUtc(from) + DAY_MS; ms <= end; ms += DAY_MS) if (isWorkingDay(ms)) count++
+  return count
+}
+
+export interface ResponseClock {
+  readonly state: 'replied' | 'due' | 'overdue' | 'closed'
+  /** The day the first reply is due. */
+  readonly dueOn: string
+  /** Working days the case has waited (or waited, once replied). */
+  readonly waited: number
+  /** Working days past the target, when overdue. */
+  readonly overdueBy: number
+  /** Plain words for the queue and the case page. */
+  readonly text: string
+}
+
+function days(n: number): string {
+  return `${n} working day${n === 1 ? '' : 's'}`
+}
+
+/**
+ * Where a case stands against its first-response target. A case is overdue once the due day has
+ * passed without a reply: a target of two working days for a Monday case is met by Wednesday.
+ */
+export function responseClock(options: { createdOn: string; firstReplyOn: string | null; closed: boolean; targetDays: number; today: string }): ResponseClock {
+  const dueOn = addWorkingDays(options.createdOn, options.targetDays)
+  if (options.firstReplyOn !== null) {
+    const waited = workingDaysBetween(options.createdOn, options.firstReplyOn)
+    const late = Math.max(0, waited - options.targetDays)
+    return { state: 'replied', dueOn, waited, overdueBy: late, text: `First reply after ${days(waited)}${late > 0 ? ` (${days(late)} late)` : ''}` }
+  }
+  const waited = workingDaysBetween(options.createdOn, options.today)
+  if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: 'Closed without a reply' }
+  const overdueBy = workingDaysBetween(dueOn, options.today)
+  if (overdueBy > 0) return { state: 'overdue', dueOn, waited, overdueBy, text: `Overdue by ${days(overdueBy)} (due ${dueOn})` }
+  return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? 'Reply due today' : `Reply due by ${dueOn}` }
+}
+
+/**
+ * The newest arrival day that is overdue today: a case that arrived on or before it, with no reply,
+ * is past its target. Used to filter the queue with an index range rather than row by row.
+ */
+export function overdueCutoff(today: string, targetDays: number): string {
+  // Overdue means workingDaysBetween(addWorkingDays(created, target), today) > 0, i.e. the due day
+  // is before today's last working day. Walk back from today.
+  let candidate = today
+  for (let i = 0; i < 400; i++) {
+    if (workingDaysBetween(addWorkingDays(candidate, targetDays), today) > 0) return candidate
+    candidate = fromUtc(toUtc(candidate) - DAY_MS)
+  }
+  throw new RangeError('no overdue cutoff within 400 days')
+}

@@ -1,0 +1,47 @@
+import { equalBytes } from '../../../crypto/bytes.ts'
+import { isCryptoError, keyId, parseEnvelope, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/index.ts'
+import { HttpError } from '../../errors.ts'
+
+/**
+ * Checks on what an IDVA's browser sends, made without any key that could read it: the envelope is
+ * well formed, of the expected kind, signed with the IDVA service's current key over this case and
+ * its place (so it is the service's, and cannot be moved), and sealed to exactly the keys that
+ * must read it: the service's current key, and for a reply the case's reply key too. A mistake in
+ * a browser therefore cannot store something the service could not read back.
+ */
+
+export const NOT_SEALED_RIGHT = 'What was sent is not locked to the right keys, so nothing was stored. Please reload the page and try again.'
+export const KEY_CHANGED = 'The IDVA service\'s key has changed since this page was loaded, so nothing was stored. Reload the page (your keys will catch up) and try again.'
+
+export interface ExpectedServiceEnvelope {
+  readonly kind: EnvelopeKind
+  readonly caseId: string
+  readonly context: Uint8Array
+  readonly service: { readonly x25519: Uint8Array; readonly ed25519: Uint8Array; readonly previousEd25519: readonly Uint8Array[] }
+  /** Recipients besides the service: the case's reply key for a reply; none for a record. */
+  readonly alsoTo: readonly Uint8Array[]
+}
+
+/** Returns the padding bucket. Throws HttpError (400, 409 when the service key has moved on). */
+export async function checkServiceEnvelope(envelope: Uint8Array, expected: ExpectedServiceEnvelope): Promise<number> {
+  let structure
+  try {
+    structure = parseEnvelope(envelope)
+  } catch (error) {
+    if (isCryptoError(error)) throw new HttpError(error.code === 'too_large' ? 413 : 400, 'What was sent is not a message this portal can store, so nothing was stored. Please reload the page and try again.')
+    throw error
+  }
+  if (structure.kind !== expected.kind) throw new HttpError(400, 'What was sent is not the kind of record expected here, so nothing was stored.')
+  const signed = await verifyEnvelopeSignature(envelope, expected.caseId, expected.service.ed25519, expected.context).catch(() => false)
+  if (!signed) {
+    // Signed by an earlier generation of the service key: this tab has not caught up with a rotation.
+    const signer = structure.signerKeyId
+    const previous = await Promise.all(expected.service.previousEd25519.map((key) => keyId('ed25519', key)))
+    if (signer !== null && previous.some((id) => equalBytes(id, signer))) throw new HttpError(409, KEY_CHANGED)
+    throw new HttpError(400, 'This is not signed by the IDVA service for this case and place, so nothing was stored. Please reload the page and try again.')
+  }
+  const wanted = await Promise.all([expected.service.x25519, ...expected.alsoTo].map((key) => keyId('x25519', key)))
+  const ids = structure.recipients.map((recipient) => recipient.keyId)
+  if (ids.length !== wanted.length || !wanted.every((id) => ids.some((candidate) => equalBytes(candidate, id)))) throw new HttpError(400, NOT_SEALED_RIGHT)
+  return structure.bucket
+}

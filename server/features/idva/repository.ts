@@ -1,0 +1,147 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { CaseKind, CaseStatus, RecordKind, RiskLevel, Schema } from '../../db/schema.ts'
+
+/** SQL for the IDVA workspace. Plain functions taking the database or a transaction. */
+
+type Db = Kysely<Schema> | Transaction<Schema>
+
+export type StatusFilter = CaseStatus | 'open' | 'all'
+export type RiskFilter = RiskLevel | 'none' | 'any'
+
+export interface QueueQuery {
+  readonly status: StatusFilter
+  readonly risk: RiskFilter
+  readonly kind: CaseKind | 'any'
+  readonly overdueOnly: boolean
+  /** Newest arrival day that is overdue today, per kind (see clock.ts overdueCutoff). */
+  readonly overdueCutoffs: Readonly<Record<CaseKind, string>>
+  /** Keyset paging: the last row of the previous page. */
+  readonly after: { readonly createdOn: string; readonly id: string } | null
+  readonly limit: number
+}
+
+export interface QueueRow {
+  readonly id: string
+  readonly kind: CaseKind
+  readonly status: CaseStatus
+  readonly riskLevel: RiskLevel | null
+  readonly createdOn: string
+  readonly lastActivityOn: string
+  readonly firstReplyOn: string | null
+  readonly messageCount: number
+  readonly evidenceCount: number
+}
+
+/**
+ * One page of the queue, oldest first, and whether there is another. Every filter is served by an
+ * index in (created_on, id) order (migrations/20261201_0006_idva_workspace.ts), so a page costs
+ * the same with a hundred cases or a hundred thousand. The fixed predicates are literal SQL so the
+ * planner can match them to the partial indexes.
+ */
+export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: QueueRow[]; more: boolean }> {
+  let select = db
+    .selectFrom('cases')
+    .select(['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count'])
+    .orderBy('created_on')
+    .orderBy('id')
+    .limit(query.limit + 1)
+  if (query.status === 'open') select = select.where(sql<boolean>`status <> 'closed'`)
+  else if (query.status !== 'all') select = select.where('status', '=', query.status)
+  if (query.risk === 'none') select = select.where('risk_level', 'is', null)
+  else if (query.risk !== 'any') select = select.where('risk_level', '=', query.risk)
+  if (query.kind !== 'any') select = select.where('kind', '=', query.kind)
+  if (query.overdueOnly) {
+    const { disclosure, consultation } = query.overdueCutoffs
+    select = select
+      .where(sql<boolean>`first_reply_on IS NULL AND status <> 'closed'`)
+      .where((eb) => eb.or([eb.and([eb('kind', '=', 'disclosure'), eb('created_on', '<=', disclosure)]), eb.and([eb('kind', '=', 'consultation'), eb('created_on', '<=', consultation)])]))
+  }
+  if (query.after !== null) {
+    const { createdOn, id } = query.after
+    select = select.where((eb) => eb(eb.refTuple('created_on', 'id'), '>', eb.tuple(sql<string>`${createdOn}::date`, id)))
+  }
+  const rows = await select.execute()
+  return {
+    more: rows.length > query.limit,
+    rows: rows.slice(0, query.limit).map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      status: row.status,
+      riskLevel: row.risk_level,
+      createdOn: row.created_on,
+      lastActivityOn: row.last_activity_on,
+      firstReplyOn: row.first_reply_on,
+      messageCount: row.message_count,
+      evidenceCount: row.evidence_count,
+    })),
+  }
+}
+
+/** New cases and those past their first-response target: two index-only counts. */
+export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, string>>): Promise<{ new: number; overdue: number }> {
+  const count = (rows: { n: number | string | bigint } | undefined) => Number(rows?.n ?? 0)
+  const fresh = await db.selectFrom('cases').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'new').executeTakeFirst()
+  const overdue = await db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(sql<boolean>`first_reply_on IS NULL AND status <> 'closed'`)
+    .where((eb) => eb.or([eb.and([eb('kind', '=', 'disclosure'), eb('created_on', '<=', cutoffs.disclosure)]), eb.and([eb('kind', '=', 'consultation'), eb('created_on', '<=', cutoffs.consultation)])]))
+    .executeTakeFirst()
+  return { new: count(fresh), overdue: count(overdue) }
+}
+
+/** The database's own day, so every instance and the stored dates agree on what "today" is. */
+export async function today(db: Db): Promise<string> {
+  const row = await sql<{ today: string }>`SELECT current_date AS today`.execute(db)
+  return row.rows[0]!.today
+}
+
+/** A case's IDVA-only records, oldest first within each kind. */
+export async function caseRecords(db: Db, caseId: string) {
+  return db.selectFrom('case_records').select(['id', 'kind', 'seq', 'envelope', 'created_on']).where('case_id', '=', caseId).orderBy('kind').orderBy('seq').execute()
+}
+
+export async function nextRecordSeq(trx: Transaction<Schema>, caseId: string, kind: RecordKind): Promise<number> {
+  const last = await trx.selectFrom('case_records').select((eb) => eb.fn.max('seq').as('seq')).where('case_id', '=', caseId).where('kind', '=', kind).executeTakeFirst()
+  return (last?.seq ?? 0) + 1
+}
+
+/** Locks the case row for the rest of the transaction (one writer at a time per case). */
+export async function lockCase(trx: Transaction<Schema>, caseId: string) {
+  return trx.selectFrom('cases').selectAll().where('id', '=', caseId).forUpdate().executeTakeFirst()
+}
+
+export const IDENTIFIER_PAGE = 500
+
+/**
+ * The newest repeat-perpetrator index entry of every case, a page at a time in case id order,
+ * for an IDVA's browser to decrypt and compare. Only envelopes: a match is found in the browser.
+ */
+export async function identifierEntries(db: Db, after: string | null) {
+  let select = db
+    .selectFrom('case_records')
+    .select(['case_id', 'id', 'seq', 'envelope'])
+    .distinctOn('case_id')
+    .where('kind', '=', 'identifiers')
+    .orderBy('case_id')
+    .orderBy('seq', 'desc')
+    .limit(IDENTIFIER_PAGE + 1)
+  if (after !== null) select = select.where('case_id', '>', after)
+  const rows = await select.execute()
+  return { rows: rows.slice(0, IDENTIFIER_PAGE), more: rows.length > IDENTIFIER_PAGE }
+}
+
+export const UNINDEXED_BATCH = 25
+
+/** Cases with no index entry yet (oldest first), with their first message, to be indexed. */
+export async function unindexedCases(db: Db) {
+  return db
+    .selectFrom('cases')
+    .innerJoin('case_messages', (join) => join.onRef('case_messages.case_id', '=', 'cases.id').on('case_messages.seq', '=', 1))
+    .select(['cases.id as caseId', 'cases.auth_public as authPublic', 'case_messages.id as messageId', 'case_messages.kind as messageKind', 'case_messages.envelope'])
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_records').select('case_records.id').whereRef('case_records.case_id', '=', 'cases.id').where('case_records.kind', '=', 'identifiers'))))
+    .orderBy('cases.created_on')
+    .orderBy('cases.id')
+    .limit(UNINDEXED_BATCH)
+    .execute()
+}

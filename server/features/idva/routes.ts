@@ -1,0 +1,281 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { messageContext, recordContext, RECORD_ENVELOPE_KIND } from '../../../crypto/index.ts'
+import { UUID } from '../../../crypto/thread.ts'
+import { recordAudit } from '../../audit/audit.ts'
+import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schema.ts'
+import { HttpError } from '../../errors.ts'
+import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
+import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueView } from '../../../views/pages/staff/cases.tsx'
+import { caseThread, findCase, serviceKeyChain } from '../cases/repository.ts'
+import { body, bytes, integer, text } from '../staff/input.ts'
+import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
+import { staffView } from '../staff/view-context.ts'
+import { overdueCutoff, responseClock } from './clock.ts'
+import { checkServiceEnvelope } from './incoming.ts'
+import { caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, type QueueQuery, type RiskFilter, type StatusFilter } from './repository.ts'
+
+/**
+ * The IDVA workspace on the server: the queue, the case page, and storing what IDVAs' browsers
+ * write (replies, triage, notes, consent, index entries). Only IDVAs and IDVA leads may use any of
+ * it. The server hands out envelopes and stores envelopes; it checks their form, signature and
+ * recipients, never their content, and records every opening, decryption report and change in
+ * the audit log.
+ */
+
+const PAGE_SIZE = 25
+const DAY = /^\d{4}-\d{2}-\d{2}$/
+const STATUSES: readonly CaseStatus[] = ['new', 'in_contact', 'support_ongoing', 'referred', 'closed']
+const STATUS_FILTERS: readonly StatusFilter[] = ['open', 'all', ...STATUSES]
+const RISK_FILTERS: readonly RiskFilter[] = ['any', 'none', 'standard', 'medium', 'high']
+const RISK_LEVELS: readonly RiskLevel[] = ['standard', 'medium', 'high']
+const NO_SUCH_CASE = 'There is no such case. It may have been withdrawn by the person who sent it, which deletes it.'
+const ACCESS = { access: { roles: IDVA_ROLES } }
+
+type Params = { caseId: string }
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, what: string): T {
+  if (value === undefined || value === '') return fallback
+  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new HttpError(400, `That ${what} filter is not one the queue knows.`)
+  return value as T
+}
+
+function caseIdOf(request: FastifyRequest): string {
+  const caseId = (request.params as Params).caseId
+  if (!UUID.test(caseId)) throw new HttpError(404, NO_SUCH_CASE)
+  return caseId
+}
+
+const idvaRoutes: FastifyPluginAsync = async (app) => {
+  const db = app.database.db
+  const targets: Record<CaseKind, number> = { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }
+
+  async function clockFor(row: { kind: CaseKind; createdOn: string; firstReplyOn: string | null; status: CaseStatus }, day: string) {
+    const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed', targetDays: targets[row.kind], today: day })
+    return { state: clock.state, text: clock.text }
+  }
+
+  app.get('/staff/cases', { config: ACCESS }, async (request, reply) => {
+    const input = request.query as Record<string, unknown>
+    const status = oneOf(input.status, STATUS_FILTERS, 'open', 'status')
+    const risk = oneOf(input.risk, RISK_FILTERS, 'any', 'risk')
+    const kind = oneOf<CaseKind | 'any'>(input.kind, ['any', 'disclosure', 'consultation'], 'any', 'kind')
+    const overdueOnly = input.overdue === '1'
+    let after: QueueQuery['after'] = null
+    if (typeof input.after === 'string' && input.after !== '') {
+      const [createdOn, id] = input.after.split('_')
+      if (createdOn === undefined || !DAY.test(createdOn) || id === undefined || !UUID.test(id)) throw new HttpError(400, 'That page of the queue does not exist. Go back to the first page.')
+      after = { createdOn, id }
+    }
+    const day = await today(db)
+    const overdueCutoffs = { disclosure: overdueCutoff(day, targets.disclosure), consultation: overdueCutoff(day, targets.consultation) }
+    const page = await queuePage(db, { status, risk, kind, overdueOnly, overdueCutoffs, after, limit: PAGE_SIZE })
+    const filters = { status, risk, kind, overdue: overdueOnly }
+    const last = page.rows.at(-1)
+    const queue: QueueView = {
+      items: await Promise.all(
+        page.rows.map(async (row) => ({
+          id: row.id,
+          reference: caseReference(row.id),
+          kind: row.kind,
+          status: row.status,
+          riskLevel: row.riskLevel,
+          createdOn: row.createdOn,
+          lastActivityOn: row.lastActivityOn,
+          messageCount: row.messageCount,
+          evidenceCount: row.evidenceCount,
+          clock: await clockFor(row, day),
+        })),
+      ),
+      filters,
+      nextPage: page.more && last !== undefined ? new URLSearchParams({ status, risk, kind, ...(overdueOnly ? { overdue: '1' } : {}), after: `${last.createdOn}_${last.id}` }).toString() : null,
+      isFirstPage: after === null,
+      counts: request.headers['hx-request'] === 'true' ? { new: 0, overdue: 0 } : await queueCounts(db, overdueCutoffs),
+      targets,
+    }
+    if (request.headers['hx-request'] === 'true') return reply.html(QueueResults({ queue }))
+    return reply.html(QueuePage({ view: staffView(app, request), queue }))
+  })
+
+  async function summaryOf(caseId: string): Promise<CaseSummary> {
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const day = await today(db)
+    return {
+      id: found.id,
+      reference: caseReference(found.id),
+      kind: found.kind,
+      status: found.status,
+      riskLevel: found.risk_level,
+      createdOn: found.created_on,
+      lastActivityOn: found.last_activity_on,
+      firstReplyOn: found.first_reply_on,
+      triagedOn: found.triaged_on,
+      statusChangedOn: found.status_changed_on,
+      messageCount: found.message_count,
+      evidenceCount: found.evidence_count,
+      clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status }, day),
+    }
+  }
+
+  app.get('/staff/cases/:caseId', { config: ACCESS }, async (request, reply) => reply.html(CasePage({ view: staffView(app, request), summary: await summaryOf(caseIdOf(request)) })))
+
+  /** Everything the IDVA's browser decrypts: envelopes, with the public keys to check them. */
+  app.get('/staff/cases/:caseId/content', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const messages = await caseThread(db, caseId)
+    const records = await caseRecords(db, caseId)
+    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.opened_by_idva', object: { type: 'case', id: caseId } })
+    return reply.send({
+      caseId,
+      kind: found.kind,
+      status: found.status,
+      authPublic: found.auth_public.toString('base64url'),
+      replyPublic: found.reply_public.toString('base64url'),
+      service: await serviceKeyChain(db),
+      messages: messages.map((message) => ({ id: message.id, seq: message.seq, author: message.author, kind: message.kind, createdOn: message.created_on, envelope: message.envelope.toString('base64url'), evidence: message.evidence })),
+      records: records.map((record) => ({ id: record.id, kind: record.kind, seq: record.seq, createdOn: record.created_on, envelope: record.envelope.toString('base64url') })),
+    })
+  })
+
+  /** The browser reports what it decrypted: the audit log records it (never what it said). */
+  app.post('/staff/cases/:caseId/decrypted', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const input = body(request.body)
+    const opened = integer(input, 'opened', 0, 100_000)
+    const failed = integer(input, 'failed', 0, 100_000)
+    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const actor = { type: 'staff' as const, id: request.staff!.accountId }
+    await db.transaction().execute(async (trx) => {
+      if (opened > 0) await recordAudit(trx, { actor, action: 'case.decrypted_by_idva', object: { type: 'case', id: caseId } })
+      if (failed > 0) await recordAudit(trx, { actor, action: 'case.decryption_failed', object: { type: 'case', id: caseId } })
+    })
+    return reply.code(204).send()
+  })
+
+  app.get('/staff/cases/:caseId/evidence/:fileId', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const fileId = (request.params as { fileId: string }).fileId
+    if (!UUID.test(fileId)) throw new HttpError(404, 'That file is not part of this case.')
+    const file = await db.selectFrom('case_evidence').select('encrypted').where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
+    if (file === undefined) throw new HttpError(404, 'That file is not part of this case.')
+    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.evidence_fetched_by_idva', object: { type: 'evidence', id: fileId } })
+    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file.encrypted)
+  })
+
+  app.post('/staff/cases/:caseId/status', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const status = text(body(request.body), 'status', { max: 20 }) as CaseStatus
+    if (!STATUSES.includes(status) || status === 'new') throw new HttpError(400, 'Choose a status from the list: in contact, support ongoing, referred or closed.')
+    await db.transaction().execute(async (trx) => {
+      const found = await lockCase(trx, caseId)
+      if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      if (found.status === status) throw new HttpError(409, `The case is already "${STATUS_NAMES[status]}".`)
+      await trx.updateTable('cases').set({ status, status_changed_on: await today(trx) }).where('id', '=', caseId).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.status_changed', object: { type: 'case', id: caseId } })
+    })
+    const summary = await summaryOf(caseId)
+    if (request.headers['hx-request'] === 'true') return reply.html(StatusPanel({ summary, csrfToken: request.staff!.csrfToken, message: `Status changed to "${STATUS_NAMES[status]}".` }))
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
+  })
+
+  /** The service's current keys, which what a browser sends must be sealed to and signed with. */
+  async function serviceKeys() {
+    const generations = await groupGenerations(db, IDVA_SERVICE_ID)
+    const current = generations.at(-1)
+    if (current === undefined) throw new HttpError(409, 'The IDVA service has no keys yet.')
+    return { x25519: current.x25519_public, ed25519: current.ed25519_public, previousEd25519: generations.slice(0, -1).map((row) => row.ed25519_public) }
+  }
+
+  /** A reply to the reporter: sealed to their reply key and the service, signed by the service. */
+  app.post('/staff/cases/:caseId/replies', { bodyLimit: 1_200_000, config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const input = body(request.body)
+    const messageId = text(input, 'messageId', { min: 36, max: 36, pattern: UUID })
+    const seq = integer(input, 'seq', 1, 1_000_000)
+    const envelope = bytes(input, 'envelope', { max: 1_100_000 })
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const paddedSize = await checkServiceEnvelope(envelope, { kind: 'idva_reply', caseId, context: messageContext(seq, messageId), service: await serviceKeys(), alsoTo: [found.reply_public] })
+    await db.transaction().execute(async (trx) => {
+      const locked = await lockCase(trx, caseId)
+      if (locked === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      if (locked.status === 'closed') throw new HttpError(409, 'This case is closed. Change its status to reopen it before replying.')
+      const last = await trx.selectFrom('case_messages').select((eb) => eb.fn.max('seq').as('seq')).where('case_id', '=', caseId).executeTakeFirst()
+      if (seq !== (last?.seq ?? 0) + 1) throw new HttpError(409, 'A new message arrived in this case while you were writing. Your reply was not sent: read the new message, then send it again.')
+      if ((await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This reply has already been sent.')
+      const day = await today(trx)
+      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq, author: 'idva', kind: 'idva_reply', envelope, padded_size: paddedSize }).execute()
+      await trx
+        .updateTable('cases')
+        .set((eb) => ({
+          message_count: eb('message_count', '+', 1),
+          last_activity_on: day,
+          first_reply_on: locked.first_reply_on ?? day,
+          ...(locked.status === 'new' ? { status: 'in_contact' as const, status_changed_on: day } : {}),
+        }))
+        .where('id', '=', caseId)
+        .execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.idva_replied', object: { type: 'message', id: messageId } })
+      if (locked.status === 'new') await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.status_changed', object: { type: 'case', id: caseId } })
+    })
+    return reply.code(201).send({ seq })
+  })
+
+  const RECORD_AUDIT: Record<RecordKind, string> = { triage: 'case.triaged', note: 'case.note_added', consent: 'case.consent_recorded', identifiers: 'case.identifiers_indexed' }
+
+  /** Triage, a note, a consent version or an index entry: a new record, never a changed one. */
+  app.post('/staff/cases/:caseId/records', { bodyLimit: 400_000, config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const input = body(request.body)
+    const kind = text(input, 'kind', { max: 20 }) as RecordKind
+    if (!(kind in RECORD_AUDIT)) throw new HttpError(400, 'kind must be triage, note, consent or identifiers.')
+    const recordId = text(input, 'recordId', { min: 36, max: 36, pattern: UUID })
+    const seq = integer(input, 'seq', 1, 1_000_000)
+    const envelope = bytes(input, 'envelope', { max: 300_000 })
+    let riskLevel: RiskLevel | null = null
+    if (kind === 'triage') {
+      riskLevel = text(input, 'riskLevel', { max: 10 }) as RiskLevel
+      if (!RISK_LEVELS.includes(riskLevel)) throw new HttpError(400, 'riskLevel must be standard, medium or high.')
+    }
+    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const paddedSize = await checkServiceEnvelope(envelope, { kind: RECORD_ENVELOPE_KIND[kind], caseId, context: recordContext(kind, seq, recordId), service: await serviceKeys(), alsoTo: [] })
+    await db.transaction().execute(async (trx) => {
+      if ((await lockCase(trx, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      if (seq !== (await nextRecordSeq(trx, caseId, kind))) throw new HttpError(409, 'A colleague saved a new version while you were writing. Reload the case to see it, then save yours again.')
+      if ((await trx.selectFrom('case_records').select('id').where('id', '=', recordId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This has already been saved.')
+      await trx.insertInto('case_records').values({ id: recordId, case_id: caseId, kind, seq, envelope, padded_size: paddedSize }).execute()
+      if (riskLevel !== null) await trx.updateTable('cases').set({ risk_level: riskLevel, triaged_on: await today(trx) }).where('id', '=', caseId).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: RECORD_AUDIT[kind], object: { type: 'case', id: caseId } })
+    })
+    return reply.code(201).send({ seq })
+  })
+
+  /** The repeat-perpetrator index: envelopes only, a page at a time; a match is made in the browser. */
+  app.get('/staff/identifiers', { config: ACCESS }, async (request, reply) => {
+    const after = (request.query as { after?: unknown }).after
+    if (after !== undefined && (typeof after !== 'string' || !UUID.test(after))) throw new HttpError(400, 'after must be a case id.')
+    const page = await identifierEntries(db, after ?? null)
+    return reply.send({
+      entries: page.rows.map((row) => ({ caseId: row.case_id, recordId: row.id, seq: row.seq, envelope: row.envelope.toString('base64url') })),
+      more: page.more,
+    })
+  })
+
+  /** Cases no browser has indexed yet, with their first message, for this browser to index. */
+  app.get('/staff/identifiers/unindexed', { config: ACCESS }, async (_request, reply) => {
+    const rows = await unindexedCases(db)
+    return reply.send({ cases: rows.map((row) => ({ caseId: row.caseId, messageId: row.messageId, kind: row.messageKind, authPublic: row.authPublic.toString('base64url'), envelope: row.envelope.toString('base64url') })) })
+  })
+
+  /** The browser compared this case with the index: the audit log records that it did. */
+  app.post('/staff/cases/:caseId/compared', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.compared_with_index', object: { type: 'case', id: caseId } })
+    return reply.code(204).send()
+  })
+}
+
+export default idvaRoutes

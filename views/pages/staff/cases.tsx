@@ -1,0 +1,517 @@
+import type { CaseKind, CaseStatus, RiskLevel } from '../../../server/db/schema.ts'
+import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../server/features/idva/risk-checklist.ts'
+import { StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
+
+/**
+ * The IDVA workspace: the queue (metadata only: kind, status, risk band, days and counts) and the
+ * case page, whose content is decrypted by the page's script in the IDVA's browser and shown as
+ * text. Nothing here renders decrypted content: the server never has any.
+ */
+
+export const STATUS_NAMES: Readonly<Record<CaseStatus, string>> = {
+  new: 'New',
+  in_contact: 'In contact',
+  support_ongoing: 'Support ongoing',
+  referred: 'Referred',
+  closed: 'Closed',
+}
+
+export const KIND_NAMES: Readonly<Record<CaseKind, string>> = { disclosure: 'Self-referral', consultation: 'Manager consultation' }
+
+/** The order of the workflow: every status but "new" can be chosen; a closed case can be reopened. */
+export const STATUS_ORDER: readonly CaseStatus[] = ['new', 'in_contact', 'support_ongoing', 'referred', 'closed']
+
+export interface ClockView {
+  readonly state: 'replied' | 'due' | 'overdue' | 'closed'
+  readonly text: string
+}
+
+export interface QueueItem {
+  readonly id: string
+  readonly reference: string
+  readonly kind: CaseKind
+  readonly status: CaseStatus
+  readonly riskLevel: RiskLevel | null
+  readonly createdOn: string
+  readonly lastActivityOn: string
+  readonly messageCount: number
+  readonly evidenceCount: number
+  readonly clock: ClockView
+}
+
+export interface QueueFilters {
+  readonly status: string
+  readonly risk: string
+  readonly kind: string
+  readonly overdue: boolean
+}
+
+export interface QueueView {
+  readonly items: readonly QueueItem[]
+  readonly filters: QueueFilters
+  /** The query string of the next page, or null on the last page. */
+  readonly nextPage: string | null
+  readonly isFirstPage: boolean
+  readonly counts: { readonly new: number; readonly overdue: number }
+  readonly targets: Readonly<Record<CaseKind, number>>
+}
+
+/** A short reference to read out or compare: the first eight characters of the case id. */
+export function caseReference(id: string): string {
+  return id.slice(0, 8)
+}
+
+function Option({ value, label, selected }: { value: string; label: string; selected: boolean }): JSX.Element {
+  return (
+    <option value={value} selected={selected} safe>
+      {label}
+    </option>
+  )
+}
+
+function RiskBand({ level }: { level: RiskLevel | null }): JSX.Element {
+  if (level === null) return <span class="tag">Not assessed</span>
+  return <span class={`tag tag--risk-${level}`} safe>{`${RISK_LEVEL_NAMES[level]} risk`}</span>
+}
+
+function Clock({ clock }: { clock: ClockView }): JSX.Element {
+  return (
+    <span class={`clock clock--${clock.state}`} data-clock={clock.state}>
+      {clock.state === 'overdue' ? <strong class="tag tag--overdue">Overdue</strong> : ''} <span safe>{clock.text}</span>
+    </span>
+  )
+}
+
+function query(filters: QueueFilters, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams({ status: filters.status, risk: filters.risk, kind: filters.kind, ...(filters.overdue ? { overdue: '1' } : {}), ...extra })
+  return params.toString()
+}
+
+/** The rows and the pager: what the filters and the pager swap with htmx. */
+export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
+  const first = `/staff/cases?${query(queue.filters)}`
+  return (
+    <div id="queue-results" class="queue-results" aria-live="polite">
+      {queue.items.length === 0 ? (
+        <p class="notice" data-queue-empty="">
+          No cases match these filters.
+        </p>
+      ) : (
+        <table class="table queue">
+          <caption class="visually-hidden">Cases, oldest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Case</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Status</th>
+              <th scope="col">Risk</th>
+              <th scope="col">Received</th>
+              <th scope="col">First response</th>
+              <th scope="col">Messages</th>
+              <th scope="col">Files</th>
+              <th scope="col">Last activity</th>
+            </tr>
+          </thead>
+          <tbody>
+            {queue.items.map((item) => (
+              <tr data-case-row={item.id} class={item.clock.state === 'overdue' ? 'queue__row--overdue' : ''}>
+                <td>
+                  <a href={`/staff/cases/${item.id}`} safe>
+                    {`Case ${item.reference}`}
+                  </a>
+                </td>
+                <td safe>{KIND_NAMES[item.kind]}</td>
+                <td safe>{STATUS_NAMES[item.status]}</td>
+                <td>
+                  <RiskBand level={item.riskLevel} />
+                </td>
+                <td safe>{item.createdOn}</td>
+                <td>
+                  <Clock clock={item.clock} />
+                </td>
+                <td safe>{String(item.messageCount)}</td>
+                <td safe>{String(item.evidenceCount)}</td>
+                <td safe>{item.lastActivityOn}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="Pages of cases">
+        {queue.isFirstPage ? '' : (
+          <a href={first} hx-get={first} hx-target="#queue-results" hx-swap="outerHTML" class="button button--secondary button--small">
+            First page
+          </a>
+        )}
+        {queue.nextPage === null ? '' : (
+          <a href={`/staff/cases?${queue.nextPage}`} hx-get={`/staff/cases?${queue.nextPage}`} hx-target="#queue-results" hx-swap="outerHTML" class="button button--secondary button--small" data-next-page="">
+            Next page
+          </a>
+        )}
+      </nav>
+    </div>
+  )
+}
+
+export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }): JSX.Element {
+  const f = queue.filters
+  const days = (n: number) => `${n} working day${n === 1 ? '' : 's'}`
+  return (
+    <StaffLayout view={view} title="Cases" page="staff-queue">
+      <h1>Cases</h1>
+      <p>
+        Oldest first. The aim is a first response within <span safe>{days(queue.targets.disclosure)}</span> for a self-referral and{' '}
+        <span safe>{days(queue.targets.consultation)}</span> for a manager's consultation. Only the kind, status, risk level, days
+        and counts are shown here; what people wrote is decrypted only when you open a case.
+      </p>
+      <dl class="summary">
+        <dt>New</dt>
+        <dd data-count-new="" safe>{String(queue.counts.new)}</dd>
+        <dt>Past the first-response target</dt>
+        <dd data-count-overdue="" safe>{String(queue.counts.overdue)}</dd>
+      </dl>
+      <form class="form form--inline queue-filters" method="get" action="/staff/cases" hx-get="/staff/cases" hx-target="#queue-results" hx-swap="outerHTML" hx-trigger="change, submit">
+        <div>
+          <label for="filter-status">Status</label>
+          <select id="filter-status" name="status">
+            <Option value="open" label="All open cases" selected={f.status === 'open'} />
+            {STATUS_ORDER.map((status) => (
+              <Option value={status} label={STATUS_NAMES[status]} selected={f.status === status} />
+            ))}
+            <Option value="all" label="All, including closed" selected={f.status === 'all'} />
+          </select>
+        </div>
+        <div>
+          <label for="filter-risk">Risk level</label>
+          <select id="filter-risk" name="risk">
+            <Option value="any" label="Any" selected={f.risk === 'any'} />
+            <Option value="high" label="High" selected={f.risk === 'high'} />
+            <Option value="medium" label="Medium" selected={f.risk === 'medium'} />
+            <Option value="standard" label="Standard" selected={f.risk === 'standard'} />
+            <Option value="none" label="Not yet assessed" selected={f.risk === 'none'} />
+          </select>
+        </div>
+        <div>
+          <label for="filter-kind">Kind</label>
+          <select id="filter-kind" name="kind">
+            <Option value="any" label="Any" selected={f.kind === 'any'} />
+            <Option value="disclosure" label={KIND_NAMES.disclosure} selected={f.kind === 'disclosure'} />
+            <Option value="consultation" label={KIND_NAMES.consultation} selected={f.kind === 'consultation'} />
+          </select>
+        </div>
+        <div class="choice choice--inline">
+          <input type="checkbox" id="filter-overdue" name="overdue" value="1" checked={f.overdue} />
+          <label for="filter-overdue">Only past the target</label>
+        </div>
+        <button type="submit" class="button button--secondary">
+          Show
+        </button>
+      </form>
+      <QueueResults queue={queue} />
+    </StaffLayout>
+  )
+}
+
+export interface CaseSummary {
+  readonly id: string
+  readonly reference: string
+  readonly kind: CaseKind
+  readonly status: CaseStatus
+  readonly riskLevel: RiskLevel | null
+  readonly createdOn: string
+  readonly lastActivityOn: string
+  readonly firstReplyOn: string | null
+  readonly triagedOn: string | null
+  readonly statusChangedOn: string | null
+  readonly messageCount: number
+  readonly evidenceCount: number
+  readonly clock: ClockView
+}
+
+/** The status and its change form: swapped in place by htmx after a change. */
+export function StatusPanel({ summary, csrfToken, message }: { summary: CaseSummary; csrfToken: string; message?: string }): JSX.Element {
+  const choices = STATUS_ORDER.filter((status) => status !== 'new' && status !== summary.status)
+  const action = `/staff/cases/${summary.id}/status`
+  return (
+    <section id="case-status" class="panel" aria-labelledby="status-title">
+      <h2 id="status-title">Status</h2>
+      <p>
+        Now: <strong data-status="" safe>{STATUS_NAMES[summary.status]}</strong>
+        {summary.statusChangedOn === null ? '' : <span safe>{` (since ${summary.statusChangedOn})`}</span>}. The person sees "received" while the case is new,
+        "in contact" until it is closed, then "closed".
+      </p>
+      <form method="post" action={action} hx-post={action} hx-target="#case-status" hx-swap="outerHTML" class="form form--inline">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <label for="new-status">Change to</label>
+        <select id="new-status" name="status">
+          {choices.map((status) => (
+            <Option value={status} label={STATUS_NAMES[status]} selected={false} />
+          ))}
+        </select>
+        <button type="submit" class="button button--secondary" data-change-status="">
+          Change status
+        </button>
+      </form>
+      {message === undefined ? '' : (
+        <p class="notice notice--ok" role="status" safe>
+          {message}
+        </p>
+      )}
+    </section>
+  )
+}
+
+function FormErrors(): JSX.Element {
+  return (
+    <>
+      <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+      <p class="working" role="status" data-working="" hidden>
+        Working: your browser is encrypting and signing this.
+      </p>
+    </>
+  )
+}
+
+function RiskQuestionField({ id, text, hint, index }: { id: string; text: string; hint?: string; index: number }): JSX.Element {
+  const hintId = `risk-${id}-hint`
+  return (
+    <fieldset class="fieldset risk-question" data-risk-question={id} aria-describedby={hint === undefined ? undefined : hintId}>
+      <legend safe>{`${index + 1}. ${text}`}</legend>
+      {hint === undefined ? '' : (
+        <p class="hint" id={hintId} safe>
+          {hint}
+        </p>
+      )}
+      <div class="choices choices--inline">
+        {(
+          [
+            ['yes', 'Yes'],
+            ['no', 'No'],
+            ['unknown', 'Not known'],
+          ] as const
+        ).map(([value, label]) => (
+          <div class="choice">
+            <input type="radio" id={`risk-${id}-${value}`} name={`risk-${id}`} value={value} data-risk-answer={id} />
+            <label for={`risk-${id}-${value}`}>
+              {label}
+            </label>
+          </div>
+        ))}
+      </div>
+    </fieldset>
+  )
+}
+
+export function CasePage({ view, summary }: { view: StaffView; summary: CaseSummary }): JSX.Element {
+  const csrfToken = view.staff?.csrfToken ?? ''
+  return (
+    <StaffLayout view={view} title={`Case ${summary.reference}`} page="staff-case">
+      <p>
+        <a href="/staff/cases">Back to the cases</a>
+      </p>
+      <h1 safe>{`Case ${summary.reference}`}</h1>
+      <dl class="summary">
+        <dt>Kind</dt>
+        <dd safe>{KIND_NAMES[summary.kind]}</dd>
+        <dt>Received</dt>
+        <dd safe>{summary.createdOn}</dd>
+        <dt>First response</dt>
+        <dd>
+          <Clock clock={summary.clock} />
+        </dd>
+        <dt>Risk level</dt>
+        <dd data-risk-level="">
+          <RiskBand level={summary.riskLevel} />
+          {summary.triagedOn === null ? '' : <span safe>{` (assessed ${summary.triagedOn})`}</span>}
+        </dd>
+        <dt>Messages and files</dt>
+        <dd safe>{`${summary.messageCount} message${summary.messageCount === 1 ? '' : 's'}, ${summary.evidenceCount} file${summary.evidenceCount === 1 ? '' : 's'}`}</dd>
+        <dt>Last activity</dt>
+        <dd safe>{summary.lastActivityOn}</dd>
+      </dl>
+
+      <UnlockKeys />
+      <div data-page-status="">
+        <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+        <p class="working" role="status" data-working="" hidden>
+          Decrypting in this browser…
+        </p>
+      </div>
+
+      <div data-case-view="" data-case-id={summary.id} data-case-kind={summary.kind} hidden>
+        <section aria-labelledby="glance-title">
+          <h2 id="glance-title">At a glance</h2>
+          <p class="hint">From what the person chose to tell us. Anything they did not answer is left out.</p>
+          <dl class="summary" data-glance=""></dl>
+        </section>
+
+        <section class="panel panel--warning" data-repeat="" aria-labelledby="repeat-title" hidden>
+          <h2 id="repeat-title">Named in other cases</h2>
+          <p data-repeat-text=""></p>
+          <ul data-repeat-links=""></ul>
+          <p class="hint">Compared in this browser by name and collar or staff number; nothing about a match is stored.</p>
+        </section>
+
+        <section aria-labelledby="thread-title">
+          <h2 id="thread-title">What they sent, and the conversation</h2>
+          <ol class="thread" data-thread=""></ol>
+        </section>
+
+        <section class="panel" aria-labelledby="reply-title">
+          <h2 id="reply-title">Reply</h2>
+          <form data-form="reply" novalidate>
+            <FormErrors />
+            <p class="hint" id="reply-hint">
+              The person reads this at /return with their case code. It is encrypted to them and to the IDVA service, and signed
+              with the service's key so they know it is from you.
+            </p>
+            <div class="field">
+              <label for="reply-text">Your reply</label>
+              <textarea id="reply-text" rows="6" maxlength="50000" aria-describedby="reply-hint" data-reply-text=""></textarea>
+            </div>
+            <button type="submit" class="button" disabled data-submit="">
+              Send the reply
+            </button>
+            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+          </form>
+        </section>
+      </div>
+
+      <StatusPanel summary={summary} csrfToken={csrfToken} />
+
+      <div data-case-records="" hidden>
+        <section class="panel" aria-labelledby="triage-title">
+          <h2 id="triage-title">Risk indicators checklist</h2>
+          <p>
+            Ask these with the person, at their pace. <span>{`${HIGH_RISK_YES} or more "yes" answers is high risk; ${MEDIUM_RISK_YES} to ${HIGH_RISK_YES - 1} is medium.`}</span>{' '}
+            Your professional judgement can raise the level, never lower it. High risk, or{' '}
+            <span>{`${MARAC_INCIDENTS} or more incidents in twelve months,`}</span> qualifies for referral to the MARAC. The answers are
+            encrypted; only the level is stored in clear.
+          </p>
+          <div data-triage-latest=""></div>
+          <form data-form="triage" novalidate>
+            <FormErrors />
+            {RISK_QUESTIONS.map((question, index) => (
+              <RiskQuestionField id={question.id} text={question.text} index={index} {...(question.hint === undefined ? {} : { hint: question.hint })} />
+            ))}
+            <div class="field">
+              <label for="risk-incidents">Incidents in the last twelve months (leave empty if not known)</label>
+              <input type="number" id="risk-incidents" min="0" max="10000" inputmode="numeric" data-risk-incidents="" />
+            </div>
+            <div class="risk-summary" role="status" aria-live="polite" data-risk-summary=""></div>
+            <div class="field">
+              <label for="risk-judgement">Professional judgement</label>
+              <p class="hint" id="risk-judgement-hint">
+                Raise the level if what you know of the case calls for it. It cannot be set below what the answers give.
+              </p>
+              <select id="risk-judgement" aria-describedby="risk-judgement-hint" data-risk-judgement="">
+                <option value="">No change</option>
+                <option value="medium">Raise to medium</option>
+                <option value="high">Raise to high</option>
+              </select>
+            </div>
+            <div class="field">
+              <label for="risk-reason">Why (needed when you raise the level)</label>
+              <textarea id="risk-reason" rows="3" maxlength="5000" data-risk-reason=""></textarea>
+            </div>
+            <div class="choice">
+              <input type="checkbox" id="marac-refer" data-marac-refer="" />
+              <label for="marac-refer">Refer to the MARAC</label>
+            </div>
+            <div class="field">
+              <label for="marac-reason">Reason for the MARAC decision</label>
+              <textarea id="marac-reason" rows="3" maxlength="5000" data-marac-reason=""></textarea>
+            </div>
+            <button type="submit" class="button" disabled data-submit="">
+              Save the assessment
+            </button>
+            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+          </form>
+          <details>
+            <summary>Earlier assessments</summary>
+            <ol class="list" data-triage-history=""></ol>
+          </details>
+        </section>
+
+        <section class="panel" aria-labelledby="consent-title">
+          <h2 id="consent-title">Consent</h2>
+          <p>
+            What the person agrees to share with investigators, for each track, in their words. Nothing goes to an investigator
+            without it. A change is a new version; earlier versions stay.
+          </p>
+          <div data-consent-current=""></div>
+          <form data-form="consent" novalidate>
+            <FormErrors />
+            <fieldset class="fieldset">
+              <legend>Track</legend>
+              <div class="choices choices--inline">
+                <div class="choice">
+                  <input type="radio" id="consent-track-criminal" name="consent-track" value="criminal" data-consent-track="" />
+                  <label for="consent-track-criminal">Criminal</label>
+                </div>
+                <div class="choice">
+                  <input type="radio" id="consent-track-misconduct" name="consent-track" value="misconduct" data-consent-track="" />
+                  <label for="consent-track-misconduct">Misconduct</label>
+                </div>
+              </div>
+            </fieldset>
+            <fieldset class="fieldset">
+              <legend>Does the person agree to anything going to this track?</legend>
+              <div class="choices choices--inline">
+                <div class="choice">
+                  <input type="radio" id="consent-agreed-yes" name="consent-agreed" value="yes" data-consent-agreed="" />
+                  <label for="consent-agreed-yes">Yes</label>
+                </div>
+                <div class="choice">
+                  <input type="radio" id="consent-agreed-no" name="consent-agreed" value="no" data-consent-agreed="" />
+                  <label for="consent-agreed-no">No</label>
+                </div>
+              </div>
+            </fieldset>
+            <div class="field">
+              <label for="consent-share">What they agree to share</label>
+              <textarea id="consent-share" rows="3" maxlength="5000" data-consent-share=""></textarea>
+            </div>
+            <div class="field">
+              <label for="consent-with">With whom</label>
+              <input type="text" id="consent-with" maxlength="1000" data-consent-with="" />
+            </div>
+            <div class="field">
+              <label for="consent-words">In their words</label>
+              <textarea id="consent-words" rows="3" maxlength="20000" data-consent-words=""></textarea>
+            </div>
+            <div class="field">
+              <label for="consent-date">The day they said so</label>
+              <input type="date" id="consent-date" data-consent-date="" />
+            </div>
+            <button type="submit" class="button" disabled data-submit="">
+              Record this consent
+            </button>
+            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+          </form>
+          <details>
+            <summary>Every version</summary>
+            <ol class="list" data-consent-history=""></ol>
+          </details>
+        </section>
+
+        <section class="panel" aria-labelledby="notes-title">
+          <h2 id="notes-title">Notes</h2>
+          <p>For IDVAs only: the person never sees these.</p>
+          <ol class="list" data-notes=""></ol>
+          <form data-form="note" novalidate>
+            <FormErrors />
+            <div class="field">
+              <label for="note-text">New note</label>
+              <textarea id="note-text" rows="4" maxlength="20000" data-note-text=""></textarea>
+            </div>
+            <button type="submit" class="button button--secondary" disabled data-submit="">
+              Add the note
+            </button>
+            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+          </form>
+        </section>
+      </div>
+    </StaffLayout>
+  )
+}
