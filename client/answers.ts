@@ -4,61 +4,40 @@
  * underscores), shown with spaces, as text only.
  */
 
-/** Plain names for the report's questions, to show a reporter their own answers. */
-export const QUESTION_NAMES: Record<string, string> = {
-  abuseTypes: 'What is happening',
-  duration: 'How long',
-  frequency: 'How often',
-  relationship: 'The person harming you',
-  perpetratorPolice: 'Works for the police',
-  perpetratorName: 'Their name',
-  perpetratorNumber: 'Collar or staff number',
-  perpetratorRole: 'Their role',
-  perpetratorRank: 'Rank or grade',
-  perpetratorWorkplace: 'Where they work',
-  usedPosition: 'Used their position',
-  usedPositionDetail: 'How',
-  liveBorough: 'Where you live',
-  workBorough: 'Where you work',
-  incidentBorough: 'Where it happened',
-  children: 'Children in the household',
-  safeNow: 'How safe you feel',
-  wants: 'What you would like',
-  contactWays: 'Safe ways to contact you',
-  contactDetails: 'Contact details',
-  contactTimes: 'Safe times',
-  contactAvoid: 'Things to avoid',
+/** Each question's name: as the reporter reads their own answers, and as an IDVA reads them. */
+const QUESTIONS: Record<string, readonly [string, string]> = {
+  abuseTypes: ['What is happening', 'Types of abuse'],
+  duration: ['How long', 'How long'],
+  frequency: ['How often', 'How often'],
+  relationship: ['The person harming you', 'Relationship to the person harming them'],
+  perpetratorPolice: ['Works for the police', 'Person harming them works for the police'],
+  perpetratorName: ['Their name', 'Their name'],
+  perpetratorNumber: ['Collar or staff number', 'Collar or staff number'],
+  perpetratorRole: ['Their role', 'Their role'],
+  perpetratorRank: ['Rank or grade', 'Rank or grade'],
+  perpetratorWorkplace: ['Where they work', 'Where they work'],
+  usedPosition: ['Used their position', 'Used their position'],
+  usedPositionDetail: ['How', 'How they used it'],
+  liveBorough: ['Where you live', 'Lives in'],
+  workBorough: ['Where you work', 'Works in'],
+  incidentBorough: ['Where it happened', 'Where it happened'],
+  children: ['Children in the household', 'Children in the household'],
+  safeNow: ['How safe you feel', 'How safe they feel now'],
+  wants: ['What you would like', 'What they would like'],
+  contactWays: ['Safe ways to contact you', 'Safe ways to contact them'],
+  contactDetails: ['Contact details', 'Contact details'],
+  contactTimes: ['Safe times', 'Safe times'],
+  contactAvoid: ['Things to avoid', 'Things to avoid'],
 }
+
+export const QUESTION_NAMES: Record<string, string> = Object.fromEntries(Object.entries(QUESTIONS).map(([name, [reporter]]) => [name, reporter]))
+
+/** The same questions as an IDVA reads them: about the person who wrote. */
+export const IDVA_QUESTION_NAMES: Record<string, string> = Object.fromEntries(Object.entries(QUESTIONS).map(([name, [, idva]]) => [name, idva]))
 
 export function readable(value: string | readonly string[]): string {
   const words = (text: string) => text.replace(/_/g, ' ')
   return typeof value === 'string' ? words(value) : value.map(words).join(', ')
-}
-
-/** The same questions as an IDVA reads them: about the person who wrote. */
-export const IDVA_QUESTION_NAMES: Record<string, string> = {
-  abuseTypes: 'Types of abuse',
-  duration: 'How long',
-  frequency: 'How often',
-  relationship: 'Relationship to the person harming them',
-  perpetratorPolice: 'Person harming them works for the police',
-  perpetratorName: 'Their name',
-  perpetratorNumber: 'Collar or staff number',
-  perpetratorRole: 'Their role',
-  perpetratorRank: 'Rank or grade',
-  perpetratorWorkplace: 'Where they work',
-  usedPosition: 'Used their position',
-  usedPositionDetail: 'How they used it',
-  liveBorough: 'Lives in',
-  workBorough: 'Works in',
-  incidentBorough: 'Where it happened',
-  children: 'Children in the household',
-  safeNow: 'How safe they feel now',
-  wants: 'What they would like',
-  contactWays: 'Safe ways to contact them',
-  contactDetails: 'Contact details',
-  contactTimes: 'Safe times',
-  contactAvoid: 'Things to avoid',
 }
 
 /** What the case page shows first, in this order: the answers an IDVA needs before replying. */

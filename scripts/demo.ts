@@ -1,8 +1,9 @@
 /**
  * npm run demo: the staff side in a minute. Prepares an embedded database under data-demo/ with a
  * made-up IDVA service (a lead and an IDVA), one investigator unit per track (a member each, keys
- * given and certified) and a portal administrator; prints their logins and how to get their
- * current second-factor code; then starts the portal with a DEMO banner on every page.
+ * given and certified), a portal administrator and three made-up disclosures in the IDVA queue;
+ * prints the logins, how to get their current second-factor code, and the disclosures' case codes;
+ * then starts the portal with a DEMO banner on every page.
  *
  * It never touches a real database: it refuses to run with DATABASE_URL set, and keeps its own
  * data folder (data-demo/, git-ignored, or --dir <folder>), whatever DATA_DIR says. Delete the
@@ -21,6 +22,7 @@ import { withPersistentSecret } from '../server/server-secret.ts'
 import { configFromEnvironment, prepareDatabase, serve } from '../server/server.ts'
 import { seedAccount, seedGrant, seedService, seedUnit, seedUnitCertificate, type SeededStaff } from './lib/staff-fixtures.ts'
 import { currentDemoCode, DEFAULT_DIR, demoArguments, LOGINS_FILE, type DemoLogin } from './lib/demo-logins.ts'
+import { seedDemoCases } from './lib/demo-cases.ts'
 import { fail } from './cli.ts'
 
 // Checked before the configuration is read: with DATABASE_URL set, the demo stops, full stop.
@@ -35,6 +37,7 @@ const logger = createLogger('warn', process.stderr)
 const database = await openDatabase(environment, logger)
 const config = withPersistentSecret(environment)
 const loginsPath = join(config.dataDir, LOGINS_FILE)
+const casesPath = join(config.dataDir, 'demo-cases.json')
 try {
   await prepareDatabase(database, logger)
   const db = database.db
@@ -58,9 +61,11 @@ try {
       await seedUnitCertificate(db, unit, service)
     }
     await add('demo.admin', 'admin', null, 'Portal administration')
+    const caseCodes = await seedDemoCases(db, service.keys)
     await recordAudit(db, { actor: { type: 'system' }, action: 'demo.seeded' })
     const logins: DemoLogin[] = people.map(([member, team]) => ({ username: member.username, role: member.role, team, passphrase: member.passphrase, totpKey: base32(member.totpSecret) }))
     writeFileSync(loginsPath, `${JSON.stringify(logins, null, 2)}\n`, { mode: 0o600 })
+    writeFileSync(casesPath, `${JSON.stringify(caseCodes, null, 2)}\n`, { mode: 0o600 })
     chmodSync(loginsPath, 0o600)
   }
 } finally {
@@ -69,6 +74,7 @@ try {
 
 if (!existsSync(loginsPath)) fail(`${loginsPath} is missing: delete ${dir}/ and run npm run demo again.`, 1)
 const logins = JSON.parse(readFileSync(loginsPath, 'utf8')) as DemoLogin[]
+const caseCodes = existsSync(casesPath) ? (JSON.parse(readFileSync(casesPath, 'utf8')) as string[]) : []
 const rows = logins.map((login) => `  ${login.username.padEnd(17)} ${login.role.padEnd(13)} ${login.passphrase.padEnd(36)} ${currentDemoCode(login).code}  ${login.team}`)
 process.stdout.write(
   [
@@ -85,6 +91,11 @@ process.stdout.write(
     `  npm run demo:code -- demo.lead${dir === DEFAULT_DIR ? '' : ` --dir ${dir}`}`,
     '',
     `Or add a TOTP key from ${loginsPath} to an authenticator app.`,
+    '',
+    `${caseCodes.length} made-up disclosures wait in the IDVA queue (sign in as demo.idva). To read a reply as the`,
+    `person who sent one would, open ${config.publicOrigin}/return with its case code:`,
+    '',
+    ...caseCodes.map((code) => `  ${code}`),
     '',
   ].join('\n'),
 )

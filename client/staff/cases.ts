@@ -70,7 +70,7 @@ interface ServiceRing {
 
 type Opened<T> = { readonly record: StoredRecord; readonly content: T | null }
 
-const UNVERIFIED_REPLY = 'This message could not be verified, so it is not shown. It may not have come from the IDVA service or from the person who wrote the case. Tell the IDVA lead.'
+const UNREADABLE = 'This message could not be decrypted or verified, so it is not shown. It may have been changed in the database, or not have come from who it says. Tell the IDVA lead.'
 
 function ringOf(store: Keystore | null): ServiceRing | null {
   const group = store?.group
@@ -161,7 +161,7 @@ export async function casePage(): Promise<void> {
         items.push(item)
       } catch (error) {
         failed++
-        items.push(unreadable(item, isUnverified(error), UNVERIFIED_REPLY))
+        items.push(unreadable(item, isUnverified(error), UNREADABLE))
       }
     }
     lastSeq = fetched.messages.at(-1)?.seq ?? 0
@@ -352,6 +352,11 @@ export async function casePage(): Promise<void> {
         marac: { eligible: risk.maracEligible, refer, reason: maracReason },
       }
       await sealRecord('triage', payload, { riskLevel: risk.level })
+      const shown = document.querySelector<HTMLElement>('[data-risk-level]')
+      if (shown !== null) {
+        shown.dataset.level = risk.level
+        shown.replaceChildren(text('span', `${RISK_LEVEL_NAMES[risk.level]} risk`, `tag tag--risk-${risk.level}`), document.createTextNode(` (assessed ${todayHere()})`))
+      }
       return `Assessment saved: ${RISK_LEVEL_NAMES[risk.level]} risk.`
     })
   }
@@ -362,7 +367,10 @@ export async function casePage(): Promise<void> {
     const yes = Object.values(triage.answers).filter((answer) => answer === 'yes').length
     const marac = triage.marac.refer ? `referred to the MARAC (${triage.marac.reason})` : triage.marac.eligible ? 'qualified for the MARAC, not referred' + (triage.marac.reason === '' ? '' : ` (${triage.marac.reason})`) : 'not referred to the MARAC'
     const raised = triage.level === triage.computedLevel ? '' : `, raised from ${RISK_LEVEL_NAMES[triage.computedLevel]} by judgement (${triage.judgementReason})`
-    return text('li', `${triage.writtenOn}, ${triage.author}: ${RISK_LEVEL_NAMES[triage.level]} risk, ${yes} of ${RISK_QUESTIONS.length} yes${raised}; ${marac}.`)
+    // The answers decide the floor: a record claiming less than they give was not made by this page.
+    const floor = assessRisk(triage.answers, triage.incidentsLastYear, null).computedLevel
+    const wrong = isLower(triage.level, floor) ? ` Warning: the answers give ${RISK_LEVEL_NAMES[floor]} risk, higher than this record says.` : ''
+    return text('li', `${triage.writtenOn}, ${triage.author}: ${RISK_LEVEL_NAMES[triage.level]} risk, ${yes} of ${RISK_QUESTIONS.length} yes${raised}; ${marac}.${wrong}`)
   }
 
   function showTriage(): void {
@@ -375,7 +383,14 @@ export async function casePage(): Promise<void> {
       latestView.replaceChildren(text('p', 'Not assessed yet.'))
       return
     }
-    latestView.replaceChildren(text('p', 'Latest assessment:', 'hint'), triageLine(latest))
+    const list = document.createElement('ul')
+    list.className = 'list'
+    list.append(triageLine(latest))
+    latestView.replaceChildren(text('p', 'Latest assessment:', 'hint'), list)
+    const shown = document.querySelector<HTMLElement>('[data-risk-level]')?.dataset.level
+    if (latest.content !== null && shown !== undefined && shown !== latest.content.level) {
+      latestView.append(text('p', `The level the portal shows in the queue (${shown}) is not the latest assessment's. Save the assessment again, and tell the IDVA lead.`, 'notice notice--warning'))
+    }
     if (latest.content === null) return
     // Start from the latest answers, so a change is a new version of them.
     for (const [id, answer] of Object.entries(latest.content.answers)) {

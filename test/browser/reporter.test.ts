@@ -1,12 +1,11 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import type { Page } from 'playwright-core'
 import { generateKeySet } from '../../crypto/keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
-import { isolatedContext, launchChromium } from '../helpers/browser.ts'
+import { axe, launchChromium, PageWatch } from '../helpers/browser.ts'
 import { insertIdvaReply } from '../helpers/reporter.ts'
 
 /**
@@ -36,21 +35,8 @@ if (browser !== null) {
   const CANARY = 'Canary-Quokka-4471 what he does when nobody is watching'
   const FILE_CANARY = 'Canary-File-Contents-9921'
   const REPLY = 'Thank you for telling us. An IDVA will call you on Tuesday. <img src=x data-injected onerror="window.__injected=1">'
-  const problems: string[] = []
-  const offsite: string[][] = []
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-  async function newPage(options: { bypassCSP?: boolean } = {}): Promise<Page> {
-    const { context, offsite: log } = await isolatedContext(browser!, origin, options)
-    t.teardown(() => context.close())
-    offsite.push(log.requests)
-    const page = await context.newPage()
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`${page.url()}: ${message.text()}`)
-    })
-    page.on('pageerror', (error) => problems.push(error.message))
-    return page
-  }
+  const watch = new PageWatch(t, browser, origin)
+  const newPage = (options: { bypassCSP?: boolean } = {}) => watch.newPage(options)
 
   async function caseRows(caseId: string) {
     const count = async (table: 'cases' | 'case_messages' | 'case_evidence' | 'case_sessions', column: 'id' | 'case_id') =>
@@ -85,15 +71,6 @@ if (browser !== null) {
       t.notOk(received.some((body) => body.includes(form)), `${what} not in any request body`)
       t.notOk(bytea.some((value) => value.includes(form)), `${what} not in any bytea`)
     }
-  }
-
-  async function axe(t: Test, page: Page, what: string): Promise<void> {
-    await page.evaluate(axeSource)
-    const result = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: Document, options: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe
-      return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
-    })
-    t.same(result.violations.map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`), [], `no WCAG 2.2 AA violations: ${what}`)
   }
 
   const stepVisible = (page: Page, step: number) => page.locator(`[data-step="${step}"]`).waitFor({ state: 'visible' })
@@ -303,7 +280,7 @@ if (browser !== null) {
 
   t.test('no script error or CSP violation on any page, and no request left the portal', async (t) => {
     // The only expected console line: the 404 page's own status, from the axe run over it.
-    t.same(problems.filter((problem) => !/\/no-such-page: Failed to load resource: .* 404/.test(problem)), [])
-    t.same(offsite.flat(), [])
+    t.same(watch.problems.filter((problem) => !/\/no-such-page: Failed to load resource: .* 404/.test(problem)), [])
+    t.same(watch.offsite.flat(), [])
   })
 }

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext } from 'playwright-core'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { codeAt } from './staff.ts'
 import type { Test } from 'tap'
 
 /**
@@ -51,4 +53,54 @@ export async function isolatedContext(browser: Browser, portalOrigin: string, op
     return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Weather</title><h1>Weather forecast</h1>' })
   })
   return { context, offsite }
+}
+
+/** Signs a seeded member in through the real login page (passphrase and authenticator code). */
+export async function signIn(page: Page, origin: string, member: { username: string; passphrase: string; totpSecret: Buffer }): Promise<void> {
+  await page.goto(`${origin}/staff/login`)
+  await page.waitForSelector('[data-submit]:not([disabled])')
+  await page.fill('#username', member.username)
+  await page.fill('#passphrase', member.passphrase)
+  await page.fill('#code', codeAt(member.totpSecret))
+  await page.click('[data-submit]')
+  await page.waitForURL(`${origin}/staff`, { timeout: 60_000 })
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core (from its npm package) over the page: no WCAG 2.2 AA violation. Needs a bypassCSP context. */
+export async function axe(t: Test, page: Page, what: string): Promise<void> {
+  await page.evaluate(axeSource)
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: unknown): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe
+    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+  })
+  t.same(result.violations.map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`), [], `no WCAG 2.2 AA violations: ${what}`)
+}
+
+/**
+ * Pages for one test file, each in its own isolated context (closed at teardown), with every script
+ * error, console warning and off-site request collected for a final check.
+ */
+export class PageWatch {
+  readonly problems: string[] = []
+  readonly offsite: string[][] = []
+
+  constructor(
+    private readonly t: Test,
+    private readonly browser: Browser,
+    private readonly origin: string,
+  ) {}
+
+  async newPage(options: { bypassCSP?: boolean } = {}): Promise<Page> {
+    const { context, offsite } = await isolatedContext(this.browser, this.origin, options)
+    this.t.teardown(() => context.close())
+    this.offsite.push(offsite.requests)
+    const page = await context.newPage()
+    page.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') this.problems.push(`${page.url()}: ${message.text()}`)
+    })
+    page.on('pageerror', (error) => this.problems.push(error.message))
+    return page
+  }
 }

@@ -83,7 +83,7 @@ t.test('the queue: oldest first, with the first-response clock, filters, counts 
   const order = [...page.body.matchAll(/data-case-row="([^"]+)"/g)].map((match) => match[1])
   t.same(order, [ids.overdue, ids.replied, ids.consultation, ids.fresh], 'open cases, oldest first; closed ones left out by default')
   t.match(page.body, new RegExp(`data-case-row="${ids.overdue}" class="queue__row--overdue"`), 'an overdue case is highlighted')
-  t.match(page.body, /<strong class="tag tag--overdue">Overdue<\/strong> <span>Overdue by 3 working days/, 'in words, not only colour')
+  t.match(page.body, /<strong class="tag tag--overdue">Overdue<\/strong> <span>3 working days past the target/, 'in words, not only colour')
   t.match(page.body, /First reply after 1 working day/)
   t.match(page.body, new RegExp(`Reply due by ${addWorkingDays(day, 2)}`))
   t.match(page.body, /<dd data-count-new="">3<\/dd>/, 'three new cases')

@@ -43,6 +43,8 @@ t.test('prepares a demo and serves it; its logins work', async (t) => {
   })
   for (const username of ['demo.lead', 'demo.idva', 'demo.criminal', 'demo.misconduct', 'demo.admin']) t.match(output, new RegExp(`\\n  ${username.replace('.', '\\.')} `), `prints ${username}`)
   t.match(output, /npm run demo:code -- demo\.lead/)
+  t.match(output, /3 made-up disclosures wait in the IDVA queue/)
+  t.match(output, /\n  [a-z]+( [a-z]+){7}\n/, 'with a case code to try /return')
   t.notMatch(output, /has not been set up|No portal administrator/, 'no first-run links: everyone exists')
   t.equal(statSync(join(dir, 'demo-logins.json')).mode & 0o777, 0o600)
 

@@ -82,7 +82,7 @@ export function responseClock(options: { createdOn: string; firstReplyOn: string
   const waited = workingDaysBetween(options.createdOn, options.today)
   if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: 'Closed without a reply' }
   const overdueBy = workingDaysBetween(dueOn, options.today)
-  if (overdueBy > 0) return { state: 'overdue', dueOn, waited, overdueBy, text: `Overdue by ${days(overdueBy)} (due ${dueOn})` }
+  if (overdueBy > 0) return { state: 'overdue', dueOn, waited, overdueBy, text: `${days(overdueBy)} past the target (due ${dueOn})` }
   return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? 'Reply due today' : `Reply due by ${dueOn}` }
 }
 

@@ -77,17 +77,21 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
   }
 }
 
-/** New cases and those past their first-response target: two index-only counts. */
+/** Counts are capped: beyond this the queue says "999 or more", so counting never walks the table. */
+export const COUNT_CAP = 999
+
+/** New cases and those past their first-response target, each counted up to COUNT_CAP. */
 export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, string>>): Promise<{ new: number; overdue: number }> {
-  const count = (rows: { n: number | string | bigint } | undefined) => Number(rows?.n ?? 0)
-  const fresh = await db.selectFrom('cases').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'new').executeTakeFirst()
-  const overdue = await db
-    .selectFrom('cases')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where(sql<boolean>`first_reply_on IS NULL AND status <> 'closed'`)
-    .where((eb) => eb.or([eb.and([eb('kind', '=', 'disclosure'), eb('created_on', '<=', cutoffs.disclosure)]), eb.and([eb('kind', '=', 'consultation'), eb('created_on', '<=', cutoffs.consultation)])]))
-    .executeTakeFirst()
-  return { new: count(fresh), overdue: count(overdue) }
+  const capped = async (where: ReturnType<typeof sql<boolean>>) => {
+    const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM cases WHERE ${where} LIMIT ${COUNT_CAP + 1}) AS capped`.execute(db)
+    return Number(result.rows[0]?.n ?? 0)
+  }
+  return {
+    new: await capped(sql<boolean>`status = 'new'`),
+    overdue: await capped(
+      sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date))`,
+    ),
+  }
 }
 
 /** The database's own day, so every instance and the stored dates agree on what "today" is. */

@@ -9,6 +9,8 @@ import { HttpError } from '../../errors.ts'
 import { ALL_STAFF, IDVA_ROLES, sha256, type StaffSession } from '../../plugins/staff-auth.ts'
 import { StaffHomePage, TeamPage, type GroupSummary } from '../../../views/pages/staff/team.tsx'
 import { staffView } from './view-context.ts'
+import { overdueCutoff } from '../idva/clock.ts'
+import { queueCounts, today } from '../idva/repository.ts'
 import { body, bytes, integer, list, text } from './input.ts'
 import { countsByRole, currentGeneration, findAccount, findGroup, groupGenerations, groupMembers, IDVA_SERVICE_ID } from './repository.ts'
 
@@ -90,10 +92,16 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
       staff.role === 'admin'
         ? Number((await db.selectFrom('invitations').select((eb) => eb.fn.countAll<number>().as('n')).where('used_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', new Date()).executeTakeFirstOrThrow()).n)
         : null
+    let cases: { new: number; overdue: number } | null = null
+    if (IDVA_ROLES.includes(staff.role)) {
+      const day = await today(db)
+      cases = await queueCounts(db, { disclosure: overdueCutoff(day, app.config.firstReplyTargetDays), consultation: overdueCutoff(day, app.config.consultationReplyTargetDays) })
+    }
     return reply.html(
       StaffHomePage({
         view: staffView(app, request),
         group,
+        cases,
         admin: counts === null ? null : { counts, healthy: healthy === true, sessions: sessions ?? 0, pendingInvitations: pendingInvitations ?? 0, examplePolicy: (app.routingPolicy as { example?: boolean }).example === true },
       }),
     )

@@ -1,5 +1,6 @@
 import type { CaseKind, CaseStatus, RiskLevel } from '../../../server/db/schema.ts'
 import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../server/features/idva/risk-checklist.ts'
+import { COUNT_CAP } from '../../../server/features/idva/repository.ts'
 import { StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
 
 /**
@@ -153,6 +154,11 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
   )
 }
 
+/** Counts are capped by the server (it stops counting there): say so rather than show the cap. */
+export function cappedCount(n: number): string {
+  return n > COUNT_CAP ? `${COUNT_CAP} or more` : String(n)
+}
+
 export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }): JSX.Element {
   const f = queue.filters
   const days = (n: number) => `${n} working day${n === 1 ? '' : 's'}`
@@ -166,9 +172,9 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
       </p>
       <dl class="summary">
         <dt>New</dt>
-        <dd data-count-new="" safe>{String(queue.counts.new)}</dd>
+        <dd data-count-new="" safe>{cappedCount(queue.counts.new)}</dd>
         <dt>Past the first-response target</dt>
-        <dd data-count-overdue="" safe>{String(queue.counts.overdue)}</dd>
+        <dd data-count-overdue="" safe>{cappedCount(queue.counts.overdue)}</dd>
       </dl>
       <form class="form form--inline queue-filters" method="get" action="/staff/cases" hx-get="/staff/cases" hx-target="#queue-results" hx-swap="outerHTML" hx-trigger="change, submit">
         <div>
@@ -212,20 +218,10 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
   )
 }
 
-export interface CaseSummary {
-  readonly id: string
-  readonly reference: string
-  readonly kind: CaseKind
-  readonly status: CaseStatus
-  readonly riskLevel: RiskLevel | null
-  readonly createdOn: string
-  readonly lastActivityOn: string
+export interface CaseSummary extends QueueItem {
   readonly firstReplyOn: string | null
   readonly triagedOn: string | null
   readonly statusChangedOn: string | null
-  readonly messageCount: number
-  readonly evidenceCount: number
-  readonly clock: ClockView
 }
 
 /** The status and its change form: swapped in place by htmx after a change. */
@@ -272,27 +268,23 @@ function FormErrors(): JSX.Element {
   )
 }
 
-function RiskQuestionField({ id, text, hint, index }: { id: string; text: string; hint?: string; index: number }): JSX.Element {
-  const hintId = `risk-${id}-hint`
+/** A question answered with radio buttons in a row; the script finds them by their data attribute. */
+function InlineRadios(props: { name: string; legend: string; hint?: string; options: readonly (readonly [string, string])[]; marker: string; markerValue?: string; questionId?: string }): JSX.Element {
+  const hintId = `${props.name}-hint`
+  const marker = { [`data-${props.marker}`]: props.markerValue ?? '' }
   return (
-    <fieldset class="fieldset risk-question" data-risk-question={id} aria-describedby={hint === undefined ? undefined : hintId}>
-      <legend safe>{`${index + 1}. ${text}`}</legend>
-      {hint === undefined ? '' : (
+    <fieldset class={props.questionId === undefined ? 'fieldset' : 'fieldset risk-question'} data-risk-question={props.questionId} aria-describedby={props.hint === undefined ? undefined : hintId}>
+      <legend safe>{props.legend}</legend>
+      {props.hint === undefined ? '' : (
         <p class="hint" id={hintId} safe>
-          {hint}
+          {props.hint}
         </p>
       )}
       <div class="choices choices--inline">
-        {(
-          [
-            ['yes', 'Yes'],
-            ['no', 'No'],
-            ['unknown', 'Not known'],
-          ] as const
-        ).map(([value, label]) => (
+        {props.options.map(([value, label]) => (
           <div class="choice">
-            <input type="radio" id={`risk-${id}-${value}`} name={`risk-${id}`} value={value} data-risk-answer={id} />
-            <label for={`risk-${id}-${value}`}>
+            <input type="radio" id={`${props.name}-${value}`} name={props.name} value={value} {...marker} />
+            <label for={`${props.name}-${value}`} safe>
               {label}
             </label>
           </div>
@@ -301,6 +293,48 @@ function RiskQuestionField({ id, text, hint, index }: { id: string; text: string
     </fieldset>
   )
 }
+
+/** A labelled text box (or a textarea, when long) with the data attribute the script reads. */
+function TextField({ id, label, long = false, maxlength, marker }: { id: string; label: string; long?: boolean; maxlength: number; marker: string }): JSX.Element {
+  const data = { [`data-${marker}`]: '' }
+  return (
+    <div class="field">
+      <label for={id} safe>
+        {label}
+      </label>
+      {long ? <textarea id={id} rows="3" maxlength={String(maxlength)} {...data}></textarea> : <input type="text" id={id} maxlength={String(maxlength)} {...data} />}
+    </div>
+  )
+}
+
+/** The submit button (disabled until the page's script has loaded) and the "done" line. */
+function Submit({ label, secondary = false }: { label: string; secondary?: boolean }): JSX.Element {
+  return (
+    <>
+      <button type="submit" class={secondary ? 'button button--secondary' : 'button'} disabled data-submit="" safe>
+        {label}
+      </button>
+      <p class="notice notice--ok" role="status" data-done="" hidden></p>
+    </>
+  )
+}
+
+/** Earlier versions, folded away; the script fills the list. */
+function History({ summary, marker }: { summary: string; marker: string }): JSX.Element {
+  const data = { [`data-${marker}`]: '' }
+  return (
+    <details>
+      <summary safe>{summary}</summary>
+      <ol class="list" {...data}></ol>
+    </details>
+  )
+}
+
+const ANSWERS = [
+  ['yes', 'Yes'],
+  ['no', 'No'],
+  ['unknown', 'Not known'],
+] as const
 
 export function CasePage({ view, summary }: { view: StaffView; summary: CaseSummary }): JSX.Element {
   const csrfToken = view.staff?.csrfToken ?? ''
@@ -320,7 +354,7 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
           <Clock clock={summary.clock} />
         </dd>
         <dt>Risk level</dt>
-        <dd data-risk-level="">
+        <dd data-risk-level="" data-level={summary.riskLevel ?? ''}>
           <RiskBand level={summary.riskLevel} />
           {summary.triagedOn === null ? '' : <span safe>{` (assessed ${summary.triagedOn})`}</span>}
         </dd>
@@ -369,10 +403,7 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
               <label for="reply-text">Your reply</label>
               <textarea id="reply-text" rows="6" maxlength="50000" aria-describedby="reply-hint" data-reply-text=""></textarea>
             </div>
-            <button type="submit" class="button" disabled data-submit="">
-              Send the reply
-            </button>
-            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+            <Submit label="Send the reply" />
           </form>
         </section>
       </div>
@@ -392,7 +423,15 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
           <form data-form="triage" novalidate>
             <FormErrors />
             {RISK_QUESTIONS.map((question, index) => (
-              <RiskQuestionField id={question.id} text={question.text} index={index} {...(question.hint === undefined ? {} : { hint: question.hint })} />
+              <InlineRadios
+                name={`risk-${question.id}`}
+                legend={`${index + 1}. ${question.text}`}
+                options={ANSWERS}
+                marker="risk-answer"
+                markerValue={question.id}
+                questionId={question.id}
+                {...(question.hint === undefined ? {} : { hint: question.hint })}
+              />
             ))}
             <div class="field">
               <label for="risk-incidents">Incidents in the last twelve months (leave empty if not known)</label>
@@ -418,19 +457,10 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
               <input type="checkbox" id="marac-refer" data-marac-refer="" />
               <label for="marac-refer">Refer to the MARAC</label>
             </div>
-            <div class="field">
-              <label for="marac-reason">Reason for the MARAC decision</label>
-              <textarea id="marac-reason" rows="3" maxlength="5000" data-marac-reason=""></textarea>
-            </div>
-            <button type="submit" class="button" disabled data-submit="">
-              Save the assessment
-            </button>
-            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+            <TextField id="marac-reason" label="Reason for the MARAC decision" long maxlength={5000} marker="marac-reason" />
+            <Submit label="Save the assessment" />
           </form>
-          <details>
-            <summary>Earlier assessments</summary>
-            <ol class="list" data-triage-history=""></ol>
-          </details>
+          <History summary="Earlier assessments" marker="triage-history" />
         </section>
 
         <section class="panel" aria-labelledby="consent-title">
@@ -442,57 +472,18 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
           <div data-consent-current=""></div>
           <form data-form="consent" novalidate>
             <FormErrors />
-            <fieldset class="fieldset">
-              <legend>Track</legend>
-              <div class="choices choices--inline">
-                <div class="choice">
-                  <input type="radio" id="consent-track-criminal" name="consent-track" value="criminal" data-consent-track="" />
-                  <label for="consent-track-criminal">Criminal</label>
-                </div>
-                <div class="choice">
-                  <input type="radio" id="consent-track-misconduct" name="consent-track" value="misconduct" data-consent-track="" />
-                  <label for="consent-track-misconduct">Misconduct</label>
-                </div>
-              </div>
-            </fieldset>
-            <fieldset class="fieldset">
-              <legend>Does the person agree to anything going to this track?</legend>
-              <div class="choices choices--inline">
-                <div class="choice">
-                  <input type="radio" id="consent-agreed-yes" name="consent-agreed" value="yes" data-consent-agreed="" />
-                  <label for="consent-agreed-yes">Yes</label>
-                </div>
-                <div class="choice">
-                  <input type="radio" id="consent-agreed-no" name="consent-agreed" value="no" data-consent-agreed="" />
-                  <label for="consent-agreed-no">No</label>
-                </div>
-              </div>
-            </fieldset>
-            <div class="field">
-              <label for="consent-share">What they agree to share</label>
-              <textarea id="consent-share" rows="3" maxlength="5000" data-consent-share=""></textarea>
-            </div>
-            <div class="field">
-              <label for="consent-with">With whom</label>
-              <input type="text" id="consent-with" maxlength="1000" data-consent-with="" />
-            </div>
-            <div class="field">
-              <label for="consent-words">In their words</label>
-              <textarea id="consent-words" rows="3" maxlength="20000" data-consent-words=""></textarea>
-            </div>
+            <InlineRadios name="consent-track" legend="Track" options={[['criminal', 'Criminal'], ['misconduct', 'Misconduct']]} marker="consent-track" />
+            <InlineRadios name="consent-agreed" legend="Does the person agree to anything going to this track?" options={[['yes', 'Yes'], ['no', 'No']]} marker="consent-agreed" />
+            <TextField id="consent-share" label="What they agree to share" long maxlength={5000} marker="consent-share" />
+            <TextField id="consent-with" label="With whom" maxlength={1000} marker="consent-with" />
+            <TextField id="consent-words" label="In their words" long maxlength={20000} marker="consent-words" />
             <div class="field">
               <label for="consent-date">The day they said so</label>
               <input type="date" id="consent-date" data-consent-date="" />
             </div>
-            <button type="submit" class="button" disabled data-submit="">
-              Record this consent
-            </button>
-            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+            <Submit label="Record this consent" />
           </form>
-          <details>
-            <summary>Every version</summary>
-            <ol class="list" data-consent-history=""></ol>
-          </details>
+          <History summary="Every version" marker="consent-history" />
         </section>
 
         <section class="panel" aria-labelledby="notes-title">
@@ -505,10 +496,7 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
               <label for="note-text">New note</label>
               <textarea id="note-text" rows="4" maxlength="20000" data-note-text=""></textarea>
             </div>
-            <button type="submit" class="button button--secondary" disabled data-submit="">
-              Add the note
-            </button>
-            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+            <Submit label="Add the note" secondary />
           </form>
         </section>
       </div>

@@ -1,5 +1,6 @@
 import type { Role } from '../../../server/db/schema.ts'
 import { ROLE_NAMES, StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
+import { cappedCount } from './cases.tsx'
 
 /** Shapes for display only: names, roles, fingerprints. No key material beyond public keys. */
 export interface MemberSummary {
@@ -57,7 +58,7 @@ function AccessStatus({ group, viewer }: { group: GroupSummary; viewer: MemberSu
   )
 }
 
-export function StaffHomePage({ view, group, admin }: { view: StaffView; group: GroupSummary | null; admin: AdminSummary | null }): JSX.Element {
+export function StaffHomePage({ view, group, admin, cases = null }: { view: StaffView; group: GroupSummary | null; admin: AdminSummary | null; cases?: { new: number; overdue: number } | null }): JSX.Element {
   const viewer = group?.members.find((member) => member.isViewer)
   return (
     <StaffLayout view={view} title="Staff home" page="staff-home">
@@ -69,6 +70,11 @@ export function StaffHomePage({ view, group, admin }: { view: StaffView; group: 
           {viewer !== undefined && viewer.generation !== null ? <UnlockKeys /> : ''}
           {group.rotationRecommended ? <p class="notice notice--warning">A member has left this team: its key should be rotated.</p> : ''}
         </>
+      )}
+      {cases === null ? '' : (
+        <p class={cases.overdue > 0 ? 'notice notice--warning' : 'notice'} data-home-cases="">
+          <a href="/staff/cases">Cases</a>: <span safe>{`${cappedCount(cases.new)} new, ${cappedCount(cases.overdue)} past the first-response target.`}</span>
+        </p>
       )}
       {admin === null ? '' : (
         <>

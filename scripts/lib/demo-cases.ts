@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely'
+import { randomUUID } from 'node:crypto'
+import { base64url, deriveCaseKeys, generateCaseCode, messageContext, sealEnvelope, utf8, type KeySet } from '../../crypto/index.ts'
+import type { Schema } from '../../server/db/schema.ts'
+
+/**
+ * Made-up disclosures for the demo's IDVA queue, sealed to the demo service's key and signed with
+ * each case's key, exactly as a reporter's browser would send them. Two name the same person, so
+ * the repeat-perpetrator signal shows. Only the demo does this: a real portal never sees a case
+ * code or a plaintext.
+ */
+
+const CASES = [
+  {
+    daysAgo: 9,
+    text: 'DEMO (made-up): My partner is a sergeant on my team. He checks my phone and tells colleagues I am unstable.',
+    answers: { abuseTypes: ['controlling_or_coercive', 'psychological_or_emotional'], duration: 'over_2_years', relationship: 'partner', perpetratorPolice: 'this_force', perpetratorName: 'Sgt Alex Demo', usedPosition: 'yes', safeNow: 'not_safe', wants: ['talk_to_idva'], contactWays: ['phone'], contactTimes: 'Weekdays after 6pm' },
+  },
+  {
+    daysAgo: 3,
+    text: 'DEMO (made-up): An ex-partner who works in another station keeps turning up where I am.',
+    answers: { abuseTypes: ['stalking_or_online'], duration: '6_to_12_months', relationship: 'ex_partner', perpetratorPolice: 'this_force', perpetratorName: 'alex demo', safeNow: 'unsure', wants: ['safety_planning', 'support_at_work'], contactWays: ['email'] },
+  },
+  {
+    daysAgo: 0,
+    text: 'DEMO (made-up): I do not know what to do. I would like to talk to someone first.',
+    answers: { abuseTypes: ['economic'], duration: 'under_1_month', relationship: 'family_member', perpetratorPolice: 'no', wants: ['talk_to_idva'], contactWays: ['this_site_only'] },
+  },
+]
+
+function daysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10)
+}
+
+/** Seeds the demo cases; returns their case codes, for trying /return. */
+export async function seedDemoCases(db: Kysely<Schema>, service: KeySet): Promise<string[]> {
+  const codes: string[] = []
+  for (const demo of CASES) {
+    const code = (await generateCaseCode()).join(' ')
+    const keys = await deriveCaseKeys(code)
+    const caseId = randomUUID()
+    const messageId = randomUUID()
+    const content = { v: 1, text: demo.text, answers: demo.answers, evidence: [], caseKeys: { reply: base64url.encode(keys.reply.publicKey), auth: base64url.encode(keys.auth.publicKey) } }
+    const envelope = await sealEnvelope({
+      kind: 'disclosure',
+      caseId,
+      plaintext: utf8(JSON.stringify(content)),
+      recipients: [service.encryption.publicKey, keys.reply.publicKey],
+      signer: keys.auth,
+      context: messageContext(1, messageId),
+    })
+    const day = daysAgo(demo.daysAgo)
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('cases')
+        .values({ id: caseId, kind: 'disclosure', lookup_id: Buffer.from(keys.lookupId), auth_public: Buffer.from(keys.auth.publicKey), reply_public: Buffer.from(keys.reply.publicKey), created_on: day, last_activity_on: day, message_count: 1 })
+        .execute()
+      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq: 1, author: 'reporter', kind: 'disclosure', envelope: Buffer.from(envelope), padded_size: envelope.length, created_on: day }).execute()
+    })
+    codes.push(code)
+  }
+  return codes
+}
