@@ -154,8 +154,9 @@ export async function casePage(): Promise<void> {
         opened++
         if (message.seq === 1) {
           disclosure = read
-          // The first message names the case's keys: a server copy an insider swapped is refused.
-          if (read.caseKeys !== undefined && (read.caseKeys.auth !== fetched.authPublic || read.caseKeys.reply !== fetched.replyPublic)) keysMatch = false
+          // The first message names the case's keys: a server copy an insider swapped is refused,
+          // and so is a first message that does not name them (every portal page puts them in).
+          if (read.caseKeys === undefined || read.caseKeys.auth !== fetched.authPublic || read.caseKeys.reply !== fetched.replyPublic) keysMatch = false
         }
         appendContent(item, read, { stored: message.evidence, answersTitle: 'All their answers', names: IDVA_QUESTION_NAMES, download: (file, button) => void download(file, button) })
         items.push(item)
@@ -167,7 +168,7 @@ export async function casePage(): Promise<void> {
     lastSeq = fetched.messages.at(-1)?.seq ?? 0
     required<HTMLElement>(view, '[data-thread]').replaceChildren(...items)
     replyKey = keysMatch && disclosure !== null ? base64url.decode(fetched.replyPublic, 'reply key', 32) : null
-    if (!keysMatch) pageStatus.error('The case\'s keys held by the portal do not match the ones the person sent, so replying is switched off. Tell the IDVA lead: the database may have been changed.')
+    if (!keysMatch && disclosure !== null) pageStatus.error('The case\'s keys held by the portal do not match the ones the person sent, so replying is switched off. Tell the IDVA lead: the database may have been changed.')
     showGlance()
 
     const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[] }
@@ -218,7 +219,7 @@ export async function casePage(): Promise<void> {
   function showGlance(): void {
     const glance = required<HTMLElement>(view, '[data-glance]')
     if (disclosure === null) {
-      glance.replaceChildren(text('dd', 'The first message could not be read, so there is nothing to show here.'))
+      glance.replaceChildren(text('dt', 'Answers'), text('dd', 'The first message could not be read, so there is nothing to show here.'))
       return
     }
     const answers = disclosure.answers ?? {}
@@ -361,6 +362,18 @@ export async function casePage(): Promise<void> {
     })
   }
 
+  /** Each kind's versions are numbered from 1: a number missing means a record was removed. */
+  function withGaps<T>(entries: readonly Opened<T>[], line: (entry: Opened<T>) => HTMLElement): HTMLElement[] {
+    const lines: HTMLElement[] = []
+    let expected = 1
+    for (const entry of entries) {
+      if (entry.record.seq !== expected) lines.push(text('li', 'A version is missing here: it may have been removed from the database. Tell the IDVA lead.', 'notice notice--warning'))
+      expected = entry.record.seq + 1
+      lines.push(line(entry))
+    }
+    return lines
+  }
+
   function triageLine(entry: Opened<TriageContent>): HTMLElement {
     if (entry.content === null) return text('li', `An assessment saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
     const triage = entry.content
@@ -376,7 +389,7 @@ export async function casePage(): Promise<void> {
   function showTriage(): void {
     const form = required<HTMLFormElement>(document, 'form[data-form="triage"]')
     const entries = records.triage
-    required<HTMLElement>(document, '[data-triage-history]').replaceChildren(...[...entries].reverse().map(triageLine))
+    required<HTMLElement>(document, '[data-triage-history]').replaceChildren(...withGaps(entries, triageLine).reverse())
     const latest = entries.at(-1)
     const latestView = required<HTMLElement>(document, '[data-triage-latest]')
     if (latest === undefined) {
@@ -437,7 +450,7 @@ export async function casePage(): Promise<void> {
 
   function showConsent(): void {
     const entries = records.consent
-    required<HTMLElement>(document, '[data-consent-history]').replaceChildren(...[...entries].reverse().map(consentLine))
+    required<HTMLElement>(document, '[data-consent-history]').replaceChildren(...withGaps(entries, consentLine).reverse())
     const current = required<HTMLElement>(document, '[data-consent-current]')
     const lines: HTMLElement[] = []
     for (const track of ['criminal', 'misconduct'] as const) {
@@ -466,7 +479,7 @@ export async function casePage(): Promise<void> {
 
   function showNotes(): void {
     required<HTMLElement>(document, '[data-notes]').replaceChildren(
-      ...records.note.map((entry) => {
+      ...withGaps(records.note, (entry) => {
         if (entry.content === null) return text('li', `A note saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
         const item = document.createElement('li')
         item.append(text('p', `${entry.content.writtenOn}, ${entry.content.author}`, 'message__meta'), text('p', entry.content.text, 'message__text'))
@@ -483,14 +496,15 @@ export async function casePage(): Promise<void> {
    */
   async function compareWithOtherCases(): Promise<void> {
     const keys = ring
-    if (keys === null || content === null) return
+    if (keys === null || content === null || content.kind !== 'disclosure') return
     const mine = identifiersOf(disclosure?.answers)
     const latest = records.identifiers.at(-1)?.content ?? null
     if (disclosure !== null && (latest === null || !sameIdentifiers(latest, mine))) {
       await sealRecord('identifiers', { v: 1, type: 'identifiers', ...mine }).catch(() => undefined)
     }
     await indexUnopenedCases(keys)
-    if (isEmpty(mine)) return
+    // The whole index is read and the comparison reported even when this case names nobody, so
+    // the server cannot tell from the requests whether it does.
     const matches: string[] = []
     let after: string | null = null
     for (;;) {
@@ -498,7 +512,7 @@ export async function casePage(): Promise<void> {
       for (const entry of page.entries) {
         if (entry.caseId === caseId) continue
         const other = await openIndexEntry(keys, entry)
-        if (other !== null && samePerson(mine, other)) matches.push(entry.caseId)
+        if (other !== null && !isEmpty(mine) && samePerson(mine, other)) matches.push(entry.caseId)
       }
       if (!page.more || page.entries.length === 0) break
       after = page.entries.at(-1)!.caseId
@@ -524,11 +538,16 @@ export async function casePage(): Promise<void> {
     }
   }
 
-  /** Cases no IDVA has opened yet have no index entry: this browser makes theirs (a batch a time). */
+  /**
+   * Disclosures no IDVA has opened yet have no index entry: this browser makes theirs (a batch at a
+   * time). One that cannot be read, or whose first message does not name the keys the server holds,
+   * gets an empty entry, so a few unreadable submissions cannot hold up the indexing of the rest.
+   */
   async function indexUnopenedCases(keys: ServiceRing): Promise<void> {
     const batch = await getJson<{ cases: { caseId: string; messageId: string; kind: 'disclosure' | 'consultation'; authPublic: string; envelope: string }[] }>('/staff/identifiers/unindexed')
     for (const other of batch.cases) {
       if (other.caseId === caseId) continue
+      let found: Identifiers = { names: [], numbers: [] }
       try {
         const envelope = await openEnvelope(base64url.decode(other.envelope, 'envelope'), {
           caseId: other.caseId,
@@ -538,7 +557,12 @@ export async function casePage(): Promise<void> {
           requireSignature: true,
           context: messageContext(1, other.messageId),
         })
-        const found = identifiersOf(readMessageContent(fromUtf8(envelope.plaintext)).answers)
+        const read = readMessageContent(fromUtf8(envelope.plaintext))
+        if (read.caseKeys?.auth === other.authPublic) found = identifiersOf(read.answers)
+      } catch {
+        // Unreadable: indexed as naming nobody.
+      }
+      try {
         const recordId = globalThis.crypto.randomUUID()
         const sealed = await sealEnvelope({
           kind: 'idva_note',
@@ -550,7 +574,7 @@ export async function casePage(): Promise<void> {
         })
         await postJson(`/staff/cases/${other.caseId}/records`, { kind: 'identifiers', recordId, seq: 1, envelope: base64url.encode(sealed) })
       } catch {
-        // A case that cannot be read or was indexed meanwhile is left for another time.
+        // Indexed by a colleague meanwhile, or withdrawn: nothing to do.
       }
     }
   }

@@ -301,7 +301,24 @@ const PAGES: Record<string, () => void | Promise<void>> = {
   'staff-case': () => import('./cases.ts').then((cases) => cases.casePage()),
 }
 
+/**
+ * After htmx swaps a region (the queue's results, a case's status), focus moves to the new region,
+ * which replaced the control that was focused, and a live region outside it says what changed.
+ */
+function announceSwaps(): void {
+  document.body.addEventListener('htmx:afterSettle', (event) => {
+    const id = (event as CustomEvent<{ target?: Element }>).detail.target?.id
+    if (id !== 'queue-results' && id !== 'case-status') return
+    const region = document.getElementById(id)
+    if (region === null) return
+    region.focus()
+    const announcer = document.querySelector<HTMLElement>('[data-announcer]')
+    if (announcer !== null) announcer.textContent = region.dataset.announce ?? ''
+  })
+}
+
 export async function startStaffPage(page: string): Promise<void> {
+  announceSwaps()
   // Signing out forgets this tab's keys at once (the server's Clear-Site-Data does it too).
   for (const form of document.querySelectorAll<HTMLFormElement>('form[data-logout]')) form.addEventListener('submit', forgetKeys)
   try {

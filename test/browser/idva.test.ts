@@ -106,6 +106,8 @@ if (browser !== null) {
     await page.evaluate(() => ((window as unknown as { __marker: number }).__marker = 1))
     await page.selectOption('#filter-risk', 'high')
     await page.locator('[data-queue-empty]').waitFor()
+    await page.locator('[data-announcer]', { hasText: 'No cases match these filters.' }).waitFor()
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'queue-results', 'focus moves to the new results')
     await page.check('#filter-overdue')
     await page.selectOption('#filter-risk', 'any')
     await page.locator(`tr[data-case-row="${earlier[0]}"]`).waitFor()
@@ -180,6 +182,8 @@ if (browser !== null) {
     await page.selectOption('#new-status', 'support_ongoing')
     await page.click('[data-change-status]')
     await page.locator('#case-status [role="status"]', { hasText: 'Support ongoing' }).waitFor()
+    await page.locator('[data-announcer]', { hasText: 'Status changed' }).waitFor()
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'case-status', 'focus moves to the new status panel')
     t.equal((await db.selectFrom('cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow()).status, 'support_ongoing')
   })
 

@@ -108,6 +108,8 @@ t.test('the queue: oldest first, with the first-response clock, filters, counts 
   t.equal(bad.statusCode, 400)
   t.match(bad.json().message, /filter is not one the queue knows/)
   t.equal((await as({ method: 'GET', url: '/staff/cases?after=yesterday' })).statusCode, 400)
+  const impossible = await as({ method: 'GET', url: `/staff/cases?after=2026-13-40_${randomUUID()}` })
+  t.equal(impossible.statusCode, 400, 'a day that does not exist')
 
   // Paging: 30 more cases on one day; 25 a page, then the rest, by (created_on, id).
   const many = []
@@ -239,6 +241,7 @@ t.test('triage, notes and consent: append-only versions; only the risk level is 
     ['a triage without a level', await recordBody({ caseId, kind: 'triage', seq: 2, content: TRIAGE('high'), service: service.keys }), 400, /riskLevel is missing/],
     ['a triage with an unknown level', await recordBody({ caseId, kind: 'triage', seq: 2, content: TRIAGE('high'), service: service.keys, riskLevel: 'extreme' }), 400, /riskLevel must be/],
     ['an unknown kind', { kind: 'diary', recordId: randomUUID(), seq: 1, envelope: 'AA' }, 400, /kind must be/],
+    ['an inherited property name as a kind', { kind: 'constructor', recordId: randomUUID(), seq: 1, envelope: 'AA' }, 400, /kind must be/],
   ]
   for (const [what, payload, status, message] of refusals) {
     const refused = await as({ method: 'POST', url: records, payload })
@@ -309,8 +312,11 @@ t.test('the repeat-perpetrator index: envelopes only, paged; unindexed cases off
   await db.deleteFrom('cases').execute()
   const a = await newCase()
   const b = await newCase()
+  const consultation = await insertCase({ createdOn: '2026-11-02', kind: 'consultation' })
   const unindexed = (await as({ method: 'GET', url: '/staff/identifiers/unindexed' })).json<{ cases: { caseId: string; authPublic: string; envelope: string; messageId: string }[] }>()
-  t.same(unindexed.cases.map((entry) => entry.caseId).sort(), [a.caseId, b.caseId].sort())
+  t.same(unindexed.cases.map((entry) => entry.caseId).sort(), [a.caseId, b.caseId].sort(), 'disclosures only: a consultation names nobody')
+  t.notOk(unindexed.cases.some((entry) => entry.caseId === consultation))
+  t.equal(await audits('case.opened_for_index', a.caseId), 1, 'handing out a first message for indexing is an opening')
   t.equal(unindexed.cases.find((entry) => entry.caseId === a.caseId)!.authPublic, base64url.encode(a.keys.auth.publicKey))
   const entry = await recordBody({ caseId: a.caseId, kind: 'identifiers', seq: 1, content: { v: 1, type: 'identifiers', names: ['john smith'], numbers: ['1234'] }, service: service.keys })
   t.equal((await as({ method: 'POST', url: `/staff/cases/${a.caseId}/records`, payload: entry })).statusCode, 201)
@@ -321,6 +327,7 @@ t.test('the repeat-perpetrator index: envelopes only, paged; unindexed cases off
   t.same(index.entries.map((row) => [row.caseId, row.seq]), [[a.caseId, 2]], 'the newest entry per case')
   t.equal(index.more, false)
   t.equal((await as({ method: 'GET', url: '/staff/identifiers?after=x' })).statusCode, 400)
+  t.ok((await audits('cases.index_page_read')) >= 1, 'reading the index is audited')
   t.equal((await as({ method: 'POST', url: `/staff/cases/${a.caseId}/compared`, payload: {} })).statusCode, 204)
   t.equal(await audits('case.compared_with_index', a.caseId), 1)
 })

@@ -70,7 +70,8 @@ function days(n: number): string {
 
 /**
  * Where a case stands against its first-response target. A case is overdue once the due day has
- * passed without a reply: a target of two working days for a Monday case is met by Wednesday.
+ * passed without a reply: a target of two working days for a Monday case is met by Wednesday, and
+ * it is overdue from Thursday (a case due on a Friday is overdue over the weekend, "was due").
  */
 export function responseClock(options: { createdOn: string; firstReplyOn: string | null; closed: boolean; targetDays: number; today: string }): ResponseClock {
   const dueOn = addWorkingDays(options.createdOn, options.targetDays)
@@ -82,7 +83,7 @@ export function responseClock(options: { createdOn: string; firstReplyOn: string
   const waited = workingDaysBetween(options.createdOn, options.today)
   if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: 'Closed without a reply' }
   const overdueBy = workingDaysBetween(dueOn, options.today)
-  if (overdueBy > 0) return { state: 'overdue', dueOn, waited, overdueBy, text: `${days(overdueBy)} past the target (due ${dueOn})` }
+  if (options.today > dueOn) return { state: 'overdue', dueOn, waited, overdueBy, text: overdueBy > 0 ? `${days(overdueBy)} past the target (due ${dueOn})` : `Was due ${dueOn}` }
   return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? 'Reply due today' : `Reply due by ${dueOn}` }
 }
 
@@ -91,11 +92,11 @@ export function responseClock(options: { createdOn: string; firstReplyOn: string
  * is past its target. Used to filter the queue with an index range rather than row by row.
  */
 export function overdueCutoff(today: string, targetDays: number): string {
-  // Overdue means workingDaysBetween(addWorkingDays(created, target), today) > 0, i.e. the due day
-  // is before today's last working day. Walk back from today.
+  // Overdue means the due day is before today; the due day only moves earlier as the arrival day
+  // does, so walk back from today to the first arrival day that is overdue.
   let candidate = today
   for (let i = 0; i < 400; i++) {
-    if (workingDaysBetween(addWorkingDays(candidate, targetDays), today) > 0) return candidate
+    if (addWorkingDays(candidate, targetDays) < today) return candidate
     candidate = fromUtc(toUtc(candidate) - DAY_MS)
   }
   throw new RangeError('no overdue cutoff within 400 days')

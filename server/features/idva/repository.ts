@@ -137,12 +137,13 @@ export async function identifierEntries(db: Db, after: string | null) {
 
 export const UNINDEXED_BATCH = 25
 
-/** Cases with no index entry yet (oldest first), with their first message, to be indexed. */
+/** Disclosures with no index entry yet (oldest first), with their first message, to be indexed. */
 export async function unindexedCases(db: Db) {
   return db
     .selectFrom('cases')
     .innerJoin('case_messages', (join) => join.onRef('case_messages.case_id', '=', 'cases.id').on('case_messages.seq', '=', 1))
     .select(['cases.id as caseId', 'cases.auth_public as authPublic', 'case_messages.id as messageId', 'case_messages.kind as messageKind', 'case_messages.envelope'])
+    .where('cases.kind', '=', 'disclosure')
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_records').select('case_records.id').whereRef('case_records.case_id', '=', 'cases.id').where('case_records.kind', '=', 'identifiers'))))
     .orderBy('cases.created_on')
     .orderBy('cases.id')

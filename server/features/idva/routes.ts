@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { messageContext, recordContext, RECORD_ENVELOPE_KIND } from '../../../crypto/index.ts'
+import { messageContext, recordContext, RECORD_ENVELOPE_KIND, RECORD_KINDS } from '../../../crypto/index.ts'
 import { UUID } from '../../../crypto/thread.ts'
 import { recordAudit } from '../../audit/audit.ts'
 import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schema.ts'
@@ -39,6 +39,12 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   return value as T
 }
 
+/** A real calendar day as YYYY-MM-DD (2026-13-40 is not one). */
+function isDay(value: string): boolean {
+  const ms = Date.parse(`${value}T00:00:00Z`)
+  return DAY.test(value) && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value
+}
+
 function caseIdOf(request: FastifyRequest): string {
   const caseId = (request.params as Params).caseId
   if (!UUID.test(caseId)) throw new HttpError(404, NO_SUCH_CASE)
@@ -63,7 +69,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     let after: QueueQuery['after'] = null
     if (typeof input.after === 'string' && input.after !== '') {
       const [createdOn, id] = input.after.split('_')
-      if (createdOn === undefined || !DAY.test(createdOn) || id === undefined || !UUID.test(id)) throw new HttpError(400, 'That page of the queue does not exist. Go back to the first page.')
+      if (createdOn === undefined || !isDay(createdOn) || id === undefined || !UUID.test(id)) throw new HttpError(400, 'That page of the queue does not exist. Go back to the first page.')
       after = { createdOn, id }
     }
     const day = await today(db)
@@ -230,7 +236,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const caseId = caseIdOf(request)
     const input = body(request.body)
     const kind = text(input, 'kind', { max: 20 }) as RecordKind
-    if (!(kind in RECORD_AUDIT)) throw new HttpError(400, 'kind must be triage, note, consent or identifiers.')
+    if (!RECORD_KINDS.includes(kind)) throw new HttpError(400, 'kind must be triage, note, consent or identifiers.')
     const recordId = text(input, 'recordId', { min: 36, max: 36, pattern: UUID })
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 300_000 })
@@ -257,6 +263,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const after = (request.query as { after?: unknown }).after
     if (after !== undefined && (typeof after !== 'string' || !UUID.test(after))) throw new HttpError(400, 'after must be a case id.')
     const page = await identifierEntries(db, after ?? null)
+    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'cases.index_page_read', object: { type: 'index', id: after ?? 'first' } })
     return reply.send({
       entries: page.rows.map((row) => ({ caseId: row.case_id, recordId: row.id, seq: row.seq, envelope: row.envelope.toString('base64url') })),
       more: page.more,
@@ -264,8 +271,12 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   })
 
   /** Cases no browser has indexed yet, with their first message, for this browser to index. */
-  app.get('/staff/identifiers/unindexed', { config: ACCESS }, async (_request, reply) => {
+  app.get('/staff/identifiers/unindexed', { config: ACCESS }, async (request, reply) => {
     const rows = await unindexedCases(db)
+    // Each first message handed out here will be decrypted in the IDVA's browser: an opening.
+    await db.transaction().execute(async (trx) => {
+      for (const row of rows) await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.opened_for_index', object: { type: 'case', id: row.caseId } })
+    })
     return reply.send({ cases: rows.map((row) => ({ caseId: row.caseId, messageId: row.messageId, kind: row.messageKind, authPublic: row.authPublic.toString('base64url'), envelope: row.envelope.toString('base64url') })) })
   })
 

@@ -23,6 +23,8 @@ t.test('the clock: due, due today, overdue, replied (on time or late), closed', 
   t.match(clock('2026-11-30', '2026-12-10', '2026-12-01'), { state: 'replied', waited: 1, text: 'First reply after 1 working day' })
   t.match(clock('2026-11-30', '2026-12-10', '2026-12-07'), { state: 'replied', overdueBy: 3, text: 'First reply after 5 working days (3 working days late)' })
   t.match(clock('2026-11-30', '2026-12-10', null, true), { state: 'closed' })
+  const friday = responseClock({ createdOn: '2026-12-03', today: '2026-12-05', firstReplyOn: null, closed: false, targetDays: 1 })
+  t.match(friday, { state: 'overdue', dueOn: '2026-12-04', overdueBy: 0, text: 'Was due 2026-12-04' }, 'due on Friday: overdue over the weekend')
 })
 
 t.test('the overdue cutoff agrees with the clock, day by day', async (t) => {

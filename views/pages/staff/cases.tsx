@@ -92,7 +92,7 @@ function query(filters: QueueFilters, extra: Record<string, string> = {}): strin
 export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
   const first = `/staff/cases?${query(queue.filters)}`
   return (
-    <div id="queue-results" class="queue-results" aria-live="polite">
+    <div id="queue-results" class="queue-results" tabindex="-1" data-announce={queue.items.length === 0 ? 'No cases match these filters.' : `Showing ${queue.items.length} case${queue.items.length === 1 ? '' : 's'}, oldest first${queue.nextPage === null ? '' : '. There are more on the next page'}.`}>
       {queue.items.length === 0 ? (
         <p class="notice" data-queue-empty="">
           No cases match these filters.
@@ -213,6 +213,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
           Show
         </button>
       </form>
+      <p class="visually-hidden" role="status" data-announcer=""></p>
       <QueueResults queue={queue} />
     </StaffLayout>
   )
@@ -229,7 +230,7 @@ export function StatusPanel({ summary, csrfToken, message }: { summary: CaseSumm
   const choices = STATUS_ORDER.filter((status) => status !== 'new' && status !== summary.status)
   const action = `/staff/cases/${summary.id}/status`
   return (
-    <section id="case-status" class="panel" aria-labelledby="status-title">
+    <section id="case-status" class="panel" aria-labelledby="status-title" tabindex="-1" data-announce={message}>
       <h2 id="status-title">Status</h2>
       <p>
         Now: <strong data-status="" safe>{STATUS_NAMES[summary.status]}</strong>
@@ -408,6 +409,7 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
         </section>
       </div>
 
+      <p class="visually-hidden" role="status" data-announcer=""></p>
       <StatusPanel summary={summary} csrfToken={csrfToken} />
 
       <div data-case-records="" hidden>
