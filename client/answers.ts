@@ -28,6 +28,8 @@ const QUESTIONS: Record<string, readonly [string, string]> = {
   contactDetails: ['Contact details', 'Contact details'],
   contactTimes: ['Safe times', 'Safe times'],
   contactAvoid: ['Things to avoid', 'Things to avoid'],
+  managerRole: ['How you know the person', 'How they know the person'],
+  adviceTopics: ['What you would like advice on', 'Advice wanted on'],
 }
 
 export const QUESTION_NAMES: Record<string, string> = Object.fromEntries(Object.entries(QUESTIONS).map(([name, [reporter]]) => [name, reporter]))
@@ -39,6 +41,9 @@ export function readable(value: string | readonly string[]): string {
   const words = (text: string) => text.replace(/_/g, ' ')
   return typeof value === 'string' ? words(value) : value.map(words).join(', ')
 }
+
+/** What the case page shows first for a manager's consultation. */
+export const CONSULTATION_AT_A_GLANCE: readonly string[] = ['managerRole', 'adviceTopics']
 
 /** What the case page shows first, in this order: the answers an IDVA needs before replying. */
 export const AT_A_GLANCE: readonly string[] = [

@@ -13,6 +13,12 @@ if (page.startsWith('staff-')) void import('./staff/pages.ts').then((staff) => s
 // The reporter's pages: encrypt before anything is sent, decrypt after it arrives.
 if (page === 'report') void import('./reporter/report.ts').then((report) => report.startReport())
 if (page === 'return') void import('./reporter/return.ts').then((reporter) => reporter.startReturn())
+// Line managers: the consultation is encrypted like a disclosure; the guidance pages can be printed.
+if (page === 'managers-ask') void import('./reporter/ask.ts').then((ask) => ask.startAsk())
+for (const button of document.querySelectorAll<HTMLButtonElement>('[data-print]')) {
+  button.hidden = false
+  button.addEventListener('click', () => window.print())
+}
 
 /** crypto/ (envelopes, case codes, keys, fingerprints, evidence framing), loaded on first use. */
 export const loadCrypto = () => import('../crypto/index.ts')

@@ -18,6 +18,7 @@ import staffAuth from './plugins/staff-auth.ts'
 import caseSession from './plugins/case-session.ts'
 import reportRoutes from './features/report/routes.ts'
 import returnRoutes from './features/return/routes.ts'
+import managersRoutes from './features/managers/routes.ts'
 import staticAssets from './plugins/static-assets.ts'
 import staffAdminRoutes from './features/staff/admin-routes.ts'
 import staffAuthRoutes from './features/staff/auth-routes.ts'
@@ -92,6 +93,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(publicRoutes)
   await app.register(reportRoutes)
   await app.register(returnRoutes)
+  await app.register(managersRoutes)
   await app.register(staffAuthRoutes)
   await app.register(staffTeamRoutes)
   await app.register(staffAdminRoutes)

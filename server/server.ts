@@ -8,6 +8,7 @@ import { StartupError } from './errors.ts'
 import { withPersistentSecret } from './server-secret.ts'
 import { issueFirstAdminLink, issueSetupLink } from './features/staff/first-run.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { loadGuidance, GuidanceError } from './features/managers/guidance.ts'
 import { loadPolicyFile, PolicyFileError } from './routing/policy-file.ts'
 
 /**
@@ -34,6 +35,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     policy = loadPolicyFile(config.routingPolicyPath)
   } catch (error) {
     if (error instanceof PolicyFileError) throw new StartupError(`ROUTING_POLICY: ${error.message}`)
+    throw error
+  }
+  // So does a guidance file for line managers with a mistake in it (a bad name, title or link).
+  try {
+    loadGuidance()
+  } catch (error) {
+    if (error instanceof GuidanceError) throw new StartupError(`managers' guidance: ${error.message}`)
     throw error
   }
   if (policy.example) {

@@ -106,7 +106,9 @@ export async function startReturn(): Promise<void> {
     current.caseId = thread.caseId
     current.service = thread.service
     current.signingKeys = service?.signingKeys ?? []
-    const [statusName, statusHint] = STATUS_TEXT[thread.status]
+    const consultation = thread.kind === 'consultation'
+    const [statusName, statusHint] = consultation && thread.status === 'received' ? ['Received', 'The IDVA service has your question and will reply here with advice.'] : STATUS_TEXT[thread.status]
+    required<HTMLElement>(caseView, 'h2').textContent = consultation ? 'Your consultation' : 'Your case'
     required<HTMLElement>(caseView, '[data-status]').textContent = statusName
     required<HTMLElement>(caseView, '[data-status-hint]').textContent = statusHint
     required<HTMLElement>(caseView, '[data-created]').textContent = thread.createdOn
@@ -126,7 +128,7 @@ export async function startReturn(): Promise<void> {
 
   async function renderMessage(message: ThreadMessage): Promise<HTMLElement> {
     const current = session!
-    const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'reporter_message' ? 'You wrote' : 'What you first sent'
+    const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'reporter_message' ? 'You wrote' : message.kind === 'consultation' ? 'What you asked' : 'What you first sent'
     const item = messageItem(message, who)
     const expectedSigners = message.author === 'idva' ? current.signingKeys : [current.keys.auth.publicKey]
     let content

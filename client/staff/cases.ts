@@ -34,7 +34,7 @@ import {
 } from '../../crypto/index.ts'
 import type { EvidenceReference } from '../../crypto/thread.ts'
 import { assessRisk, isLower, RISK_LEVEL_NAMES, RISK_QUESTIONS } from '../../server/features/idva/risk-checklist.ts'
-import { AT_A_GLANCE, IDVA_QUESTION_NAMES } from '../answers.ts'
+import { AT_A_GLANCE, CONSULTATION_AT_A_GLANCE, IDVA_QUESTION_NAMES } from '../answers.ts'
 import { appendContent, answerList, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
 import { FormStatus, Problem, required, submitButton } from '../ui.ts'
 import { getJson, postJson, RequestRefused } from './http.ts'
@@ -105,9 +105,13 @@ export async function casePage(): Promise<void> {
   let lastSeq = 0
   let records: { triage: Opened<TriageContent>[]; note: Opened<NoteContent>[]; consent: Opened<ConsentContent>[]; identifiers: Opened<IdentifiersContent>[] } = { triage: [], note: [], consent: [], identifiers: [] }
 
+  // A manager's consultation has no risk checklist or consent: those parts are not on its page.
+  const hasTriage = document.querySelector('form[data-form="triage"]') !== null
   wireReply()
-  wireTriage()
-  wireConsent()
+  if (hasTriage) {
+    wireTriage()
+    wireConsent()
+  }
   wireNote()
 
   const store = await keysInThisTab((unlocked) => void start(unlocked))
@@ -139,7 +143,7 @@ export async function casePage(): Promise<void> {
     for (const message of fetched.messages) {
       if (message.seq !== expected) items.push(gapNotice('A message is missing here: it may have been removed from the database. Tell the IDVA lead.'))
       expected = message.seq + 1
-      const who = message.author === 'idva' ? 'The IDVA service replied' : message.seq === 1 ? 'They wrote first' : 'They wrote'
+      const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'consultation' ? 'The manager asked' : message.seq === 1 ? 'They wrote first' : 'They wrote'
       const item = messageItem(message, who)
       try {
         const envelope = await openEnvelope(base64url.decode(message.envelope, 'envelope'), {
@@ -179,8 +183,10 @@ export async function casePage(): Promise<void> {
       ;(byKind[record.kind] as Opened<RecordContent>[]).push({ record, content: read })
     }
     records = byKind
-    showTriage()
-    showConsent()
+    if (hasTriage) {
+      showTriage()
+      showConsent()
+    }
     showNotes()
     view.hidden = false
     recordsView.hidden = false
@@ -223,7 +229,7 @@ export async function casePage(): Promise<void> {
       return
     }
     const answers = disclosure.answers ?? {}
-    const list = answerList(answers, IDVA_QUESTION_NAMES, AT_A_GLANCE)
+    const list = answerList(answers, IDVA_QUESTION_NAMES, content?.kind === 'consultation' ? CONSULTATION_AT_A_GLANCE : AT_A_GLANCE)
     glance.replaceChildren(...list.childNodes)
     if (glance.childElementCount === 0) glance.append(text('dt', 'Answers'), text('dd', 'They did not answer the questions. Everything they wrote is below.'))
   }

@@ -40,7 +40,7 @@ export async function newReporter(): Promise<Reporter> {
 export async function sealFromReporter(
   reporter: Reporter,
   service: PublicKeySet,
-  options: { kind?: 'disclosure' | 'reporter_message'; seq?: number; messageId?: string; content?: unknown; caseId?: string; recipients?: Uint8Array[] } = {},
+  options: { kind?: 'disclosure' | 'consultation' | 'reporter_message'; seq?: number; messageId?: string; content?: unknown; caseId?: string; recipients?: Uint8Array[] } = {},
 ): Promise<{ messageId: string; envelope: string }> {
   const messageId = options.messageId ?? randomUUID()
   const envelope = await sealEnvelope({

@@ -27,3 +27,20 @@ export function NotOpenNotice(): JSX.Element {
     </div>
   )
 }
+
+/**
+ * Shown until the page's script has loaded the cryptography (then hidden): without it nothing can
+ * be typed or sent, and the page says so. `instead` is what the person can do meanwhile.
+ */
+export function CryptoMissing({ instead }: { instead: string }): JSX.Element {
+  return (
+    <div class="notice notice--warning" data-crypto-missing="" role="status">
+      <h2 class="notice__title">This page cannot send anything from this browser</h2>
+      <p>
+        To keep what you write private, this page locks it on your device before sending it. Your browser cannot do that at
+        the moment (JavaScript may be switched off, or the browser may be out of date), so the questions are switched off and
+        nothing is sent. <span safe>{instead}</span>
+      </p>
+    </div>
+  )
+}

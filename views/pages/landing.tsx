@@ -112,6 +112,12 @@ export function LandingPage({ context, service }: { context: PageContext; servic
           key three times. The page goes blank and an everyday website opens in its place.
         </li>
       </ul>
+
+      <h2>If you are a line manager</h2>
+      <p>
+        If someone has told you about domestic abuse, or you are worried about a colleague, read{' '}
+        <a href="/managers">the guidance for line managers</a>. You can also ask an IDVA for advice, without naming anyone.
+      </p>
     </Layout>
   )
 }

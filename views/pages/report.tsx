@@ -1,7 +1,8 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import type { ServiceSummary } from './landing.tsx'
-import { NotOpenNotice, ServiceKey } from '../components/service.tsx'
+import { CryptoMissing, NotOpenNotice, ServiceKey } from '../components/service.tsx'
+import { Receipt } from '../components/receipt.tsx'
 
 /**
  * /report: what is happening, in six short steps. Every question can be skipped except one: an
@@ -35,7 +36,7 @@ interface Option {
   readonly hint?: string
 }
 
-function Choices({ name, legend, hint, type, options }: { name: string; legend: string; hint?: string; type: 'checkbox' | 'radio'; options: readonly Option[] }): JSX.Element {
+export function Choices({ name, legend, hint, type, options }: { name: string; legend: string; hint?: string; type: 'checkbox' | 'radio'; options: readonly Option[] }): JSX.Element {
   const hintId = `${name}-hint`
   return (
     <fieldset class="fieldset" aria-describedby={hint === undefined ? undefined : hintId}>
@@ -326,66 +327,13 @@ export function ReportPage({ context, service, firstReplyTargetDays, choices }: 
             </p>
             <ServiceKey service={service} />
           </div>
-          <div class="notice notice--warning" data-crypto-missing="" role="status">
-            <h2 class="notice__title">This page cannot send anything from this browser</h2>
-            <p>
-              To keep what you write private, this page locks it on your device before sending it. Your browser cannot do that
-              at the moment (JavaScript may be switched off, or the browser may be out of date), so the questions are switched
-              off and nothing is sent. Try an up-to-date browser, or call the National Domestic Abuse Helpline free on{' '}
-              <strong>0808 2000 247</strong>.
-            </p>
-          </div>
+          <CryptoMissing instead="Try an up-to-date browser, or call the National Domestic Abuse Helpline free on 0808 2000 247." />
           <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
           <div id="report" class="report" data-report="" data-steps={String(REPORT_STEPS.length)}>
             <ReportStep step={1} choices={choices} />
           </div>
           <p class="working" role="status" data-working="" hidden></p>
-          <section class="receipt" data-receipt="" aria-labelledby="receipt-title" hidden>
-            <h2 id="receipt-title" tabindex="-1">
-              The IDVA service has received what you wrote
-            </h2>
-            <p>Thank you for telling us. This is your case code. It is shown only once, and nobody can find it for you.</p>
-            <p class="case-code" data-case-code=""></p>
-            <ul class="list">
-              <li>Memorise it, or keep it somewhere the person harming you cannot find or check.</li>
-              <li>You need it to read replies, add more, or withdraw what you sent.</li>
-              <li>
-                We aim to reply within <strong safe>{`${firstReplyTargetDays} working day${firstReplyTargetDays === 1 ? '' : 's'}`}</strong>. Come back to{' '}
-                <a href="/return">the return page</a> and enter your code to read it.
-              </li>
-            </ul>
-            <div class="panel" data-code-check="">
-              <h3>Check that you have your code</h3>
-              <p>Type two words of your code, to make sure you have it before you leave this page.</p>
-              <div class="field">
-                <label for="check-word-a" data-check-label-a="">
-                  Word
-                </label>
-                <input type="text" id="check-word-a" autocomplete="off" autocapitalize="none" spellcheck="false" data-check-word-a="" />
-              </div>
-              <div class="field">
-                <label for="check-word-b" data-check-label-b="">
-                  Word
-                </label>
-                <input type="text" id="check-word-b" autocomplete="off" autocapitalize="none" spellcheck="false" data-check-word-b="" />
-              </div>
-              <button type="button" class="button" data-check-code="">
-                Check my code
-              </button>
-              <p class="hint" role="status" data-check-result=""></p>
-            </div>
-            <div data-receipt-done="" hidden>
-              <p>
-                You have your code. You can now close this page, or use <strong>Leave this site</strong> at the top. You can come
-                back at any time.
-              </p>
-              <p>
-                <a class="button button--secondary" href="/return">
-                  Go to the return page
-                </a>
-              </p>
-            </div>
-          </section>
+          <Receipt kind="disclosure" firstReplyTargetDays={firstReplyTargetDays} />
         </>
       )}
     </Layout>

@@ -26,7 +26,10 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         <h2 id="code-title" class="visually-hidden">
           Enter your case code
         </h2>
-        <p>Enter the case code you were given when you sent your disclosure. It is never sent to the portal: your browser uses it to unlock your case.</p>
+        <p>
+          Enter the code you were given when you sent your disclosure, or your question as a line manager. It is never sent to
+          the portal: your browser uses it to unlock your case.
+        </p>
         <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
         <div class="field">
           <label for="case-code">Your case code</label>

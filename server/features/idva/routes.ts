@@ -245,7 +245,9 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       riskLevel = text(input, 'riskLevel', { max: 10 }) as RiskLevel
       if (!RISK_LEVELS.includes(riskLevel)) throw new HttpError(400, 'riskLevel must be standard, medium or high.')
     }
-    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    if (found.kind === 'consultation' && kind !== 'note') throw new HttpError(400, 'A line manager\'s consultation names nobody, so it has no risk checklist, consent or index entry: only notes and replies.')
     const paddedSize = await checkServiceEnvelope(envelope, { kind: RECORD_ENVELOPE_KIND[kind], caseId, context: recordContext(kind, seq, recordId), service: await serviceKeys(), alsoTo: [] })
     await db.transaction().execute(async (trx) => {
       if ((await lockCase(trx, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)

@@ -376,7 +376,11 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
       <div data-case-view="" data-case-id={summary.id} data-case-kind={summary.kind} hidden>
         <section aria-labelledby="glance-title">
           <h2 id="glance-title">At a glance</h2>
-          <p class="hint">From what the person chose to tell us. Anything they did not answer is left out.</p>
+          <p class="hint">
+            {summary.kind === 'consultation'
+              ? 'A line manager asking for advice, without naming anyone. Anything they did not answer is left out.'
+              : 'From what the person chose to tell us. Anything they did not answer is left out.'}
+          </p>
           <dl class="summary" data-glance=""></dl>
         </section>
 
@@ -413,6 +417,13 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
       <StatusPanel summary={summary} csrfToken={csrfToken} />
 
       <div data-case-records="" hidden>
+        {summary.kind === 'consultation' ? (
+          <p class="notice">
+            This is a line manager's consultation: it names nobody, so it has no risk checklist or consent. If the person it is
+            about refers themselves, their case is separate.
+          </p>
+        ) : (
+          <>
         <section class="panel" aria-labelledby="triage-title">
           <h2 id="triage-title">Risk indicators checklist</h2>
           <p>
@@ -488,6 +499,8 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
           <History summary="Every version" marker="consent-history" />
         </section>
 
+          </>
+        )}
         <section class="panel" aria-labelledby="notes-title">
           <h2 id="notes-title">Notes</h2>
           <p>For IDVAs only: the person never sees these.</p>

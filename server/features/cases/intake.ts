@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { UUID } from '../../../crypto/thread.ts'
+import { recordAudit } from '../../audit/audit.ts'
+import { countHit } from '../../db/rate-limit-repository.ts'
+import type { CaseKind } from '../../db/schema.ts'
+import { HttpError } from '../../errors.ts'
+import { isCrossSite } from '../../plugins/staff-auth.ts'
+import { body, bytes, text } from '../staff/input.ts'
+import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
+import { claimUploads, serviceEncryptionKeys } from './repository.ts'
+
+/**
+ * A new case arriving, anonymously: a reporter's disclosure at /report, or a line manager's
+ * consultation at /managers/ask. Both are the same thing to the server: an envelope sealed in the
+ * browser to the IDVA service and the case's reply key, signed with the case's key, with the
+ * case's public keys and lookup value; the code they come from never arrives.
+ */
+
+export const NOT_OPEN = 'The portal is not open yet, so nothing was sent. You can call the National Domestic Abuse Helpline free on 0808 2000 247 at any time.'
+
+export function notCrossSite(request: FastifyRequest, publicOrigin: string): void {
+  if (isCrossSite(request, publicOrigin)) throw new HttpError(403, 'This request did not come from the portal\'s own pages, so it was not carried out.')
+}
+
+/** The global cap: a shared counter per hour for the whole portal, answered with 503 and Retry-After. */
+export async function withinGlobalCap(app: FastifyInstance, name: string, max: number): Promise<void> {
+  const { hits, secondsLeft } = await countHit(app.database.db, `global:${name}`, 3600)
+  if (hits > max) {
+    const minutes = Math.ceil(secondsLeft / 60)
+    throw new HttpError(
+      503,
+      `The portal is receiving more than it can take at the moment, so nothing was stored. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}. If you are in danger now, call 999.`,
+      { 'retry-after': String(secondsLeft) },
+    )
+  }
+}
+
+/**
+ * Checks and stores a new case of `kind` from a request body, all or nothing: the case, its first
+ * message, and (for a disclosure) the evidence files it claims. Throws HttpError for anything wrong.
+ */
+export async function acceptNewCase(app: FastifyInstance, request: FastifyRequest, kind: CaseKind): Promise<void> {
+  notCrossSite(request, app.config.publicOrigin)
+  const db = app.database.db
+  const input = body(request.body)
+  const caseId = text(input, 'caseId', { min: 36, max: 36, pattern: UUID })
+  const lookupId = bytes(input, 'lookupId', { length: 16 })
+  const authPublic = bytes(input, 'authPublic', { length: 32 })
+  const replyPublic = bytes(input, 'replyPublic', { length: 32 })
+  const { messageId, envelope } = readMessage(input)
+  const uploads = readUploads(input)
+  // A consultation describes a situation without naming anyone: it carries no files.
+  if (kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
+  const service = await serviceEncryptionKeys(db)
+  if (service === null) throw new HttpError(503, NOT_OPEN)
+  const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current, previousServiceKeys: service.previous })
+  await withinGlobalCap(app, 'report-submit', app.config.casesPerHour)
+
+  await db.transaction().execute(async (trx) => {
+    const taken = await trx
+      .selectFrom('cases')
+      .select('id')
+      .where((eb) => eb.or([eb('id', '=', caseId), eb('lookup_id', '=', lookupId)]))
+      .executeTakeFirst()
+    const messageTaken = await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()
+    if (taken !== undefined || messageTaken !== undefined) throw new HttpError(409, 'This has already been received. If you did not see your code, please start again: nothing you write is lost from your side until you leave the page.')
+    await trx.insertInto('cases').values({ id: caseId, kind, lookup_id: lookupId, auth_public: authPublic, reply_public: replyPublic, first_reply_on: null }).execute()
+    await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq: 1, author: 'reporter', kind, envelope, padded_size: paddedSize }).execute()
+    if (!(await claimUploads(trx, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
+    await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length }).where('id', '=', caseId).execute()
+    await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
+  })
+}

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { AskPage, GuidePage, ManagersIndexPage } from '../../../views/pages/managers.tsx'
+import { HttpError } from '../../errors.ts'
+import { acceptNewCase } from '../cases/intake.ts'
+import { openService } from '../public/service.ts'
+import { loadGuidance } from './guidance.ts'
+
+/**
+ * /managers: guidance for line managers, and /managers/ask, an anonymous consultation with an IDVA.
+ * No account, no name: a consultation is a case of its own kind, sealed in the browser to the IDVA
+ * service like a disclosure, with its own code; the manager reads the advice at /return.
+ */
+const managersRoutes: FastifyPluginAsync = async (app) => {
+  const db = app.database.db
+  const guides = loadGuidance()
+  const summaries = guides.map(({ slug, title, summary }) => ({ slug, title, summary }))
+
+  app.get('/managers', async (_request, reply) => reply.html(ManagersIndexPage({ context: app.pageContext, guides: summaries })))
+
+  app.get('/managers/ask', async (_request, reply) =>
+    reply.html(AskPage({ context: app.pageContext, service: await openService(db), guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
+  )
+
+  app.post('/managers/ask', { bodyLimit: 400_000, config: { rateLimit: { name: 'consultation-submit', max: 5, windowSeconds: 3600 } } }, async (request, reply) => {
+    await acceptNewCase(app, request, 'consultation')
+    return reply.code(201).send({ received: true, firstReplyTargetDays: app.config.consultationReplyTargetDays })
+  })
+
+  app.get('/managers/:slug', async (request, reply) => {
+    const guide = guides.find((candidate) => candidate.slug === (request.params as { slug: string }).slug)
+    if (guide === undefined) throw new HttpError(404, 'There is no such guidance page. All the guidance for line managers is at /managers.')
+    return reply.html(GuidePage({ context: app.pageContext, guides: summaries, guide }))
+  })
+}
+
+export default managersRoutes

@@ -1,0 +1,201 @@
+import type { PageContext } from '../context.ts'
+import { Layout } from '../layout.tsx'
+import { Receipt } from '../components/receipt.tsx'
+import { CryptoMissing, NotOpenNotice, ServiceKey } from '../components/service.tsx'
+import type { ServiceSummary } from './landing.tsx'
+import { Choices } from './report.tsx'
+
+/**
+ * The line managers' side: guidance pages (rendered from the Markdown the IDVA service keeps in
+ * views/guidance/managers/), and an anonymous consultation with an IDVA, encrypted in the browser
+ * exactly like a disclosure. Every page has the quick exit.
+ */
+
+export interface GuideSummary {
+  readonly slug: string
+  readonly title: string
+  readonly summary: string
+}
+
+export interface Guide extends GuideSummary {
+  /** Rendered from Markdown with raw HTML disabled and every link checked (server/features/managers/guidance.ts). */
+  readonly html: string
+}
+
+function GuideNav({ guides, current }: { guides: readonly GuideSummary[]; current?: string }): JSX.Element {
+  return (
+    <nav class="guide-nav" aria-label="Guidance for line managers">
+      <h2 class="guide-nav__title">Guidance for line managers</h2>
+      <ol class="guide-nav__list">
+        {guides.map((guide) => (
+          <li>
+            {guide.slug === current ? (
+              <strong aria-current="page" safe>
+                {guide.title}
+              </strong>
+            ) : (
+              <a href={`/managers/${guide.slug}`} safe>
+                {guide.title}
+              </a>
+            )}
+          </li>
+        ))}
+        <li>
+          {current === 'ask' ? <strong aria-current="page">Ask an IDVA for advice</strong> : <a href="/managers/ask">Ask an IDVA for advice</a>}
+        </li>
+      </ol>
+    </nav>
+  )
+}
+
+function PrintButton(): JSX.Element {
+  return (
+    <p class="print-hide">
+      <button type="button" class="button button--secondary button--small" data-print="" hidden>
+        Print this page
+      </button>
+    </p>
+  )
+}
+
+export function ManagersIndexPage({ context, guides }: { context: PageContext; guides: readonly GuideSummary[] }): JSX.Element {
+  return (
+    <Layout context={context} title="Guidance for line managers" page="managers">
+      <h1>When someone tells you about domestic abuse</h1>
+      <p class="lead">
+        Guidance for line managers and supervisors in the force, from the independent IDVA service. Each page takes a minute or
+        two to read, and can be printed.
+      </p>
+      <p>
+        If anyone is in immediate danger, call <strong>999</strong>.
+      </p>
+      <ol class="guide-index">
+        {guides.map((guide) => (
+          <li>
+            <h2 class="guide-index__title">
+              <a href={`/managers/${guide.slug}`} safe>
+                {guide.title}
+              </a>
+            </h2>
+            <p safe>{guide.summary}</p>
+          </li>
+        ))}
+      </ol>
+      <div class="panel">
+        <h2>Ask an IDVA for advice</h2>
+        <p>
+          Describe the situation without naming anyone, and an IDVA will reply with advice. What you write is locked on your
+          device so that only the IDVA service can read it. You get a code to read the answer.
+        </p>
+        <p>
+          <a class="button" href="/managers/ask">
+            Ask an IDVA
+          </a>
+        </p>
+      </div>
+    </Layout>
+  )
+}
+
+export function GuidePage({ context, guides, guide }: { context: PageContext; guides: readonly GuideSummary[]; guide: Guide }): JSX.Element {
+  return (
+    <Layout context={context} title={guide.title} page="managers">
+      <p class="print-hide">
+        <a href="/managers">All guidance for line managers</a>
+      </p>
+      <article class="guide">
+        <h1 safe>{guide.title}</h1>
+        {guide.html as 'safe'}
+      </article>
+      <PrintButton />
+      <GuideNav guides={guides} current={guide.slug} />
+    </Layout>
+  )
+}
+
+export function AskPage({ context, service, guides, targetDays }: { context: PageContext; service: ServiceSummary | null; guides: readonly GuideSummary[]; targetDays: number }): JSX.Element {
+  return (
+    <Layout context={context} title="Ask an IDVA for advice" page="managers-ask">
+      <h1>Ask an IDVA for advice</h1>
+      {service === null ? (
+        <NotOpenNotice />
+      ) : (
+        <>
+          <div data-report-intro="">
+            <p class="lead">
+              Someone has told you about domestic abuse, or you are worried about a colleague. An IDVA can advise you on what to
+              do next.
+            </p>
+            <div class="panel panel--warning" id="no-names">
+              <h2>Do not name anyone</h2>
+              <p>
+                Describe the situation in general terms. Do not write names, collar or staff numbers, addresses, or anything else
+                that would identify the person who confided in you or anyone else involved. The person can contact the IDVA
+                service themselves, anonymously, if they choose to.
+              </p>
+            </div>
+            <p>
+              What you write is locked on this device before it is sent, so that only the IDVA service can read it. You do not
+              give your own name. At the end you get a code: with it you can read the IDVA's advice and ask more.
+            </p>
+            <p>
+              If anyone is in immediate danger, call <strong>999</strong> now.
+            </p>
+            <ServiceKey service={service} />
+          </div>
+          <CryptoMissing instead="Try an up-to-date browser. The guidance pages work in any browser." />
+          <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+          <div class="report" data-ask="">
+            <fieldset class="report-step__fields" data-step-fields="" disabled>
+              <legend class="visually-hidden">Your question</legend>
+              <Choices
+                name="managerRole"
+                type="radio"
+                legend="How do you know the person? (optional)"
+                options={[
+                  { value: 'line_manager', label: 'I am their line manager' },
+                  { value: 'supervisor', label: 'I supervise them in another way' },
+                  { value: 'colleague', label: 'I am a colleague' },
+                  { value: 'hr_or_welfare', label: 'I work in HR, welfare or occupational health' },
+                  { value: 'other', label: 'Another way' },
+                ]}
+              />
+              <Choices
+                name="adviceTopics"
+                type="checkbox"
+                legend="What would you like advice on? (optional)"
+                hint="Choose any that apply."
+                options={[
+                  { value: 'what_to_say', label: 'What to say, and what not to say' },
+                  { value: 'immediate_safety', label: 'Immediate safety' },
+                  { value: 'safety_at_work', label: 'Safety at work' },
+                  { value: 'abuser_is_colleague', label: 'The person harming them is a colleague or a supervisor' },
+                  { value: 'adjustments_and_leave', label: 'Reasonable adjustments and leave' },
+                  { value: 'confidentiality', label: 'Confidentiality and its limits' },
+                  { value: 'referral', label: 'What happens after a referral' },
+                  { value: 'looking_after_myself', label: 'Looking after myself' },
+                ]}
+              />
+              <div class="field">
+                <label for="text">Describe the situation</label>
+                <p class="hint" id="text-hint">
+                  What has happened, what you have been told, and what you are unsure about. Without names or anything that
+                  identifies anyone.
+                </p>
+                <textarea id="text" name="text" rows="10" maxlength="50000" aria-describedby="text-hint no-names" data-answer="text"></textarea>
+              </div>
+            </fieldset>
+            <div class="step-nav">
+              <button type="button" class="button" data-submit="" disabled>
+                Lock and send to the IDVA service
+              </button>
+            </div>
+          </div>
+          <p class="working" role="status" data-working="" hidden></p>
+          <Receipt kind="consultation" firstReplyTargetDays={targetDays} />
+        </>
+      )}
+      <GuideNav guides={guides} current="ask" />
+    </Layout>
+  )
+}
