@@ -24,9 +24,16 @@ interface Thread {
   readonly kind: 'disclosure' | 'consultation'
   readonly status: 'received' | 'in_contact' | 'closed'
   readonly createdOn: string
+  readonly firstReplyTargetDays: number
   readonly service: ServiceChain | null
   readonly messages: readonly ThreadMessage[]
 }
+
+const CONSULTATION_STATUS_TEXT = {
+  received: ['Received', 'The IDVA service has your question and will reply here with advice.'],
+  in_contact: ['Answered', 'An IDVA has replied below. You can ask more here.'],
+  closed: ['Closed', 'The IDVA service has closed this consultation. You can still read it here, or withdraw it. You can ask again at any time.'],
+} as const
 
 const STATUS_TEXT = {
   received: ['Received', 'The IDVA service has your disclosure and will reply here.'],
@@ -107,13 +114,18 @@ export async function startReturn(): Promise<void> {
     current.service = thread.service
     current.signingKeys = service?.signingKeys ?? []
     const consultation = thread.kind === 'consultation'
-    const [statusName, statusHint] = consultation && thread.status === 'received' ? ['Received', 'The IDVA service has your question and will reply here with advice.'] : STATUS_TEXT[thread.status]
+    const [statusName, statusHint] = (consultation ? CONSULTATION_STATUS_TEXT : STATUS_TEXT)[thread.status]
     required<HTMLElement>(caseView, 'h2').textContent = consultation ? 'Your consultation' : 'Your case'
     required<HTMLElement>(caseView, '[data-status]').textContent = statusName
     required<HTMLElement>(caseView, '[data-status-hint]').textContent = statusHint
     required<HTMLElement>(caseView, '[data-created]').textContent = thread.createdOn
     required<HTMLElement>(caseView, '[data-write]').hidden = thread.status === 'closed'
-    required<HTMLElement>(caseView, '[data-reply-target]').hidden = thread.messages.some((message) => message.author === 'idva') || thread.status === 'closed'
+    const target = required<HTMLElement>(caseView, '[data-reply-target]')
+    target.textContent = `The IDVA service aims to reply within ${thread.firstReplyTargetDays} working day${thread.firstReplyTargetDays === 1 ? '' : 's'}.`
+    target.hidden = thread.messages.some((message) => message.author === 'idva') || thread.status === 'closed'
+    // A consultation names nobody and carries no files.
+    required<HTMLElement>(caseView, '[data-new-evidence-field]').hidden = consultation
+    if (consultation) newFiles.value = ''
     const list = required<HTMLElement>(caseView, '[data-thread]')
     const items: HTMLElement[] = []
     let expected = 1

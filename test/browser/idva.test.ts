@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { readFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { base64url } from '../../crypto/index.ts'
@@ -82,6 +83,7 @@ if (browser !== null) {
     await page.click('[data-step="5"] [data-step-next]')
     await page.locator('[data-step="6"]').waitFor({ state: 'visible' })
     await page.fill('#text', CANARY)
+    await page.setInputFiles('#evidence', { name: 'messages.txt', mimeType: 'text/plain', buffer: Buffer.from('Canary-Evidence-4404 screenshots of his messages') })
     await page.click('[data-submit]')
     await page.locator('[data-receipt]').waitFor({ state: 'visible' })
     code = (await page.textContent('[data-case-code]'))!.trim()
@@ -124,6 +126,8 @@ if (browser !== null) {
     const glance = (await page.textContent('[data-glance]'))!
     for (const expected of [/physical, controlling or coercive/, /over 2 years/, /partner/, /this force/, /talk to idva/, /phone/, /Weekdays after 6pm/, /not safe/]) t.match(glance, expected)
     t.match(await page.textContent('[data-thread]'), CANARY)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-thread] button:has-text("Download messages.txt")')])
+    t.equal(readFileSync((await download.path())!).toString(), 'Canary-Evidence-4404 screenshots of his messages', 'the evidence file, decrypted in the IDVA\'s browser')
     await page.locator('[data-repeat]').waitFor({ state: 'visible', timeout: 30_000 })
     t.match(await page.textContent('[data-repeat-text]'), /named in 2 other cases/)
     const links = await page.$$eval('[data-repeat-links] a', (anchors) => anchors.map((anchor) => anchor.getAttribute('href')))
@@ -209,7 +213,7 @@ if (browser !== null) {
   await t.test('nothing the reporter wrote left the IDVA\'s browser, or reached the log', async (t: Test) => {
     const fromStaff = received.filter((entry) => entry.url.startsWith('/staff'))
     t.ok(fromStaff.length > 5)
-    for (const secret of ['Canary-Disclosure-5150', 'Canary-Reply-2718', 'Canary-Note-3141', 'obrien', 'Weekdays after 6pm', code]) {
+    for (const secret of ['Canary-Disclosure-5150', 'Canary-Reply-2718', 'Canary-Note-3141', 'Canary-Evidence-4404', 'obrien', 'Weekdays after 6pm', code]) {
       t.notOk(fromStaff.some((entry) => entry.body.includes(secret)), `${secret} is in no request from the IDVA's browser`)
       t.notOk(logs.text().includes(secret), `${secret} is not in the log`)
     }

@@ -5,8 +5,9 @@ import { buildTestApp, freePort } from '../helpers/app.ts'
 import { axe, launchChromium, PageWatch, signIn } from '../helpers/browser.ts'
 
 /**
- * Line managers in real Chromium: every guidance page (and the consultation page, and its receipt)
- * with the quick exit, a print button and no WCAG 2.2 AA violation; then a consultation round
+ * Line managers in real Chromium: every guidance page (and the consultation page) with the quick
+ * exit, a print button and no WCAG 2.2 AA violation (the receipt is the reporter's, checked with
+ * axe in test/browser/reporter.test.ts); then a consultation round
  * trip: a manager asks without naming anyone, an IDVA reads it in the queue as a consultation and
  * answers, and the manager reads the answer at /return with their own code.
  */
@@ -31,9 +32,14 @@ if (browser !== null) {
   const watch = new PageWatch(t, browser, origin)
   const QUESTION = 'Canary-Consultation-6021: someone in my team told me their partner, who works in another station, tracks their car.'
   const ADVICE = 'Canary-Advice-8830: thank you for asking. Offer a change of parking and shift pattern, and let them choose.'
+  // Every page is opened before the first subtest: tap ends a file's root test once its queue of
+  // subtests is empty, so nothing asynchronous may run between them.
+  const guidePage = await watch.newPage({ bypassCSP: true })
+  const manager = await watch.newPage()
+  const staff = await watch.newPage()
 
   await t.test('every guidance page: quick exit, print button, and no WCAG 2.2 AA violation', async (t) => {
-    const page = await watch.newPage({ bypassCSP: true })
+    const page = guidePage
     const paths = ['/managers', ...loadGuidance().map((guide) => `/managers/${guide.slug}`), '/managers/ask']
     for (const path of paths) {
       await page.goto(`${origin}${path}`)
@@ -50,7 +56,6 @@ if (browser !== null) {
 
   let code = ''
   let caseId = ''
-  const manager = await watch.newPage()
 
   await t.test('a manager asks an IDVA, without naming anyone, and keeps their code', async (t) => {
     await manager.goto(`${origin}/managers/ask`)
@@ -76,7 +81,7 @@ if (browser !== null) {
   })
 
   await t.test('an IDVA finds it in the queue as a consultation, reads it and answers', async (t) => {
-    const page = await watch.newPage()
+    const page = staff
     await signIn(page, origin, idva)
     await page.goto(`${origin}/staff/cases`)
     const row = page.locator(`tr[data-case-row="${caseId}"]`)
@@ -106,6 +111,8 @@ if (browser !== null) {
     const messages = manager.locator('[data-thread] > li')
     await messages.nth(1).waitFor()
     t.match(await messages.nth(0).textContent(), /What you asked/)
+    t.match(await manager.textContent('[data-status]'), /Answered/)
+    t.ok(await manager.locator('[data-new-evidence-field]').isHidden(), 'a consultation carries no files')
     t.equal(await messages.nth(1).locator('.message__text').textContent(), ADVICE, 'the advice, verified and shown as text')
     t.notOk(received.some((body) => body.includes('Canary-Advice-8830')), 'the advice reached the server only encrypted')
   })

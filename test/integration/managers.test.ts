@@ -64,6 +64,7 @@ t.test('guidance files are checked: names, titles, summaries, links; raw HTML is
     ['01-no-summary.md', '# Title\n\n## Straight to a heading\n', /followed by a paragraph/],
     ['01-offsite.md', '# Title\n\nSummary with [a link](https://example.org).\n', /is not a page of this portal/],
     ['01-ask.md', '# Title\n\nSummary.\n', /"ask" is the consultation page/],
+    ['01-image.md', '# Title\n\nSummary.\n\n![a tracker](https://example.org/pixel.png)\n', /cannot show images/],
   ]
   for (const [name, text, message] of cases) {
     const path = folder()
@@ -108,8 +109,18 @@ t.test('a consultation is a case of its own kind, sealed like a disclosure, read
 
   const session = await openCase(app, manager.keys)
   t.equal(session.status, 200, 'the manager returns with their own code')
-  const thread = (await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie: session.cookie }, remoteAddress: freshAddress() })).json<{ kind: string }>()
+  const thread = (await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie: session.cookie }, remoteAddress: freshAddress() })).json<{ kind: string; firstReplyTargetDays: number }>()
   t.equal(thread.kind, 'consultation')
+  t.equal(thread.firstReplyTargetDays, app.config.consultationReplyTargetDays, 'told its own reply target')
+  const withFile = await app.inject({
+    method: 'POST',
+    url: '/return/messages',
+    payload: { ...(await sealFromReporter(manager, servicePublic(service.keys), { kind: 'reporter_message', seq: 2, content: { v: 1, text: 'more', evidence: [] } })), seq: 2, uploads: [{ id: '0f8fad5b-d9cb-469f-a165-70867728950e', token: base64url.encode(new Uint8Array(32)) }] },
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+    remoteAddress: freshAddress(),
+  })
+  t.equal(withFile.statusCode, 400, 'nor files later, at /return')
+  t.match(withFile.json().message, /cannot carry files/)
 
   const client = await sessionFor(app, idva)
   const queue = await asStaff(app, client, { method: 'GET', url: '/staff/cases?kind=consultation' })

@@ -4,14 +4,21 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { readManifest } from '../../server/bundle.ts'
 import { HTMX_CONFIG } from '../../views/context.ts'
+import { loadGuidance } from '../../server/features/managers/guidance.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
 const { app } = await buildTestApp(t, { env: { QUICK_EXIT_URL: 'https://www.bbc.co.uk/weather' } })
 
-const pages = {
-  landing: await app.inject({ method: 'GET', url: '/', headers: { accept: 'text/html' } }),
-  'not found': await app.inject({ method: 'GET', url: '/nowhere', headers: { accept: 'text/html' } }),
+const page = (url: string) => app.inject({ method: 'GET', url, headers: { accept: 'text/html' } })
+const pages: Record<string, Awaited<ReturnType<typeof page>>> = {
+  landing: await page('/'),
+  'not found': await page('/nowhere'),
+  report: await page('/report'),
+  return: await page('/return'),
+  'managers index': await page('/managers'),
+  'managers ask': await page('/managers/ask'),
 }
+for (const guide of loadGuidance()) pages[`managers ${guide.slug}`] = await page(`/managers/${guide.slug}`)
 
 for (const [name, response] of Object.entries(pages)) {
   t.test(`${name} page: no inline script or style, assets only from the portal, quick exit present`, async (t) => {
@@ -36,7 +43,7 @@ for (const [name, response] of Object.entries(pages)) {
 }
 
 t.test('htmx is configured safely through its meta tag', async (t) => {
-  const meta = /<meta name="htmx-config" content="([^"]+)"\/>/.exec(pages.landing.body)?.[1]
+  const meta = /<meta name="htmx-config" content="([^"]+)"\/>/.exec(pages.landing!.body)?.[1]
   t.ok(meta)
   const config = JSON.parse((meta ?? '').replaceAll('&#34;', '"')) as Record<string, unknown>
   t.same(config, JSON.parse(HTMX_CONFIG))
@@ -51,7 +58,7 @@ t.test('htmx is configured safely through its meta tag', async (t) => {
 })
 
 t.test('the landing page says what the portal is, who runs it, who can read it, and that it is not open yet', async (t) => {
-  const html = pages.landing.body
+  const html = pages.landing!.body
   t.match(html, /<h1>Confidential support if you are experiencing domestic abuse<\/h1>/)
   t.match(html, /Independent Domestic Violence Advisors \(IDVAs\)/)
   t.match(html, /work for a charity, not for the police/)

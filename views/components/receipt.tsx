@@ -1,6 +1,6 @@
 /**
  * The receipt after sending a new case: the code, shown once, advice on keeping it, when to expect a
- * reply, and a check that it was noted. Filled in by the page's script (client/reporter/receipt.ts).
+ * reply, and a check that it was noted. Filled in by the page's script (client/reporter/new-case.ts).
  */
 export function Receipt({ kind, firstReplyTargetDays }: { kind: 'disclosure' | 'consultation'; firstReplyTargetDays: number }): JSX.Element {
   return (

@@ -70,7 +70,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
             <label for="new-message">Your message</label>
             <textarea id="new-message" rows="6" maxlength="50000" data-new-text=""></textarea>
           </div>
-          <div class="field">
+          <div class="field" data-new-evidence-field="">
             <label for="new-evidence">Add files (optional)</label>
             <p class="hint" id="new-evidence-hint">
               Up to 10 files, each up to 25 MB. They are locked on your device before they are sent.

@@ -54,7 +54,8 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   const service = await serviceEncryptionKeys(db)
   if (service === null) throw new HttpError(503, NOT_OPEN)
   const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current, previousServiceKeys: service.previous })
-  await withinGlobalCap(app, 'report-submit', app.config.casesPerHour)
+  // Each kind has its own hourly cap, so a burst of managers' questions cannot hold up disclosures.
+  await withinGlobalCap(app, kind === 'consultation' ? 'consultation-submit' : 'report-submit', app.config.casesPerHour)
 
   await db.transaction().execute(async (trx) => {
     const taken = await trx

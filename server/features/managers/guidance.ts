@@ -38,21 +38,25 @@ function renderer(): MarkdownIt {
   const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false })
   for (const [name, title, modifier] of [['say', 'You could say', 'say'], ['dont-say', 'Never say', 'dont']] as const) {
     // The plugin's own type declarations lag markdown-it's; its runtime signature is (md, name, options).
+    // A section with its own heading, so a screen reader moving through the lists hears "Never say"
+    // before the phrases it is about.
     markdown.use(container as unknown as PluginWithParams, name, {
       render(tokens: { nesting: number }[], index: number) {
-        return tokens[index]!.nesting === 1 ? `<div class="guidance-box guidance-box--${modifier}"><p class="guidance-box__title">${title}</p>\n` : '</div>\n'
+        const id = `guidance-box-${index}`
+        return tokens[index]!.nesting === 1 ? `<section class="guidance-box guidance-box--${modifier}" aria-labelledby="${id}"><h3 class="guidance-box__title" id="${id}">${title}</h3>\n` : '</section>\n'
       },
     })
   }
   return markdown
 }
 
-/** Every link in the rendered token stream: href values, for checking. */
-function links(markdown: MarkdownIt, source: string): string[] {
+/** Every link in the rendered token stream (href values, for checking); images are refused outright. */
+function links(markdown: MarkdownIt, source: string, name: string): string[] {
   const found: string[] = []
   const walk = (tokens: ReturnType<MarkdownIt['parse']>) => {
     for (const token of tokens) {
       if (token.type === 'link_open') found.push(token.attrGet('href') ?? '')
+      if (token.type === 'image') throw new GuidanceError(`${name}: guides cannot show images (they would load from wherever the file says)`)
       if (token.children !== null) walk(token.children)
     }
   }
@@ -91,8 +95,8 @@ export function loadGuidance(folder: string = GUIDANCE_FOLDER): readonly Guide[]
   if (slugs.has('ask')) throw new GuidanceError('"ask" is the consultation page: a guide cannot use that slug')
   const known = new Set([...OTHER_PAGES, ...[...slugs].map((slug) => `/managers/${slug}`)])
   return drafts.map((draft) => {
-    for (const href of links(markdown, draft.body)) {
-      if (!known.has(href) && !/^tel:\+?[0-9 ]{3,20}$/.test(href)) throw new GuidanceError(`${draft.name}: the link "${href}" is not a page of this portal (guides may link to ${[...known].join(', ')}, or tel: numbers)`)
+    for (const href of links(markdown, draft.body, draft.name)) {
+      if (!known.has(href) && !/^tel:\+?[0-9]{3,15}$/.test(href)) throw new GuidanceError(`${draft.name}: the link "${href}" is not a page of this portal (guides may link to ${[...known].join(', ')}, or tel: numbers)`)
     }
     return { slug: draft.slug, title: draft.title, summary: draft.summary, html: markdown.render(draft.body) }
   })

@@ -74,7 +74,7 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       kind: found.kind,
       status: reporterStatus(found.status),
       createdOn: found.created_on,
-      firstReplyTargetDays: app.config.firstReplyTargetDays,
+      firstReplyTargetDays: found.kind === 'consultation' ? app.config.consultationReplyTargetDays : app.config.firstReplyTargetDays,
       service: await serviceKeyChain(db),
       messages: messages.map((message) => ({
         id: message.id,
@@ -110,6 +110,7 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     const service = await serviceEncryptionKeys(db)
     if (found === undefined || service === null) throw new HttpError(404, UNKNOWN_CODE)
     if (found.status === 'closed') throw new HttpError(409, 'This case is closed, so new messages cannot be added. You can start a new disclosure at any time.')
+    if (found.kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
     const paddedSize = await checkReporterEnvelope(envelope, {
       kind: 'reporter_message',
       caseId,
