@@ -22,6 +22,7 @@ import {
   sealEnvelope,
   utf8,
   type Answer,
+  type EnvelopeKind,
   type ConsentContent,
   type IdentifiersContent,
   type KeySet,
@@ -77,6 +78,45 @@ function ringOf(store: Keystore | null): ServiceRing | null {
   if (group === undefined || group === null || group.id !== SERVICE_ID || group.generations.length === 0) return null
   const all = group.generations.map((entry) => entry.keys)
   return { current: all[0]!, all }
+}
+
+/**
+ * Opens an envelope of `caseId` with every generation of the service key this tab holds. It must
+ * be signed: by `signers` when given (a reporter's case key), else by one of those generations.
+ */
+function openWithRing(ring: ServiceRing, envelope: string, options: { caseId: string; kind: EnvelopeKind; context: Uint8Array; signers?: readonly Uint8Array[] }) {
+  return openEnvelope(base64url.decode(envelope, 'envelope'), {
+    caseId: options.caseId,
+    keys: ring.all.map((set) => set.encryption),
+    expectKind: options.kind,
+    trustedSigners: options.signers ?? ring.all.map((set) => set.signing.publicKey),
+    requireSignature: true,
+    context: options.context,
+  })
+}
+
+/** A stored record opened and checked, or null when it fails any check. */
+async function openRecordOf(ring: ServiceRing, caseId: string, record: Pick<StoredRecord, 'id' | 'kind' | 'seq' | 'envelope'>): Promise<RecordContent | null> {
+  try {
+    const opened = await openWithRing(ring, record.envelope, { caseId, kind: RECORD_ENVELOPE_KIND[record.kind], context: recordContext(record.kind, record.seq, record.id) })
+    return readRecordContent(record.kind, fromUtf8(opened.plaintext))
+  } catch {
+    return null
+  }
+}
+
+/** Seals a record to the service's current key, signs it with that key, and stores it with the case. */
+async function sendRecord(ring: ServiceRing, caseId: string, kind: RecordKind, seq: number, payload: RecordContent, extra: Record<string, unknown> = {}): Promise<void> {
+  const recordId = globalThis.crypto.randomUUID()
+  const envelope = await sealEnvelope({
+    kind: RECORD_ENVELOPE_KIND[kind],
+    caseId,
+    plaintext: utf8(JSON.stringify(payload)),
+    recipients: [ring.current.encryption.publicKey],
+    signer: ring.current.signing,
+    context: recordContext(kind, seq, recordId),
+  })
+  await postJson(`/staff/cases/${caseId}/records`, { kind, recordId, seq, envelope: base64url.encode(envelope), ...extra })
 }
 
 function todayHere(): string {
@@ -146,14 +186,7 @@ export async function casePage(): Promise<void> {
       const who = message.author === 'idva' ? 'The IDVA service replied' : message.kind === 'consultation' ? 'The manager asked' : message.seq === 1 ? 'They wrote first' : 'They wrote'
       const item = messageItem(message, who)
       try {
-        const envelope = await openEnvelope(base64url.decode(message.envelope, 'envelope'), {
-          caseId,
-          keys: keys.all.map((set) => set.encryption),
-          expectKind: message.kind,
-          trustedSigners: message.author === 'idva' ? keys.all.map((set) => set.signing.publicKey) : [authPublic],
-          requireSignature: true,
-          context: messageContext(message.seq, message.id),
-        })
+        const envelope = await openWithRing(keys, message.envelope, { caseId, kind: message.kind, context: messageContext(message.seq, message.id), ...(message.author === 'idva' ? {} : { signers: [authPublic] }) })
         const read = readMessageContent(fromUtf8(envelope.plaintext))
         opened++
         if (message.seq === 1) {
@@ -177,7 +210,7 @@ export async function casePage(): Promise<void> {
 
     const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[] }
     for (const record of fetched.records) {
-      const read = await openRecord(record)
+      const read = await openRecordOf(keys, caseId, record)
       if (read === null) failed++
       else opened++
       ;(byKind[record.kind] as Opened<RecordContent>[]).push({ record, content: read })
@@ -192,23 +225,6 @@ export async function casePage(): Promise<void> {
     recordsView.hidden = false
     required<HTMLFormElement>(view, 'form[data-form="reply"]').hidden = fetched.status === 'closed'
     await postJson(`/staff/cases/${caseId}/decrypted`, { opened, failed }).catch(() => undefined)
-  }
-
-  async function openRecord(record: StoredRecord): Promise<RecordContent | null> {
-    const keys = ring!
-    try {
-      const envelope = await openEnvelope(base64url.decode(record.envelope, 'envelope'), {
-        caseId,
-        keys: keys.all.map((set) => set.encryption),
-        expectKind: RECORD_ENVELOPE_KIND[record.kind],
-        trustedSigners: keys.all.map((set) => set.signing.publicKey),
-        requireSignature: true,
-        context: recordContext(record.kind, record.seq, record.id),
-      })
-      return readRecordContent(record.kind, fromUtf8(envelope.plaintext))
-    } catch {
-      return null
-    }
   }
 
   async function download(file: EvidenceReference, button: HTMLButtonElement): Promise<void> {
@@ -239,17 +255,8 @@ export async function casePage(): Promise<void> {
   async function sealRecord(kind: RecordKind, payload: RecordContent, extra: Record<string, unknown> = {}): Promise<void> {
     const keys = ring
     if (keys === null) throw new Problem('Unlock your keys in this tab first.')
-    const recordId = globalThis.crypto.randomUUID()
     const seq = records[kind].length === 0 ? 1 : Math.max(...records[kind].map((entry) => entry.record.seq)) + 1
-    const envelope = await sealEnvelope({
-      kind: RECORD_ENVELOPE_KIND[kind],
-      caseId,
-      plaintext: utf8(JSON.stringify(payload)),
-      recipients: [keys.current.encryption.publicKey],
-      signer: keys.current.signing,
-      context: recordContext(kind, seq, recordId),
-    })
-    await postJson(`/staff/cases/${caseId}/records`, { kind, recordId, seq, envelope: base64url.encode(envelope), ...extra })
+    await sendRecord(keys, caseId, kind, seq, payload, extra)
   }
 
   /** Runs a form's action; a conflict (a colleague was quicker) reloads the case and says so. */
@@ -517,31 +524,14 @@ export async function casePage(): Promise<void> {
       const page: { entries: { caseId: string; recordId: string; seq: number; envelope: string }[]; more: boolean } = await getJson(`/staff/identifiers${after === null ? '' : `?after=${after}`}`)
       for (const entry of page.entries) {
         if (entry.caseId === caseId) continue
-        const other = await openIndexEntry(keys, entry)
-        if (other !== null && !isEmpty(mine) && samePerson(mine, other)) matches.push(entry.caseId)
+        const other = await openRecordOf(keys, entry.caseId, { id: entry.recordId, kind: 'identifiers', seq: entry.seq, envelope: entry.envelope })
+        if (other?.type === 'identifiers' && !isEmpty(mine) && samePerson(mine, other)) matches.push(entry.caseId)
       }
       if (!page.more || page.entries.length === 0) break
       after = page.entries.at(-1)!.caseId
     }
     await postJson(`/staff/cases/${caseId}/compared`, {}).catch(() => undefined)
     showMatches(matches)
-  }
-
-  async function openIndexEntry(keys: ServiceRing, entry: { caseId: string; recordId: string; seq: number; envelope: string }): Promise<Identifiers | null> {
-    try {
-      const envelope = await openEnvelope(base64url.decode(entry.envelope, 'envelope'), {
-        caseId: entry.caseId,
-        keys: keys.all.map((set) => set.encryption),
-        expectKind: 'idva_note',
-        trustedSigners: keys.all.map((set) => set.signing.publicKey),
-        requireSignature: true,
-        context: recordContext('identifiers', entry.seq, entry.recordId),
-      })
-      const read = readRecordContent('identifiers', fromUtf8(envelope.plaintext))
-      return read.type === 'identifiers' ? read : null
-    } catch {
-      return null
-    }
   }
 
   /**
@@ -555,30 +545,14 @@ export async function casePage(): Promise<void> {
       if (other.caseId === caseId) continue
       let found: Identifiers = { names: [], numbers: [] }
       try {
-        const envelope = await openEnvelope(base64url.decode(other.envelope, 'envelope'), {
-          caseId: other.caseId,
-          keys: keys.all.map((set) => set.encryption),
-          expectKind: other.kind,
-          trustedSigners: [base64url.decode(other.authPublic, 'auth key', 32)],
-          requireSignature: true,
-          context: messageContext(1, other.messageId),
-        })
+        const envelope = await openWithRing(keys, other.envelope, { caseId: other.caseId, kind: other.kind, context: messageContext(1, other.messageId), signers: [base64url.decode(other.authPublic, 'auth key', 32)] })
         const read = readMessageContent(fromUtf8(envelope.plaintext))
         if (read.caseKeys?.auth === other.authPublic) found = identifiersOf(read.answers)
       } catch {
         // Unreadable: indexed as naming nobody.
       }
       try {
-        const recordId = globalThis.crypto.randomUUID()
-        const sealed = await sealEnvelope({
-          kind: 'idva_note',
-          caseId: other.caseId,
-          plaintext: utf8(JSON.stringify({ v: 1, type: 'identifiers', ...found })),
-          recipients: [keys.current.encryption.publicKey],
-          signer: keys.current.signing,
-          context: recordContext('identifiers', 1, recordId),
-        })
-        await postJson(`/staff/cases/${other.caseId}/records`, { kind: 'identifiers', recordId, seq: 1, envelope: base64url.encode(sealed) })
+        await sendRecord(keys, other.caseId, 'identifiers', 1, { v: 1, type: 'identifiers', ...found })
       } catch {
         // Indexed by a colleague meanwhile, or withdrawn: nothing to do.
       }

@@ -101,6 +101,11 @@ export class PageWatch {
       if (message.type() === 'error' || message.type() === 'warning') this.problems.push(`${page.url()}: ${message.text()}`)
     })
     page.on('pageerror', (error) => this.problems.push(error.message))
+    // The portal never opens a dialog; one would block the page, and would mean injected script ran.
+    page.on('dialog', (dialog) => {
+      this.problems.push(`${page.url()}: dialog: ${dialog.message()}`)
+      void dialog.dismiss()
+    })
     return page
   }
 }

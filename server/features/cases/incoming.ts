@@ -1,4 +1,4 @@
-import { isCryptoError, keyId, messageContext, parseEnvelope, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/index.ts'
+import { isCryptoError, keyId, messageContext, parseEnvelope, verifyEnvelopeSignature, type EnvelopeKind, type EnvelopeStructure } from '../../../crypto/index.ts'
 import { equalBytes } from '../../../crypto/bytes.ts'
 import { HttpError } from '../../errors.ts'
 import { bytes, list, text } from '../staff/input.ts'
@@ -27,15 +27,19 @@ export interface ExpectedEnvelope {
   readonly previousServiceKeys: readonly Uint8Array[]
 }
 
-/** Returns the padding bucket (all the server learns of the length). Throws HttpError. */
-export async function checkReporterEnvelope(envelope: Uint8Array, expected: ExpectedEnvelope): Promise<number> {
-  let structure
+/** An envelope's structure, read without any key; anything malformed is a 400 (413 when too large). */
+export function envelopeStructure(envelope: Uint8Array): EnvelopeStructure {
   try {
-    structure = parseEnvelope(envelope)
+    return parseEnvelope(envelope)
   } catch (error) {
     if (isCryptoError(error)) throw new HttpError(error.code === 'too_large' ? 413 : 400, NOT_AN_ENVELOPE)
     throw error
   }
+}
+
+/** Returns the padding bucket (all the server learns of the length). Throws HttpError. */
+export async function checkReporterEnvelope(envelope: Uint8Array, expected: ExpectedEnvelope): Promise<number> {
+  const structure = envelopeStructure(envelope)
   if (structure.kind !== expected.kind) throw new HttpError(400, NOT_AN_ENVELOPE)
   const signed = await verifyEnvelopeSignature(envelope, expected.caseId, expected.authPublic, messageContext(expected.seq, expected.messageId)).catch(() => false)
   if (!signed) throw new HttpError(400, 'This message is locked to a different case, or was changed on the way, so nothing was stored. Please reload the page and try again.')

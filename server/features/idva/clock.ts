@@ -87,6 +87,11 @@ export function responseClock(options: { createdOn: string; firstReplyOn: string
   return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? 'Reply due today' : `Reply due by ${dueOn}` }
 }
 
+/** Each kind's overdue cutoff today (see overdueCutoff), for the queue and its counts. */
+export function overdueCutoffs(today: string, targets: Readonly<Record<'disclosure' | 'consultation', number>>): Record<'disclosure' | 'consultation', string> {
+  return { disclosure: overdueCutoff(today, targets.disclosure), consultation: overdueCutoff(today, targets.consultation) }
+}
+
 /**
  * The newest arrival day that is overdue today: a case that arrived on or before it, with no reply,
  * is past its target. Used to filter the queue with an index range rather than row by row.

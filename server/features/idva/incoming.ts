@@ -1,5 +1,6 @@
 import { equalBytes } from '../../../crypto/bytes.ts'
-import { isCryptoError, keyId, parseEnvelope, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/index.ts'
+import { keyId, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/index.ts'
+import { envelopeStructure } from '../cases/incoming.ts'
 import { HttpError } from '../../errors.ts'
 
 /**
@@ -24,13 +25,7 @@ export interface ExpectedServiceEnvelope {
 
 /** Returns the padding bucket. Throws HttpError (400, 409 when the service key has moved on). */
 export async function checkServiceEnvelope(envelope: Uint8Array, expected: ExpectedServiceEnvelope): Promise<number> {
-  let structure
-  try {
-    structure = parseEnvelope(envelope)
-  } catch (error) {
-    if (isCryptoError(error)) throw new HttpError(error.code === 'too_large' ? 413 : 400, 'What was sent is not a message this portal can store, so nothing was stored. Please reload the page and try again.')
-    throw error
-  }
+  const structure = envelopeStructure(envelope)
   if (structure.kind !== expected.kind) throw new HttpError(400, 'What was sent is not the kind of record expected here, so nothing was stored.')
   const signed = await verifyEnvelopeSignature(envelope, expected.caseId, expected.service.ed25519, expected.context).catch(() => false)
   if (!signed) {

@@ -33,6 +33,14 @@ export interface QueueRow {
 }
 
 /**
+ * Past its first-response target: no reply, not closed, and arrived on or before its kind's cutoff.
+ * The first part is literal so that it matches the partial index cases_queue_awaiting_reply.
+ */
+function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
+  return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date))`
+}
+
+/**
  * One page of the queue, oldest first, and whether there is another. Every filter is served by an
  * index in (created_on, id) order (migrations/20261201_0006_idva_workspace.ts), so a page costs
  * the same with a hundred cases or a hundred thousand. The fixed predicates are literal SQL so the
@@ -50,12 +58,7 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
   if (query.risk === 'none') select = select.where('risk_level', 'is', null)
   else if (query.risk !== 'any') select = select.where('risk_level', '=', query.risk)
   if (query.kind !== 'any') select = select.where('kind', '=', query.kind)
-  if (query.overdueOnly) {
-    const { disclosure, consultation } = query.overdueCutoffs
-    select = select
-      .where(sql<boolean>`first_reply_on IS NULL AND status <> 'closed'`)
-      .where((eb) => eb.or([eb.and([eb('kind', '=', 'disclosure'), eb('created_on', '<=', disclosure)]), eb.and([eb('kind', '=', 'consultation'), eb('created_on', '<=', consultation)])]))
-  }
+  if (query.overdueOnly) select = select.where(overdue(query.overdueCutoffs))
   if (query.after !== null) {
     const { createdOn, id } = query.after
     select = select.where((eb) => eb(eb.refTuple('created_on', 'id'), '>', eb.tuple(sql<string>`${createdOn}::date`, id)))
@@ -86,12 +89,7 @@ export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, str
     const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM cases WHERE ${where} LIMIT ${COUNT_CAP + 1}) AS capped`.execute(db)
     return Number(result.rows[0]?.n ?? 0)
   }
-  return {
-    new: await capped(sql<boolean>`status = 'new'`),
-    overdue: await capped(
-      sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date))`,
-    ),
-  }
+  return { new: await capped(sql<boolean>`status = 'new'`), overdue: await capped(overdue(cutoffs)) }
 }
 
 /** The database's own day, so every instance and the stored dates agree on what "today" is. */

@@ -10,7 +10,7 @@ import { caseThread, findCase, serviceKeyChain } from '../cases/repository.ts'
 import { body, bytes, integer, text } from '../staff/input.ts'
 import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
 import { staffView } from '../staff/view-context.ts'
-import { overdueCutoff, responseClock } from './clock.ts'
+import { overdueCutoffs, responseClock } from './clock.ts'
 import { checkServiceEnvelope } from './incoming.ts'
 import { caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, type QueueQuery, type RiskFilter, type StatusFilter } from './repository.ts'
 
@@ -55,6 +55,13 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   const db = app.database.db
   const targets: Record<CaseKind, number> = { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }
 
+  /** The case, or a 404 that says it may have been withdrawn. */
+  async function existingCase(caseId: string) {
+    const found = await findCase(db, caseId)
+    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    return found
+  }
+
   async function clockFor(row: { kind: CaseKind; createdOn: string; firstReplyOn: string | null; status: CaseStatus }, day: string) {
     const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed', targetDays: targets[row.kind], today: day })
     return { state: clock.state, text: clock.text }
@@ -73,8 +80,8 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       after = { createdOn, id }
     }
     const day = await today(db)
-    const overdueCutoffs = { disclosure: overdueCutoff(day, targets.disclosure), consultation: overdueCutoff(day, targets.consultation) }
-    const page = await queuePage(db, { status, risk, kind, overdueOnly, overdueCutoffs, after, limit: PAGE_SIZE })
+    const cutoffs = overdueCutoffs(day, targets)
+    const page = await queuePage(db, { status, risk, kind, overdueOnly, overdueCutoffs: cutoffs, after, limit: PAGE_SIZE })
     const filters = { status, risk, kind, overdue: overdueOnly }
     const last = page.rows.at(-1)
     const queue: QueueView = {
@@ -95,7 +102,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       filters,
       nextPage: page.more && last !== undefined ? new URLSearchParams({ status, risk, kind, ...(overdueOnly ? { overdue: '1' } : {}), after: `${last.createdOn}_${last.id}` }).toString() : null,
       isFirstPage: after === null,
-      counts: request.headers['hx-request'] === 'true' ? { new: 0, overdue: 0 } : await queueCounts(db, overdueCutoffs),
+      counts: request.headers['hx-request'] === 'true' ? { new: 0, overdue: 0 } : await queueCounts(db, cutoffs),
       targets,
     }
     if (request.headers['hx-request'] === 'true') return reply.html(QueueResults({ queue }))
@@ -103,8 +110,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   })
 
   async function summaryOf(caseId: string): Promise<CaseSummary> {
-    const found = await findCase(db, caseId)
-    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const found = await existingCase(caseId)
     const day = await today(db)
     return {
       id: found.id,
@@ -128,8 +134,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   /** Everything the IDVA's browser decrypts: envelopes, with the public keys to check them. */
   app.get('/staff/cases/:caseId/content', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
-    const found = await findCase(db, caseId)
-    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const found = await existingCase(caseId)
     const messages = await caseThread(db, caseId)
     const records = await caseRecords(db, caseId)
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.opened_by_idva', object: { type: 'case', id: caseId } })
@@ -151,7 +156,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const input = body(request.body)
     const opened = integer(input, 'opened', 0, 100_000)
     const failed = integer(input, 'failed', 0, 100_000)
-    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    await existingCase(caseId)
     const actor = { type: 'staff' as const, id: request.staff!.accountId }
     await db.transaction().execute(async (trx) => {
       if (opened > 0) await recordAudit(trx, { actor, action: 'case.decrypted_by_idva', object: { type: 'case', id: caseId } })
@@ -201,8 +206,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const messageId = text(input, 'messageId', { min: 36, max: 36, pattern: UUID })
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 1_100_000 })
-    const found = await findCase(db, caseId)
-    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const found = await existingCase(caseId)
     const paddedSize = await checkServiceEnvelope(envelope, { kind: 'idva_reply', caseId, context: messageContext(seq, messageId), service: await serviceKeys(), alsoTo: [found.reply_public] })
     await db.transaction().execute(async (trx) => {
       const locked = await lockCase(trx, caseId)
@@ -245,8 +249,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       riskLevel = text(input, 'riskLevel', { max: 10 }) as RiskLevel
       if (!RISK_LEVELS.includes(riskLevel)) throw new HttpError(400, 'riskLevel must be standard, medium or high.')
     }
-    const found = await findCase(db, caseId)
-    if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const found = await existingCase(caseId)
     if (found.kind === 'consultation' && kind !== 'note') throw new HttpError(400, 'A line manager\'s consultation names nobody, so it has no risk checklist, consent or index entry: only notes and replies.')
     const paddedSize = await checkServiceEnvelope(envelope, { kind: RECORD_ENVELOPE_KIND[kind], caseId, context: recordContext(kind, seq, recordId), service: await serviceKeys(), alsoTo: [] })
     await db.transaction().execute(async (trx) => {
@@ -285,7 +288,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   /** The browser compared this case with the index: the audit log records that it did. */
   app.post('/staff/cases/:caseId/compared', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
-    if ((await findCase(db, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    await existingCase(caseId)
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.compared_with_index', object: { type: 'case', id: caseId } })
     return reply.code(204).send()
   })

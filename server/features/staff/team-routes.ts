@@ -9,7 +9,7 @@ import { HttpError } from '../../errors.ts'
 import { ALL_STAFF, IDVA_ROLES, sha256, type StaffSession } from '../../plugins/staff-auth.ts'
 import { StaffHomePage, TeamPage, type GroupSummary } from '../../../views/pages/staff/team.tsx'
 import { staffView } from './view-context.ts'
-import { overdueCutoff } from '../idva/clock.ts'
+import { overdueCutoffs } from '../idva/clock.ts'
 import { queueCounts, today } from '../idva/repository.ts'
 import { body, bytes, integer, list, text } from './input.ts'
 import { countsByRole, currentGeneration, findAccount, findGroup, groupGenerations, groupMembers, IDVA_SERVICE_ID } from './repository.ts'
@@ -95,7 +95,7 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
     let cases: { new: number; overdue: number } | null = null
     if (IDVA_ROLES.includes(staff.role)) {
       const day = await today(db)
-      cases = await queueCounts(db, { disclosure: overdueCutoff(day, app.config.firstReplyTargetDays), consultation: overdueCutoff(day, app.config.consultationReplyTargetDays) })
+      cases = await queueCounts(db, overdueCutoffs(day, { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }))
     }
     return reply.html(
       StaffHomePage({
