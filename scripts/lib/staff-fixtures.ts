@@ -5,9 +5,9 @@ import { deriveStaffSecrets, issueKeyCertificate, newGroupKeys, wrapGroupKeys, w
 import type { Role, Schema } from '../../server/db/schema.ts'
 import { newAccountId, newRecoveryCodes, normaliseRecoveryCode } from '../../server/features/staff/enrolment.ts'
 import { IDVA_SERVICE_ID, insertRecoveryCodes } from '../../server/features/staff/repository.ts'
-import { hashVerifier, ServerKeys } from '../../server/features/staff/secrets.ts'
+import { hashVerifier, ServerKeys } from '../../server/security/server-keys.ts'
 import { newTotpSecret } from '../../server/features/staff/totp.ts'
-import { sha256 } from '../../server/plugins/staff-auth.ts'
+import { sha256 } from '../../server/security/tokens.ts'
 
 /**
  * Staff, teams and keys written straight into the database, doing in Node what members' browsers

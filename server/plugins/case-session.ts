@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { HttpError } from '../errors.ts'
-import { isCrossSite, sameToken, sha256 } from './staff-auth.ts'
+import { sameToken, sha256 } from '../security/tokens.ts'
+import { refuseCrossSite } from '../http/cross-site.ts'
 
 /**
  * A reporter's session at /return, after their browser has signed the server's challenge with the
@@ -95,9 +96,7 @@ export default fp(
       const access = request.routeOptions.config.caseAccess
       if (access === undefined) return
       const changing = STATE_CHANGING.has(request.method)
-      if (changing && isCrossSite(request, app.config.publicOrigin)) {
-        throw new HttpError(403, 'This request did not come from the portal\'s own pages, so it was not carried out.')
-      }
+      if (changing) refuseCrossSite(request, app.config.publicOrigin)
       if (access === 'public') return
       const session = request.caseSession
       if (session === null) throw new HttpError(401, 'For your safety, you were signed out of your case. Enter your case code again to continue.')

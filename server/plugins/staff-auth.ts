@@ -1,10 +1,12 @@
 import cookie from '@fastify/cookie'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { recordAudit } from '../audit/audit.ts'
 import type { Role } from '../db/schema.ts'
 import { HttpError } from '../errors.ts'
+import { CROSS_SITE_REFUSED, isCrossSite } from '../http/cross-site.ts'
+import { sameToken, sha256 } from '../security/tokens.ts'
 
 /**
  * Staff sessions, CSRF protection and access control.
@@ -64,28 +66,6 @@ const ABSOLUTE_MS = 8 * 60 * 60 * 1000
 /** last_seen_at is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 60 * 1000
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-
-export function sha256(value: string | Uint8Array): Buffer {
-  return createHash('sha256').update(value).digest()
-}
-
-/**
- * True when a request did not come from the portal's own pages: Sec-Fetch-Site first (every current
- * browser sends it, and a page cannot set it); only without it, Origin (a form's Origin is "null"
- * under the portal's no-referrer policy). A client that sends neither is not a browser, so not a
- * CSRF vector; signed-in changes still need a synchronizer token.
- */
-export function isCrossSite(request: FastifyRequest, publicOrigin: string): boolean {
-  const site = request.headers['sec-fetch-site']
-  const origin = request.headers.origin
-  return site !== undefined ? site !== 'same-origin' : origin !== undefined && origin !== publicOrigin
-}
-
-export function sameToken(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
-}
 
 function wantsHtml(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html') && request.headers['hx-request'] !== 'true'
@@ -177,7 +157,7 @@ export default fp(
       if (changing) {
         if (isCrossSite(request, app.config.publicOrigin)) {
           await recordAudit(app.database.db, { actor: request.staff === null ? { type: 'system' } : { type: 'staff', id: request.staff.accountId }, action: 'security.cross_site_refused' })
-          throw new HttpError(403, 'This request did not come from the portal\'s own pages, so it was not carried out.')
+          throw new HttpError(403, CROSS_SITE_REFUSED)
         }
       }
       if (access === 'public') return

@@ -4,7 +4,7 @@ import { base64url } from '../../crypto/bytes.ts'
 import { generateKeySet, type KeySet } from '../../crypto/keys.ts'
 import { deriveStaffSecrets, wrapMemberKeys, type StaffSecrets } from '../../crypto/staff-keys.ts'
 import { base32Decode, stepAt, totpCode } from '../../server/features/staff/totp.ts'
-import { sha256 } from '../../server/plugins/staff-auth.ts'
+import { sha256 } from '../../server/security/tokens.ts'
 import { QUICK_PASSPHRASE_PARAMS, type SeededStaff } from '../../scripts/lib/staff-fixtures.ts'
 
 /** Signing staff in for tests: directly (a session row), or through the real login. */

@@ -4,7 +4,7 @@ import { fingerprint } from '../../crypto/fingerprint.ts'
 import { generateKeySet } from '../../crypto/keys.ts'
 import { issueKeyCertificate, newGroupKeys, rotateGroupKeys, unwrapGroupKeys, unwrapKeyRing, unwrapMemberKeys, verifyKeyChain, wrapGroupKeys } from '../../crypto/staff-keys.ts'
 import { issueFirstAdminLink, issueSetupLink } from '../../server/features/staff/first-run.ts'
-import { sha256 } from '../../server/plugins/staff-auth.ts'
+import { sha256 } from '../../server/security/tokens.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { asStaff, b64, codeAt, freshAddress, login, newMemberBody, readEnrolmentPage, sessionCookie, type StaffClient } from '../helpers/staff.ts'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { seedAccount, seedService, seedGrant } from '../../scripts/lib/staff-fixtures.ts'
-import { sha256 } from '../../server/plugins/staff-auth.ts'
+import { sha256 } from '../../server/security/tokens.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { asStaff, codeAt, freshAddress, login, sessionCookie, sessionFor } from '../helpers/staff.ts'
 

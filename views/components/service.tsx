@@ -1,4 +1,8 @@
-import type { ServiceSummary } from '../pages/landing.tsx'
+/** The IDVA service, once it has set the portal up: its name and key fingerprint. */
+export interface ServiceSummary {
+  readonly name: string
+  readonly fingerprint: string
+}
 
 /** The IDVA service's name and key fingerprint, to compare with the posters and the intranet. */
 export function ServiceKey({ service }: { service: ServiceSummary }): JSX.Element {

@@ -1,12 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import { ServiceKey } from '../components/service.tsx'
-
-/** The IDVA service, once it has set the portal up: its name and key fingerprint. */
-export interface ServiceSummary {
-  readonly name: string
-  readonly fingerprint: string
-}
+import { ServiceKey, type ServiceSummary } from '../components/service.tsx'
 
 /**
  * The front door. Until the IDVA service has set the portal up, it says plainly that the portal is

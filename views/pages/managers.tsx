@@ -1,8 +1,7 @@
 import type { PageContext } from '../context.ts'
 import { Layout } from '../layout.tsx'
 import { Receipt } from '../components/receipt.tsx'
-import { CryptoMissing, NotOpenNotice, ServiceKey } from '../components/service.tsx'
-import type { ServiceSummary } from './landing.tsx'
+import { CryptoMissing, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Choices } from './report.tsx'
 
 /**

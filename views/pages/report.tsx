@@ -1,7 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import type { ServiceSummary } from './landing.tsx'
-import { CryptoMissing, NotOpenNotice, ServiceKey } from '../components/service.tsx'
+import { CryptoMissing, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Receipt } from '../components/receipt.tsx'
 
 /**

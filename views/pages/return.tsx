@@ -1,7 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import type { ServiceSummary } from './landing.tsx'
-import { NotOpenNotice, ServiceKey } from '../components/service.tsx'
+import { NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 
 /**
  * /return: enter the case code, then the case itself. The code never leaves this page: the

@@ -1,9 +1,9 @@
 import { isCryptoError, keyId, messageContext, parseEnvelope, verifyEnvelopeSignature, type EnvelopeKind, type EnvelopeStructure } from '../../../crypto/index.ts'
 import { equalBytes } from '../../../crypto/bytes.ts'
 import { HttpError } from '../../errors.ts'
-import { bytes, list, text } from '../staff/input.ts'
+import { bytes, list, text } from '../../http/input.ts'
 import { UUID } from '../../../crypto/thread.ts'
-import { sha256 } from '../../plugins/staff-auth.ts'
+import { sha256 } from '../../security/tokens.ts'
 
 /**
  * Checks on what a reporter's browser sends, made without any key that could read it: the envelope

@@ -4,8 +4,8 @@ import { recordAudit } from '../../audit/audit.ts'
 import { countHit } from '../../db/rate-limit-repository.ts'
 import type { CaseKind } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
-import { isCrossSite } from '../../plugins/staff-auth.ts'
-import { body, bytes, text } from '../staff/input.ts'
+import { refuseCrossSite } from '../../http/cross-site.ts'
+import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
 import { claimUploads, serviceEncryptionKeys } from './repository.ts'
 
@@ -17,10 +17,6 @@ import { claimUploads, serviceEncryptionKeys } from './repository.ts'
  */
 
 export const NOT_OPEN = 'The portal is not open yet, so nothing was sent. You can call the National Domestic Abuse Helpline free on 0808 2000 247 at any time.'
-
-export function notCrossSite(request: FastifyRequest, publicOrigin: string): void {
-  if (isCrossSite(request, publicOrigin)) throw new HttpError(403, 'This request did not come from the portal\'s own pages, so it was not carried out.')
-}
 
 /** The global cap: a shared counter per hour for the whole portal, answered with 503 and Retry-After. */
 export async function withinGlobalCap(app: FastifyInstance, name: string, max: number): Promise<void> {
@@ -40,7 +36,7 @@ export async function withinGlobalCap(app: FastifyInstance, name: string, max: n
  * message, and (for a disclosure) the evidence files it claims. Throws HttpError for anything wrong.
  */
 export async function acceptNewCase(app: FastifyInstance, request: FastifyRequest, kind: CaseKind): Promise<void> {
-  notCrossSite(request, app.config.publicOrigin)
+  refuseCrossSite(request, app.config.publicOrigin)
   const db = app.database.db
   const input = body(request.body)
   const caseId = text(input, 'caseId', { min: 36, max: 36, pattern: UUID })

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { fingerprint } from '../../../crypto/fingerprint.ts'
 import type { Schema } from '../../db/schema.ts'
-import type { ServiceSummary } from '../../../views/pages/landing.tsx'
+import type { ServiceSummary } from '../../../views/components/service.tsx'
 import { findGroup, firstGeneration, IDVA_SERVICE_ID } from '../staff/repository.ts'
 
 /**

@@ -2,10 +2,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { checkEncryptedEvidence, isCryptoError, MAX_ENCRYPTED_EVIDENCE_BYTES } from '../../../crypto/index.ts'
 import { HttpError } from '../../errors.ts'
-import { sha256 } from '../../plugins/staff-auth.ts'
+import { sha256 } from '../../security/tokens.ts'
 import { ReportPage, ReportStep, REPORT_STEPS, type ReportChoices } from '../../../views/pages/report.tsx'
 import { openService } from '../public/service.ts'
-import { acceptNewCase, NOT_OPEN, notCrossSite, withinGlobalCap } from '../cases/intake.ts'
+import { acceptNewCase, NOT_OPEN, withinGlobalCap } from '../cases/intake.ts'
+import { refuseCrossSite } from '../../http/cross-site.ts'
 import { serviceEncryptionKeys, serviceKeyChain, STAGED_UPLOAD_MS } from '../cases/repository.ts'
 
 /**
@@ -49,7 +50,7 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
       '/report/uploads',
       { bodyLimit: MAX_ENCRYPTED_EVIDENCE_BYTES + 1024, handlerTimeout: 120_000, config: { rateLimit: { name: 'report-upload', max: 40, windowSeconds: 3600 } } },
       async (request, reply) => {
-        notCrossSite(request, app.config.publicOrigin)
+        refuseCrossSite(request, app.config.publicOrigin)
         if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'Files are sent encrypted, as application/octet-stream.')
         try {
           checkEncryptedEvidence(request.body)

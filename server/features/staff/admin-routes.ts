@@ -6,7 +6,7 @@ import { key } from '../../routing/validate.ts'
 import type { Policy } from '../../routing/types.ts'
 import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type PolicyUnit } from '../../../views/pages/staff/admin.tsx'
 import { staffView } from './view-context.ts'
-import { body, text } from './input.ts'
+import { body, text } from '../../http/input.ts'
 import { findAccount, findGroup } from './repository.ts'
 import { createInvitation, removeMember } from './team-routes.ts'
 

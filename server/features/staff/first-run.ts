@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { randomBytes } from 'node:crypto'
 import { recordAudit } from '../../audit/audit.ts'
 import type { Schema } from '../../db/schema.ts'
-import { sha256 } from '../../plugins/staff-auth.ts'
+import { sha256 } from '../../security/tokens.ts'
 import { serviceExists } from './repository.ts'
 import { createInvitation } from './team-routes.ts'
 

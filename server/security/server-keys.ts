@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
-import { loadSodium } from '../../../crypto/sodium.ts'
-import { loadSodiumSumo } from '../../../crypto/sodium-sumo.ts'
+import { loadSodium } from '../../crypto/sodium.ts'
+import { loadSodiumSumo } from '../../crypto/sodium-sumo.ts'
 
 /**
  * The server's own secrets, all derived from SERVER_SECRET (never stored in the database):

@@ -1,8 +1,9 @@
-import { HttpError } from '../../errors.ts'
+import { HttpError } from '../errors.ts'
 
 /**
- * Reading the JSON the staff pages' scripts send. Every field is checked; a bad one gets a 400 that
- * says which field and what is wrong, and nothing is written.
+ * Reading the JSON the portal's own scripts send (the staff pages, the reporter's and the line
+ * manager's). Every field is checked; a bad one gets a 400 that says which field and what is
+ * wrong, and nothing is written.
  */
 
 type Body = Record<string, unknown>
