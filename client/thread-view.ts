@@ -6,6 +6,7 @@
 import type { EvidenceReference, MessageContent } from '../crypto/thread.ts'
 import { base64url } from '../crypto/bytes.ts'
 import { decryptFile } from './evidence.ts'
+import { describeFileName } from './file-names.ts'
 import { readable } from './answers.ts'
 import { RequestRefused } from './http.ts'
 
@@ -55,9 +56,41 @@ export function answerList(answers: Readonly<Record<string, string | readonly st
   for (const name of keys) {
     const value = answers[name]
     if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) continue
-    list.append(element('dt', '', names[name] ?? name), element('dd', '', readable(value)))
+    // The name comes from decrypted content: only the table's own entries, never "constructor" or "toString".
+    list.append(element('dt', '', (Object.hasOwn(names, name) ? names[name] : undefined) ?? name), element('dd', '', readable(value)))
   }
   return list
+}
+
+/**
+ * One evidence file: its name cleaned (no invisible or reordering characters, shortened), what its
+ * real extension says it is, and, for programs and documents that can carry macros, a plain
+ * warning. The name is the reporter's own words, so it is only ever text.
+ */
+export function evidenceRow(file: EvidenceReference, stored: boolean, download: (file: EvidenceReference, button: HTMLButtonElement) => void): HTMLDivElement {
+  const name = describeFileName(file.name)
+  const row = element('div', 'evidence-file')
+  row.dataset.evidenceFile = file.id
+  row.dataset.extension = name.extension
+  row.dataset.risky = name.risky ? 'true' : 'false'
+  const line = element('p', 'evidence-file__name')
+  // dir="ltr" isolates the name: whatever it contains cannot reorder the words around it.
+  const shown = element('span', '', name.shown)
+  shown.dir = 'ltr'
+  const button = element('button', 'button button--secondary button--small')
+  button.type = 'button'
+  button.disabled = !stored
+  if (stored) button.append('Download ', shown)
+  else button.append(shown, ' (missing)')
+  button.addEventListener('click', () => download(file, button))
+  line.append(button, ` — ${name.kind}`)
+  row.append(line)
+  if (name.risky) {
+    const warning = element('p', 'notice notice--warning evidence-file__warning', name.warning)
+    warning.dataset.fileWarning = 'true'
+    row.append(warning)
+  }
+  return row
 }
 
 /** Text, answers (folded away) and a download button per file, as text and buttons only. */
@@ -73,18 +106,14 @@ export function appendContent(
     item.append(details)
   }
   const stored = new Set(options.stored.map((file) => file.id))
-  for (const file of content.evidence) {
-    const row = element('p', '')
-    const button = element('button', 'button button--secondary button--small', stored.has(file.id) ? `Download ${file.name}` : `${file.name} (missing)`)
-    button.type = 'button'
-    button.disabled = !stored.has(file.id)
-    button.addEventListener('click', () => options.download(file, button))
-    row.append(button)
-    item.append(row)
-  }
+  for (const file of content.evidence) item.append(evidenceRow(file, stored.has(file.id), options.download))
 }
 
-/** Fetches an encrypted evidence file, decrypts it in the evidence worker, and offers it to save. */
+/**
+ * Fetches an encrypted evidence file, decrypts it in the evidence worker, and offers it to save:
+ * always as a download (application/octet-stream, with the download attribute), never opened in
+ * the page, under its cleaned name with its real extension.
+ */
 export async function downloadEvidence(url: string, file: EvidenceReference): Promise<void> {
   const response = await fetch(url, { credentials: 'same-origin' })
   if (!response.ok) throw new RequestRefused(response.status, 'That file could not be fetched. Please try again.')
@@ -92,7 +121,8 @@ export async function downloadEvidence(url: string, file: EvidenceReference): Pr
   const link = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }))
   const anchor = document.createElement('a')
   anchor.href = link
-  anchor.download = file.name
+  anchor.download = describeFileName(file.name).download
+  anchor.rel = 'noopener'
   anchor.click()
   setTimeout(() => URL.revokeObjectURL(link), 30_000)
 }

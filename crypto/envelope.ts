@@ -76,10 +76,14 @@ const CASE_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export const MAX_ENVELOPE_BYTES =
   4 + KEY_ID_BYTES + MAX_RECIPIENTS * (KEY_ID_BYTES + SEALED_KEY_BYTES) + NONCE_BYTES + COMMITMENT_BYTES + PADDING_BUCKETS.at(-1)! + TAG_BYTES + SIGNATURE_BYTES
 
+/** True for the name of a kind (own keys only: "toString" or "__proto__" is not a kind). */
+export function isEnvelopeKind(kind: unknown): kind is EnvelopeKind {
+  return typeof kind === 'string' && Object.hasOwn(ENVELOPE_KINDS, kind)
+}
+
 export function kindNumber(kind: EnvelopeKind): number {
-  const number = ENVELOPE_KINDS[kind]
-  if (number === undefined) fail('unsupported', `unknown envelope kind ${String(kind)}`)
-  return number
+  if (!isEnvelopeKind(kind)) fail('unsupported', `unknown envelope kind ${String(kind)}`)
+  return ENVELOPE_KINDS[kind]
 }
 
 export function checkCaseId(caseId: string): Uint8Array {

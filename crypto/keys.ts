@@ -44,7 +44,7 @@ const KEY_TYPE_BYTE: Record<KeyType, number> = { x25519: 0x01, ed25519: 0x02 }
 
 export function keyIdWith(s: Sodium, type: KeyType, publicKey: Uint8Array): Uint8Array {
   requireBytes(publicKey, `${type} public key`, PUBLIC_KEY_BYTES)
-  if (KEY_TYPE_BYTE[type] === undefined) fail('unsupported', 'unknown key type')
+  if (typeof type !== 'string' || !Object.hasOwn(KEY_TYPE_BYTE, type)) fail('unsupported', 'unknown key type')
   return s.crypto_generichash(KEY_ID_BYTES, concat(utf8('sd-key-id-v1'), Uint8Array.of(KEY_TYPE_BYTE[type]), publicKey), null)
 }
 

@@ -135,6 +135,7 @@ export function readRecordContent(kind: RecordKind, json: string): RecordContent
   } catch {
     fail('malformed', 'record content is not JSON')
   }
+  if (!RECORD_KINDS.includes(kind)) fail('malformed', 'unknown record kind')
   if (!isRecord(value) || value.v !== 1) fail('malformed', 'record content has no version 1')
   if (value.type !== kind) fail('malformed', `expected a ${kind} record`)
   switch (kind) {

@@ -30,7 +30,7 @@ const testDatabase = await createTestDatabase({ teardown: (fn: () => Promise<voi
 const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...testDatabase.env })
 const logger = createLogger('silent')
 const database = await testDatabase.open(config, logger)
-await prepareDatabase(database, logger)
+await prepareDatabase(database, logger, config)
 const db = database.db
 
 const service = await seedService(db)
@@ -41,12 +41,13 @@ const seedStart = performance.now()
 await database.asOwner(async (owner) => {
   // Deterministic spread: i picks the kind, status, risk, age and reply of case i.
   await sql`
-    INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public, status, created_on, last_activity_on, first_reply_on, risk_level, message_count)
+    INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public, sealed, status, created_on, last_activity_on, first_reply_on, risk_level, message_count)
     SELECT gen_random_uuid(),
            CASE WHEN i % 7 = 0 THEN 'consultation' ELSE 'disclosure' END,
            decode(md5('lookup' || i), 'hex'),
            sha256(('auth' || i)::bytea),
            sha256(('reply' || i)::bytea),
+           false,
            (ARRAY['new', 'in_contact', 'support_ongoing', 'referred', 'closed'])[1 + (i % 5)],
            current_date - (i % 730),
            current_date - (i % 730) + (i % 3),

@@ -24,6 +24,10 @@ import { seedAccount, seedGrant, seedService, seedUnit, seedUnitCertificate, typ
 import { currentDemoCode, DEFAULT_DIR, demoArguments, LOGINS_FILE, type DemoLogin } from './lib/demo-logins.ts'
 import { seedDemoCases } from './lib/demo-cases.ts'
 import { fail } from './cli.ts'
+import { CaseVault } from '../server/security/case-vault.ts'
+import { writePinFile } from '../server/security/service-anchor.ts'
+import { fingerprint } from '../crypto/fingerprint.ts'
+import { publicKeysOf } from '../crypto/keys.ts'
 
 // Checked before the configuration is read: with DATABASE_URL set, the demo stops, full stop.
 if ((process.env.DATABASE_URL ?? '') !== '') {
@@ -39,14 +43,14 @@ const config = withPersistentSecret(environment)
 const loginsPath = join(config.dataDir, LOGINS_FILE)
 const casesPath = join(config.dataDir, 'demo-cases.json')
 try {
-  await prepareDatabase(database, logger)
+  await prepareDatabase(database, logger, config)
   const db = database.db
   if (!(await serviceExists(db))) {
     const policy = loadPolicyFile(config.routingPolicyPath)
     const units = policyUnits(policy).filter((unit) => unit.force === policy.force)
     const criminalUnit = units.find((unit) => unit.track === 'criminal')!
     const misconductUnit = units.find((unit) => unit.track === 'misconduct')!
-    const service = await seedService(db, 'Demo IDVA Service (made-up)', policy.force)
+    const service = await seedService(db, { name: 'Demo IDVA Service (made-up)', force: policy.force })
     const people: [SeededStaff, string][] = []
     const add = async (username: string, role: SeededStaff['role'], groupId: string | null, team: string) => {
       const member = await seedAccount(db, config.serverSecret, { username, role, groupId, passphrase: `${username} demo passphrase` })
@@ -61,7 +65,9 @@ try {
       await seedUnitCertificate(db, unit, service)
     }
     await add('demo.admin', 'admin', null, 'Portal administration')
-    const caseCodes = await seedDemoCases(db, service.keys)
+    const caseCodes = await seedDemoCases(db, new CaseVault(config.serverSecret), service.keys)
+    // The demo pins what it seeds, as set-up does: beside the server secret, never in the database.
+    writePinFile(config.dataDir, await fingerprint(publicKeysOf(service.keys)))
     await recordAudit(db, { actor: { type: 'system' }, action: 'demo.seeded' })
     const logins: DemoLogin[] = people.map(([member, team]) => ({ username: member.username, role: member.role, team, passphrase: member.passphrase, totpKey: base32(member.totpSecret) }))
     writeFileSync(loginsPath, `${JSON.stringify(logins, null, 2)}\n`, { mode: 0o600 })

@@ -22,12 +22,12 @@ import {
   ENVELOPE_KINDS,
   fingerprint,
   generateKeySet,
+  isEnvelopeKind,
   MAX_ENVELOPE_BYTES,
   MAX_PADDED_PLAINTEXT,
   openEnvelope,
   publicKeysOf,
   sealEnvelope,
-  type EnvelopeKind,
 } from '../crypto/index.ts'
 import { exitQuietlyOnClosedPipe } from './stdout.ts'
 
@@ -95,8 +95,9 @@ async function main(argv: string[]): Promise<void> {
         strict: true,
       })
       const recipient = decodePublicKeySet(readText(required(values.to, '--to'), 'public key file'))
-      const kind = (values.kind ?? 'disclosure') as EnvelopeKind
-      if (!(kind in ENVELOPE_KINDS)) throw new UsageError(`--kind must be one of ${Object.keys(ENVELOPE_KINDS).join(', ')}`)
+      const kind = values.kind ?? 'disclosure'
+      // Own keys only: `in` would also find inherited names such as toString or __proto__.
+      if (!isEnvelopeKind(kind)) throw new UsageError(`--kind must be one of ${Object.keys(ENVELOPE_KINDS).join(', ')}`)
       const signer = values.sign === undefined ? undefined : (await decodeSecretKeySet(readText(values.sign, 'secret key file'))).signing
       const plaintext = await readStdin(MAX_PADDED_PLAINTEXT, 'plaintext')
       const envelope = await sealEnvelope({

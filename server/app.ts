@@ -9,7 +9,10 @@ import type { Database } from './db/database.ts'
 import healthRoutes from './features/health/routes.ts'
 import publicRoutes from './features/public/routes.ts'
 import { PrivacyLogController } from './log-controller.ts'
-import type { Logger } from './logger.ts'
+import { AnonymousTally, isAccountableUrl } from './anonymous-log.ts'
+import { CaseVault } from './security/case-vault.ts'
+import { ServiceAnchor } from './security/service-anchor.ts'
+import { serializeError, type Logger } from './logger.ts'
 import appContext from './plugins/app-context.ts'
 import errorHandling, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.ts'
 import rateLimit from './plugins/rate-limit.ts'
@@ -60,6 +63,8 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new PrivacyLogController(),
+    // Requests of anonymous people are counted, not logged one by one (server/anonymous-log.ts).
+    childLoggerFactory: (parent, bindings, options, raw) => (isAccountableUrl(raw.url) ? parent.child(bindings, options) : tally.loggerFor(bindings)),
     // Our own ids (never taken from a client header), short enough to read out as a reference.
     genReqId: () => randomBytes(6).toString('hex'),
     requestIdHeader: false,
@@ -81,7 +86,13 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     routerOptions: { maxParamLength: 200 },
   })
 
-  await app.register(appContext, { config, database, pageContext, routingPolicy })
+  const tally = new AnonymousTally(logger, (error) => serializeError(error))
+  const anchor = new ServiceAnchor(config, database.db, logger)
+  // A pin that does not match the database is logged as an error now, not at the first visitor.
+  await anchor.refresh()
+  await app.register(appContext, { config, database, pageContext, routingPolicy, vault: new CaseVault(config.serverSecret), anchor })
+  app.decorate('anonymousRequests', tally)
+  app.addHook('onClose', async () => tally.stop())
   await app.register(securityHeaders)
   await app.register(errorHandling)
   await app.register(rateLimit)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
-import { isIP } from 'node:net'
-import { resolve } from 'node:path'
+import { BlockList, isIP } from 'node:net'
+import { join, resolve } from 'node:path'
 
 /**
  * Environment -> validated, frozen, typed configuration.
@@ -34,6 +34,12 @@ export interface Config {
   /** Where the embedded database (and nothing else sensitive) is kept. */
   readonly dataDir: string
   /**
+   * FIRST_RUN_FILE: where the first-run links are written at start (mode 0600), while the IDVA
+   * service or the first administrator does not exist yet. Default: DATA_DIR/first-run-links.txt
+   * with the embedded database; first-run-links.txt in the working directory with DATABASE_URL.
+   */
+  readonly firstRunFile: string
+  /**
    * The secret from which the server's own keys are derived: the daily rate-limit key, and the key
    * that seals staff second-factor secrets. Required with DATABASE_URL (every instance must share
    * it); with the embedded database, generated once and kept in DATA_DIR when unset.
@@ -53,6 +59,12 @@ export interface Config {
   readonly consultationReplyTargetDays: number
   /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
   readonly casesPerHour: number
+  /**
+   * The IDVA service's trust anchor: the fingerprint of its first-generation public keys, pinned
+   * here (beside SERVER_SECRET), never taken from the database. Null: not set in the environment
+   * (with the embedded database, set-up writes it to DATA_DIR; see server/security/service-anchor.ts).
+   */
+  readonly serviceKeyFingerprint: string | null
 }
 
 export class ConfigError extends Error {
@@ -165,6 +177,36 @@ function trustProxy(env: Env): TrustProxy {
   return Object.freeze(entries)
 }
 
+/** Loopback addresses: a portal listening only on one of these cannot be reached from another machine. */
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+
+function isLoopback(hostName: string): boolean {
+  const version = isIP(hostName)
+  if (version === 0) return hostName.toLowerCase() === 'localhost'
+  return LOOPBACK.check(hostName, version === 4 ? 'ipv4' : 'ipv6')
+}
+
+/**
+ * Reachable from other machines (HOST not loopback; 0.0.0.0 and :: are every address), or behind a
+ * proxy (TRUST_PROXY): people then arrive over a network, and cookies must be Secure and
+ * __Host- prefixed, which needs an https PUBLIC_ORIGIN. An http:// .onion origin is allowed: Tor
+ * already encrypts the connection end to end, and Tor Browser treats the page as a secure context.
+ */
+function requireSecureOrigin(hostName: string, proxies: TrustProxy, origin: string): void {
+  if (isLoopback(hostName) && proxies === false) return
+  const url = new URL(origin)
+  if (url.protocol === 'https:') return
+  if (url.protocol === 'http:' && /^[a-z0-9-]+(\.[a-z0-9-]+)*\.onion$/.test(url.hostname)) return
+  const why = proxies === false ? `the portal can be reached from other machines (HOST ${hostName})` : 'the portal is behind a proxy (TRUST_PROXY is set)'
+  throw new ConfigError(
+    'PUBLIC_ORIGIN',
+    `must be an https:// address when ${why}, so that cookies are sent only over encrypted connections: set PUBLIC_ORIGIN to the address people use, such as https://disclose.example.org (an http:// .onion address also works; to try the portal on this machine alone, use HOST=127.0.0.1 without TRUST_PROXY)`,
+  )
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = read(env, 'LOG_LEVEL') ?? 'info'
   const level = LOG_LEVELS.find((candidate) => candidate === raw.toLowerCase())
@@ -211,6 +253,26 @@ function quickExitUrl(env: Env): string {
   return url.href
 }
 
+/** "12345 67890 …" from any spacing of the 30 digits of a fingerprint; null if it is not one. */
+export function normaliseFingerprint(value: string): string | null {
+  const digits = value.replace(/[\s:-]/g, '')
+  if (!/^\d{30}$/.test(digits)) return null
+  return digits.match(/\d{5}/g)!.join(' ')
+}
+
+function serviceKeyFingerprint(env: Env): string | null {
+  const raw = read(env, 'SERVICE_KEY_FINGERPRINT')
+  if (raw === undefined) return null
+  const pinned = normaliseFingerprint(raw)
+  if (pinned === null) {
+    throw new ConfigError(
+      'SERVICE_KEY_FINGERPRINT',
+      `must be the IDVA service key's fingerprint as the set-up page shows it: six groups of five digits (got ${show(raw)})`,
+    )
+  }
+  return pinned
+}
+
 /** The routing policy file: ROUTING_POLICY (relative to `cwd`), or the shipped example. */
 export function routingPolicyPath(env: Env, cwd: string = process.cwd()): string {
   const raw = read(env, 'ROUTING_POLICY')
@@ -238,17 +300,20 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
       'is required with DATABASE_URL: every instance must share it (it seals second-factor secrets); make one with: openssl rand -base64 32',
     )
   }
+  const proxies = trustProxy(env)
+  requireSecureOrigin(hostName, proxies, origin)
   return Object.freeze({
     host: hostName,
     port,
     publicOrigin: origin,
     secureCookies: origin.startsWith('https:'),
-    trustProxy: trustProxy(env),
+    trustProxy: proxies,
     logLevel: logLevel(env),
     databaseUrl,
     databaseMigrationUrl: databaseMigrationUrl ?? databaseUrl,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     dataDir: resolve(cwd, read(env, 'DATA_DIR') ?? 'data'),
+    firstRunFile: resolve(cwd, read(env, 'FIRST_RUN_FILE') ?? (databaseUrl === null ? join(read(env, 'DATA_DIR') ?? 'data', 'first-run-links.txt') : 'first-run-links.txt')),
     serverSecret: secret,
     serverSecretGenerated: generated,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
@@ -258,5 +323,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     firstReplyTargetDays: integer(env, 'FIRST_REPLY_TARGET_DAYS', 2, 1, 30),
     consultationReplyTargetDays: integer(env, 'CONSULTATION_REPLY_TARGET_DAYS', 3, 1, 30),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
+    serviceKeyFingerprint: serviceKeyFingerprint(env),
   })
 }

@@ -43,7 +43,7 @@ function framesOnly(stack: string | undefined): string | undefined {
   return stack?.split('\n').filter((line) => /^\s+at /.test(line)).join('\n')
 }
 
-function serializeError(error: unknown, depth = 0): Record<string, unknown> {
+export function serializeError(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { message: '(a non-error value was thrown)' }
   if (isDatabaseError(error)) {
     const { code, severity, routine, table, column, constraint, dataType } = error as unknown as Record<string, unknown>

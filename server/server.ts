@@ -6,7 +6,9 @@ import { openDatabase, type Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { StartupError } from './errors.ts'
 import { withPersistentSecret } from './server-secret.ts'
-import { issueFirstAdminLink, issueSetupLink } from './features/staff/first-run.ts'
+import { CaseVault } from './security/case-vault.ts'
+import { sealLegacyCases } from './features/cases/repository.ts'
+import { publishFirstRunLinks } from './features/staff/first-run-file.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { loadGuidance, GuidanceError } from './features/managers/guidance.ts'
 import { loadPolicyFile, PolicyFileError } from './routing/policy-file.ts'
@@ -22,10 +24,15 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** Applies pending migrations as the schema owner (each is recorded in the audit log). */
-export async function prepareDatabase(database: Database, logger: Logger): Promise<void> {
+/**
+ * Applies pending migrations as the schema owner (each is recorded in the audit log), then seals
+ * at rest any case stored before that existed (only the server holds the key for that).
+ */
+export async function prepareDatabase(database: Database, logger: Logger, config: Config): Promise<void> {
   const applied = await database.asOwner(migrateToLatest)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied')
+  const sealed = await sealLegacyCases(database.db, new CaseVault(config.serverSecret))
+  if (sealed > 0) logger.info({ cases: sealed }, 'cases stored before sealing at rest are now sealed')
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
@@ -51,7 +58,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let app: FastifyInstance
   try {
     config = withPersistentSecret(config)
-    await prepareDatabase(database, logger)
+    await prepareDatabase(database, logger, config)
     app = await buildApp({ config, database, logger })
     await app.listen({ host: config.host, port: config.port })
   } catch (error) {
@@ -107,17 +114,10 @@ export async function serve(config: Config): Promise<void> {
   const address = server.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
   logger.info({ host: config.host, port, database: server.database.kind }, `portal listening on ${config.publicOrigin}`)
-  // While no IDVA service (or no administrator) exists, print the one-time link to create it. It
-  // goes to the terminal only, never into the log (which may be shipped elsewhere), and works once,
-  // for an hour.
-  const setupLink = await issueSetupLink(server.database.db, config.publicOrigin)
-  if (setupLink !== null) {
-    process.stdout.write(`\nThe IDVA service has not been set up. Its lead sets it up, within an hour, at:\n\n  ${setupLink}\n\n`)
-  }
-  const adminLink = await issueFirstAdminLink(server.database.db, config.publicOrigin)
-  if (adminLink !== null) {
-    process.stdout.write(`\nNo portal administrator exists yet. Force IT creates the first one, within an hour, at:\n\n  ${adminLink}\n\n`)
-  }
+  // While no IDVA service (or no administrator) exists, issue the one-time link to create it, valid
+  // once, for an hour. It goes to FIRST_RUN_FILE (mode 0600) and, on a terminal, to the screen;
+  // never into the log (standard output under a service manager): only the file's path is printed.
+  await publishFirstRunLinks(server.database.db, { publicOrigin: config.publicOrigin, file: config.firstRunFile })
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'stopping: finishing requests in progress')

@@ -18,6 +18,11 @@ export interface LayoutProps {
   readonly tagline?: string
   /** Staff pages: navigation in the header. */
   readonly nav?: JSX.Element
+  /**
+   * The IDVA service key's fingerprint pinned in the configuration (never read from the database):
+   * the page's script checks the key chain it fetches against it, and seals nothing if it differs.
+   */
+  readonly servicePin?: string | undefined
 }
 
 export const SERVICE_NAME = 'Safe Disclosure'
@@ -31,6 +36,7 @@ export function Layout({
   accountId,
   tagline = 'Confidential support from an independent domestic abuse service',
   nav,
+  servicePin,
   children,
 }: PropsWithChildren<LayoutProps>): JSX.Element {
   return (
@@ -46,6 +52,7 @@ export function Layout({
           <title safe>{`${title} – ${SERVICE_NAME}`}</title>
           <meta name="sd-evidence-worker" content={context.assets.evidenceWorker} />
           {csrfToken === undefined ? '' : <meta name="csrf-token" content={csrfToken} />}
+          {servicePin === undefined ? '' : <meta name="sd-service-pin" content={servicePin} />}
           <link rel="stylesheet" href={context.assets.css} />
           <script src={context.assets.htmx} defer></script>
           <script type="module" src={context.assets.app}></script>

@@ -6,6 +6,7 @@
 import type { CaseKeys, EnvelopeKind, PublicKeySet } from '../../crypto/index.ts'
 import { encryptFile } from '../evidence.ts'
 import { Problem, required } from '../ui.ts'
+import { servicePin } from '../service-pin.ts'
 import { answer, getJson as get, postJson as post, RequestRefused } from '../http.ts'
 
 type Crypto = typeof import('../../crypto/index.ts')
@@ -55,28 +56,49 @@ export interface ServiceKeys {
   readonly signingKeys: readonly Uint8Array[]
 }
 
-/**
- * Follows the chain from generation 1 (the published key) and refuses it if any rotation is not
- * signed by the generation before, or if generation 1 is not the key whose fingerprint this page
- * shows.
- */
-export async function verifyServiceChain(crypto: Crypto, chain: ServiceChain): Promise<ServiceKeys> {
-  const keys = chain.generations.map((generation) => ({
-    publicKeys: { encryption: crypto.base64url.decode(generation.x25519, 'service key'), signing: crypto.base64url.decode(generation.ed25519, 'service key') },
-    certificate: generation.certificate === null ? null : crypto.base64url.decode(generation.certificate, 'key certificate'),
-  }))
-  const first = keys[0]
-  if (first === undefined) throw new Problem('The IDVA service has no key yet, so nothing can be sent.')
-  const shown = document.querySelector('[data-service-fingerprint]')?.textContent?.trim()
-  if (shown !== undefined && shown !== (await crypto.fingerprint(first.publicKeys))) {
-    throw new Problem('The IDVA service key does not match the fingerprint on this page, so nothing was sent. Please call a helpline instead, and tell the IDVA service if you can.')
+export const KEY_NOT_CHECKED = "We could not check the IDVA service's key. Do not send anything now; see the safety page for other ways to get help."
+
+/** The service key could not be checked against the pin: nothing may be sealed, no reply trusted. */
+export class KeyNotChecked extends Problem {
+  constructor() {
+    super(KEY_NOT_CHECKED)
+    this.name = 'KeyNotChecked'
   }
-  const current = await crypto.verifyKeyChain(
-    chain.serviceId,
-    first.publicKeys,
-    keys.slice(1).map((key) => ({ publicKeys: key.publicKeys, certificate: key.certificate ?? new Uint8Array(0) })),
-  )
-  return { current, signingKeys: keys.map((key) => key.publicKeys.signing) }
+}
+
+/**
+ * Follows the chain from generation 1 and refuses it (KeyNotChecked) unless generation 1 is the key
+ * pinned in the portal's configuration (the page's sd-service-pin, the same fingerprint as on the
+ * posters) and every later generation is certified by the one before. Fails closed: no pin on the
+ * page, no chain, or anything malformed is a refusal too.
+ */
+export async function verifyServiceChain(crypto: Crypto, chain: ServiceChain | null): Promise<ServiceKeys> {
+  const pin = servicePin()
+  if (pin === null || chain === null || chain.generations.length === 0) throw new KeyNotChecked()
+  try {
+    const keys = chain.generations.map((generation) => ({
+      publicKeys: { encryption: crypto.base64url.decode(generation.x25519, 'service key', 32), signing: crypto.base64url.decode(generation.ed25519, 'service key', 32) },
+      certificate: generation.certificate === null ? null : crypto.base64url.decode(generation.certificate, 'key certificate', 64),
+    }))
+    const first = keys[0]!
+    if ((await crypto.fingerprint(first.publicKeys)) !== pin) throw new KeyNotChecked()
+    const current = await crypto.verifyKeyChain(
+      chain.serviceId,
+      first.publicKeys,
+      keys.slice(1).map((key) => ({ publicKeys: key.publicKeys, certificate: key.certificate ?? new Uint8Array(0) })),
+    )
+    return { current, signingKeys: keys.map((key) => key.publicKeys.signing) }
+  } catch {
+    throw new KeyNotChecked()
+  }
+}
+
+/** Shows the page's "could not check the key" notice (with its link to the safety page). */
+export function showKeyProblem(): void {
+  const notice = document.querySelector<HTMLElement>('[data-key-problem]')
+  if (notice === null) return
+  notice.hidden = false
+  notice.focus()
 }
 
 export interface UploadedFile {

@@ -6,7 +6,7 @@
  */
 import type { PublicKeySet } from '../../crypto/index.ts'
 import { messageOf } from '../ui.ts'
-import { cryptoReady, getJson, loadCryptoOrNull, postJson, RequestRefused, required, sealReporterMessage, showProblem, verifyServiceChain, type ServiceChain, type UploadedFile } from './common.ts'
+import { cryptoReady, getJson, KeyNotChecked, loadCryptoOrNull, postJson, RequestRefused, required, sealReporterMessage, showKeyProblem, showProblem, verifyServiceChain, type ServiceChain, type UploadedFile } from './common.ts'
 
 type Crypto = typeof import('../../crypto/index.ts')
 
@@ -25,7 +25,10 @@ export async function readyToSeal(): Promise<{ crypto: Crypto; service: PublicKe
     cryptoReady()
     return { crypto, service, errorBox, working }
   } catch (error) {
-    showProblem(errorBox, messageOf(error))
+    // The questions stay switched off: nothing can be sealed to a key that does not check out.
+    cryptoReady()
+    if (error instanceof KeyNotChecked || (error instanceof RequestRefused && error.status === 503 && /check the IDVA service's key/.test(error.message))) showKeyProblem()
+    else showProblem(errorBox, messageOf(error))
     return null
   }
 }

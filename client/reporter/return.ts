@@ -14,7 +14,7 @@ import type { EvidenceReference } from '../../crypto/thread.ts'
 import { appendContent, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
 import { messageOf } from '../ui.ts'
 import { QUESTION_NAMES } from '../answers.ts'
-import { checkFiles, cryptoReady, encryptAndUpload, getJson, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, verifyServiceChain, type ServiceChain } from './common.ts'
+import { checkFiles, cryptoReady, encryptAndUpload, getJson, KEY_NOT_CHECKED, KeyNotChecked, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, verifyServiceChain, type ServiceChain } from './common.ts'
 
 type Crypto = NonNullable<Awaited<ReturnType<typeof loadCryptoOrNull>>>
 
@@ -60,7 +60,7 @@ export async function startReturn(): Promise<void> {
   codeInput.disabled = false
   openButton.disabled = false
 
-  let session: { keys: CaseKeys; csrfToken: string; caseId: string; lastSeq: number; signingKeys: readonly Uint8Array[]; service: ServiceChain | null } | null = null
+  let session: { keys: CaseKeys; csrfToken: string; caseId: string; lastSeq: number; signingKeys: readonly Uint8Array[]; service: ServiceChain | null; keyChecked: boolean } | null = null
 
   openButton.addEventListener('click', () => void open())
   codeInput.addEventListener('keydown', (event) => {
@@ -84,15 +84,15 @@ export async function startReturn(): Promise<void> {
     show(loginWorking, 'Unlocking your case on this device…')
     try {
       const keys = await crypto!.deriveCaseKeys(checked.code)
-      const { challengeId, challenge } = await postJson<{ challengeId: string; challenge: string }>('/return/challenge', {})
+      const { challenge } = await postJson<{ challenge: string }>('/return/challenge', {})
       const signature = await crypto!.signCaseLogin(keys, crypto!.base64url.decode(challenge, 'challenge'))
       const { csrfToken } = await postJson<{ csrfToken: string }>('/return/session', {
-        challengeId,
+        challenge,
         lookupId: crypto!.base64url.encode(keys.lookupId),
         signature: crypto!.base64url.encode(signature),
       })
       codeInput.value = ''
-      session = { keys, csrfToken, caseId: '', lastSeq: 0, signingKeys: [], service: null }
+      session = { keys, csrfToken, caseId: '', lastSeq: 0, signingKeys: [], service: null, keyChecked: false }
       await loadThread()
       login.hidden = true
       caseView.hidden = false
@@ -109,9 +109,17 @@ export async function startReturn(): Promise<void> {
   async function loadThread(): Promise<void> {
     const current = session!
     const thread = await getJson<Thread>('/return/thread')
-    const service = thread.service === null ? null : await verifyServiceChain(crypto!, thread.service)
+    // Replies are trusted only when signed by a key on the chain from the pinned one. If the chain
+    // does not check out, every reply is shown as not verified and nothing can be sent.
+    let service: Awaited<ReturnType<typeof verifyServiceChain>> | null = null
+    try {
+      service = await verifyServiceChain(crypto!, thread.service)
+    } catch (error) {
+      if (!(error instanceof KeyNotChecked)) throw error
+    }
     current.caseId = thread.caseId
-    current.service = thread.service
+    current.service = service === null ? null : thread.service
+    current.keyChecked = service !== null
     current.signingKeys = service?.signingKeys ?? []
     const consultation = thread.kind === 'consultation'
     const [statusName, statusHint] = (consultation ? CONSULTATION_STATUS_TEXT : STATUS_TEXT)[thread.status]
@@ -119,7 +127,8 @@ export async function startReturn(): Promise<void> {
     required<HTMLElement>(caseView, '[data-status]').textContent = statusName
     required<HTMLElement>(caseView, '[data-status-hint]').textContent = statusHint
     required<HTMLElement>(caseView, '[data-created]').textContent = thread.createdOn
-    required<HTMLElement>(caseView, '[data-write]').hidden = thread.status === 'closed'
+    required<HTMLElement>(caseView, '[data-write]').hidden = thread.status === 'closed' || service === null
+    required<HTMLElement>(caseView, '[data-key-problem]').hidden = service !== null
     const target = required<HTMLElement>(caseView, '[data-reply-target]')
     target.textContent = `The IDVA service aims to reply within ${thread.firstReplyTargetDays} working day${thread.firstReplyTargetDays === 1 ? '' : 's'}.`
     target.hidden = thread.messages.some((message) => message.author === 'idva') || thread.status === 'closed'
@@ -155,7 +164,10 @@ export async function startReturn(): Promise<void> {
       })
       content = crypto!.readMessageContent(crypto!.fromUtf8(opened.plaintext))
     } catch (error) {
-      return unreadable(item, isUnverified(error), 'This message could not be verified, so it is not shown. It may not have come from the IDVA service. You can tell the IDVA service about it in a new message.')
+      const why = current.keyChecked
+        ? 'This message could not be verified, so it is not shown. It may not have come from the IDVA service. You can tell the IDVA service about it in a new message.'
+        : `This message could not be verified, so it is not shown. ${KEY_NOT_CHECKED}`
+      return unreadable(item, isUnverified(error) || !current.keyChecked, why)
     }
     appendContent(item, content, { stored: message.evidence, answersTitle: 'Your answers to the questions', names: QUESTION_NAMES, download: (file, button) => void download(file, button) })
     return item
@@ -190,6 +202,7 @@ export async function startReturn(): Promise<void> {
       const attempt = async () => {
         const messageId = globalThis.crypto.randomUUID()
         const seq = current.lastSeq + 1
+        if (!current.keyChecked) throw new KeyNotChecked()
         const service = await verifyServiceChain(crypto!, current.service ?? (await getJson<ServiceChain>('/report/keys')))
         const envelope = await sealReporterMessage(crypto!, { kind: 'reporter_message', caseId: current.caseId, seq, messageId, content, caseKeys: current.keys, service: service.current })
         await postJson('/return/messages', { messageId, seq, envelope, uploads: uploads.map((upload) => ({ id: upload.id, token: upload.token })) }, current.csrfToken)

@@ -95,6 +95,14 @@ function openWithRing(ring: ServiceRing, envelope: string, options: { caseId: st
   })
 }
 
+/**
+ * The list a stored record goes in, by the kind the server gave it, or null for a kind that is not
+ * one: own entries only, so "constructor" or "__proto__" from a changed database is not a list.
+ */
+export function listForKind<T>(lists: Readonly<Record<RecordKind, T[]>>, kind: string): T[] | null {
+  return Object.hasOwn(lists, kind) ? lists[kind as RecordKind] : null
+}
+
 /** A stored record opened and checked, or null when it fails any check. */
 async function openRecordOf(ring: ServiceRing, caseId: string, record: Pick<StoredRecord, 'id' | 'kind' | 'seq' | 'envelope'>): Promise<RecordContent | null> {
   try {
@@ -210,10 +218,15 @@ export async function casePage(): Promise<void> {
 
     const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[] }
     for (const record of fetched.records) {
+      const list = listForKind<Opened<RecordContent>>(byKind, record.kind)
+      if (list === null) {
+        failed++
+        continue
+      }
       const read = await openRecordOf(keys, caseId, record)
       if (read === null) failed++
       else opened++
-      ;(byKind[record.kind] as Opened<RecordContent>[]).push({ record, content: read })
+      list.push({ record, content: read })
     }
     records = byKind
     if (hasTriage) {

@@ -16,6 +16,10 @@ import {
 import { getJson } from './http.ts'
 import { saveKeys, type GroupKeyRing, type Keystore } from './keystore.ts'
 import { Problem } from '../ui.ts'
+import { servicePin } from '../service-pin.ts'
+
+/** The IDVA service's group id (server/features/staff/repository.ts). */
+const IDVA_SERVICE_ID = 'idva-service'
 
 /**
  * What the staff pages do with keys, in the browser only: derive the verifier and key-encryption
@@ -118,6 +122,13 @@ export async function unlockGroup(material: KeyMaterial, member: KeySet): Promis
   const info = material.group
   if (info === null || info.grant === null || info.generations.length === 0) return null
   const generations = [...info.generations].sort((a, b) => a.generation - b.generation)
+  // The IDVA service's first key must be the one pinned in the portal's configuration: a key an
+  // insider put in the database would otherwise be unlocked, used and vouched for here.
+  if (info.id === IDVA_SERVICE_ID && (await fingerprint(publicKeysFrom(generations[0]!))) !== servicePin()) {
+    throw new Problem(
+      "The IDVA service's key in the portal's database does not match the one pinned in its configuration, so your keys were not unlocked. Tell the IDVA lead and the portal's administrator: the database may have been changed.",
+    )
+  }
   // The chain from the first generation: each later key certified by the one before it.
   await verifyKeyChain(
     info.id,

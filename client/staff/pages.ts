@@ -20,6 +20,8 @@ const LOGIN_FAILURE = 'The user name, passphrase or code is not right. Check the
 interface Done {
   readonly recoveryCodes: string[]
   readonly next: string
+  /** After set-up: whether the portal pinned the service key's fingerprint, or the line the operator must add. */
+  readonly pin?: { readonly pinned: boolean; readonly line: string }
 }
 
 function readUsername(form: HTMLFormElement): string {
@@ -97,6 +99,10 @@ function setupPage(): void {
       await saveKeys({ accountId, member: member.keys, group: { id: groupId, generations: [{ generation: 1, keys: service }] } })
       continueTo(done.next)
       showDone(form, done.recoveryCodes, await fingerprint(publicKeysOf(service)))
+      if (done.pin !== undefined) {
+        required<HTMLElement>(document, done.pin.pinned ? '[data-pin-pinned]' : '[data-pin-needed]').hidden = false
+        required<HTMLElement>(document, '[data-pin-line]').textContent = done.pin.line
+      }
     })
   })
 }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely'
 import { randomUUID } from 'node:crypto'
 import { base64url, deriveCaseKeys, generateCaseCode, messageContext, sealEnvelope, utf8, type KeySet } from '../../crypto/index.ts'
 import type { Schema } from '../../server/db/schema.ts'
+import { insertCase, insertMessage } from '../../server/features/cases/repository.ts'
+import type { CaseVault } from '../../server/security/case-vault.ts'
 
 /**
  * Made-up disclosures for the demo's IDVA queue, sealed to the demo service's key and signed with
@@ -33,7 +35,7 @@ function daysAgo(days: number): string {
 }
 
 /** Seeds the demo cases; returns their case codes, for trying /return. */
-export async function seedDemoCases(db: Kysely<Schema>, service: KeySet): Promise<string[]> {
+export async function seedDemoCases(db: Kysely<Schema>, vault: CaseVault, service: KeySet): Promise<string[]> {
   const codes: string[] = []
   for (const demo of CASES) {
     const code = (await generateCaseCode()).join(' ')
@@ -51,11 +53,10 @@ export async function seedDemoCases(db: Kysely<Schema>, service: KeySet): Promis
     })
     const day = daysAgo(demo.daysAgo)
     await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('cases')
-        .values({ id: caseId, kind: 'disclosure', lookup_id: Buffer.from(keys.lookupId), auth_public: Buffer.from(keys.auth.publicKey), reply_public: Buffer.from(keys.reply.publicKey), created_on: day, last_activity_on: day, message_count: 1 })
-        .execute()
-      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq: 1, author: 'reporter', kind: 'disclosure', envelope: Buffer.from(envelope), padded_size: envelope.length, created_on: day }).execute()
+      const dataKey = await insertCase(trx, vault, { id: caseId, kind: 'disclosure', lookupId: keys.lookupId, authPublic: keys.auth.publicKey, replyPublic: keys.reply.publicKey })
+      await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind: 'disclosure', envelope, paddedSize: envelope.length })
+      await trx.updateTable('cases').set({ created_on: day, last_activity_on: day, message_count: 1 }).where('id', '=', caseId).execute()
+      await trx.updateTable('case_messages').set({ created_on: day }).where('id', '=', messageId).execute()
     })
     codes.push(code)
   }

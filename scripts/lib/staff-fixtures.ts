@@ -38,8 +38,14 @@ export interface SeededStaff {
 
 type Db = Kysely<Schema>
 
-export async function seedService(db: Db, name = 'Independent Domestic Abuse Service', force = 'Metropolitan Police Service'): Promise<SeededGroup> {
-  const keys = await newGroupKeys()
+/**
+ * The IDVA service and its first key. A portal trusts that key only if its fingerprint is pinned
+ * in the configuration (SERVICE_KEY_FINGERPRINT, or DATA_DIR/service-key-fingerprint): pass the
+ * `keys` whose fingerprint the test or demo pinned.
+ */
+export async function seedService(db: Db, options: { name?: string; force?: string; keys?: KeySet } = {}): Promise<SeededGroup> {
+  const { name = 'Independent Domestic Abuse Service', force = 'Metropolitan Police Service' } = options
+  const keys = options.keys ?? (await newGroupKeys())
   await db.insertInto('groups').values({ id: IDVA_SERVICE_ID, kind: 'idva_service', track: null, force, name, disabled_at: null, rotation_recommended_at: null }).execute()
   await insertGeneration(db, IDVA_SERVICE_ID, keys)
   return { id: IDVA_SERVICE_ID, generation: 1, keys }

@@ -37,13 +37,24 @@ function field(value: string | null): Buffer {
   return Buffer.concat([int4(bytes.length), bytes])
 }
 
-/** The hash an entry must carry, given the hash of the entry before it. */
-export function auditEntryHash(prevHash: Buffer, entry: AuditEntryFields): Buffer {
+/** The fields of an entry in the chain of anonymous actions (case_audit_log): the day, not the time. */
+export interface CaseAuditEntryFields {
+  seq: number
+  occurred_on: string
+  actor_type: string
+  actor_id: string | null
+  action: string
+  object_type: string | null
+  object_id: string | null
+}
+
+/** Both chains hash an entry the same way but for their label and how the moment is written. */
+function entryHash(prevHash: Buffer, label: string, seq: number, moment: Buffer, entry: Omit<AuditEntryFields, 'seq' | 'occurred_at'>): Buffer {
   return createHash('sha256')
     .update(prevHash)
-    .update('sd-audit-v1', 'utf8')
-    .update(int8(entry.seq))
-    .update(int8(entry.occurred_at.getTime()))
+    .update(label, 'utf8')
+    .update(int8(seq))
+    .update(moment)
     .update(field(entry.actor_type))
     .update(field(entry.actor_id))
     .update(field(entry.action))
@@ -51,6 +62,18 @@ export function auditEntryHash(prevHash: Buffer, entry: AuditEntryFields): Buffe
     .update(field(entry.object_id))
     .digest()
 }
+
+/** The hash an entry of case_audit_log must carry, given the hash of the entry before it: the day, as text. */
+export function caseAuditEntryHash(prevHash: Buffer, entry: CaseAuditEntryFields): Buffer {
+  return entryHash(prevHash, 'sd-case-audit-v1', entry.seq, field(entry.occurred_on), entry)
+}
+
+/** The hash an entry must carry, given the hash of the entry before it: the time, in Unix ms. */
+export function auditEntryHash(prevHash: Buffer, entry: AuditEntryFields): Buffer {
+  return entryHash(prevHash, 'sd-audit-v1', entry.seq, int8(entry.occurred_at.getTime()), entry)
+}
+
+type AuditRow = AuditEntryFields | CaseAuditEntryFields
 
 export interface AuditBreak {
   /** The position at which the chain is broken. */
@@ -70,11 +93,16 @@ export interface AuditVerification {
 
 export const MAX_BREAKS = 100
 
+/** The two chains: staff and system actions (timed), and anonymous actions (by the day). */
+export type AuditChain = 'staff' | 'case'
+
+export const CHAIN_TABLES = { staff: 'audit_log', case: 'case_audit_log' } as const
+
 /**
  * Walks the whole chain in order, in pages, and reports every broken link: an altered entry, an
  * entry that does not link to the one before, missing entries, or entries out of sequence.
  */
-export async function verifyAuditChain(db: Kysely<Schema>, pageSize = 1_000): Promise<AuditVerification> {
+export async function verifyAuditChain(db: Kysely<Schema>, pageSize = 1_000, chain: AuditChain = 'staff'): Promise<AuditVerification> {
   const breaks: AuditBreak[] = []
   const report = (seq: number, reason: string) => {
     if (breaks.length < MAX_BREAKS) breaks.push({ seq, reason })
@@ -84,9 +112,11 @@ export async function verifyAuditChain(db: Kysely<Schema>, pageSize = 1_000): Pr
   let last: number | null = null
   let entries = 0
   for (;;) {
-    let page = db.selectFrom('audit_log').selectAll().orderBy('seq').limit(pageSize)
-    if (last !== null) page = page.where('seq', '>', last)
-    const rows = await page.execute()
+    const after = last
+    const rows: (AuditRow & { prev_hash: Buffer; hash: Buffer })[] =
+      chain === 'staff'
+        ? await db.selectFrom('audit_log').selectAll().orderBy('seq').limit(pageSize).$if(after !== null, (query) => query.where('seq', '>', after!)).execute()
+        : await db.selectFrom('case_audit_log').selectAll().orderBy('seq').limit(pageSize).$if(after !== null, (query) => query.where('seq', '>', after!)).execute()
     if (rows.length === 0) break
     for (const row of rows) {
       entries += 1
@@ -98,7 +128,8 @@ export async function verifyAuditChain(db: Kysely<Schema>, pageSize = 1_000): Pr
       } else if (!row.prev_hash.equals(prevHash)) {
         report(row.seq, `entry ${row.seq} does not link to entry ${row.seq - 1}: an entry before it was altered or replaced`)
       }
-      if (!auditEntryHash(row.prev_hash, row).equals(row.hash)) {
+      const expected = chain === 'staff' ? auditEntryHash(row.prev_hash, row as AuditEntryFields) : caseAuditEntryHash(row.prev_hash, row as CaseAuditEntryFields)
+      if (!expected.equals(row.hash)) {
         report(row.seq, `entry ${row.seq} does not match its hash: it was altered`)
       }
       prevHash = row.hash

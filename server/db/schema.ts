@@ -12,6 +12,7 @@ export interface AuditLogTable {
   /** Position in the chain, assigned by the database under a lock; contiguous from 1. */
   seq: Generated<number>
   occurred_at: Generated<Date>
+  /** 'case' only in entries made before case_audit_log existed. */
   actor_type: 'staff' | 'case' | 'system'
   actor_id: string | null
   action: string
@@ -21,12 +22,25 @@ export interface AuditLogTable {
   hash: Generated<Buffer>
 }
 
+/** The chain of what anonymous people (reporters, consulting managers) did: the day, never the time. */
+export interface CaseAuditLogTable {
+  seq: Generated<number>
+  /** 'YYYY-MM-DD', the UTC day. */
+  occurred_on: Generated<string>
+  actor_type: 'case'
+  actor_id: string
+  action: string
+  object_type: string | null
+  object_id: string | null
+  prev_hash: Generated<Buffer>
+  hash: Generated<Buffer>
+}
+
 export interface RateLimitCounterTable {
-  /** HMAC of bucket and client address under a key that changes daily and is never stored. */
-  bucket: string
-  window_start: Date
+  /** HMAC of the limit, the client address (or '') and the window, under a daily key never stored. */
+  counter: string
   hits: number
-  expires_at: Date
+  day: Generated<string>
 }
 
 export type Role = 'idva_lead' | 'idva' | 'investigator' | 'admin'
@@ -130,9 +144,14 @@ export type MessageKind = 'disclosure' | 'consultation' | 'reporter_message' | '
 export interface CasesTable {
   id: string
   kind: CaseKind
+  /** HMAC of the value the case code gives (server/security/case-vault.ts); raw only in unsealed rows. */
   lookup_id: Buffer
-  auth_public: Buffer
-  reply_public: Buffer
+  /** Only in rows written before sealing at rest; sealed rows keep the keys in keys_sealed. */
+  auth_public: Buffer | null
+  reply_public: Buffer | null
+  /** auth public key || reply public key, sealed under the case key. */
+  keys_sealed: Buffer | null
+  sealed: boolean
   status: Generated<CaseStatus>
   /** 'YYYY-MM-DD' (a day, never a time). */
   created_on: Generated<string>
@@ -152,9 +171,11 @@ export interface CaseMessagesTable {
   seq: number
   author: 'reporter' | 'idva'
   kind: MessageKind
+  /** The envelope, sealed under the case key (sealed rows). */
   envelope: Buffer
   padded_size: number
   created_on: Generated<string>
+  sealed: boolean
 }
 
 export interface CaseEvidenceTable {
@@ -162,9 +183,15 @@ export interface CaseEvidenceTable {
   case_id: string | null
   message_id: string | null
   upload_token_hash: Buffer | null
+  /** The encrypted file, sealed under its upload key (derived from the upload token). */
   encrypted: Buffer
   size: number
-  staged_until: Date | null
+  /** While staged: the day it arrived, and its expiry sealed under the upload key. */
+  staged_on: string | null
+  expiry_sealed: Buffer | null
+  /** Once claimed: the upload key, sealed under the case key. */
+  key_wrapped: Buffer | null
+  sealed: boolean
 }
 
 /** What IDVAs write about a case (never shown to the reporter): append-only envelopes. */
@@ -176,24 +203,33 @@ export interface CaseRecordsTable {
   envelope: Buffer
   padded_size: number
   created_on: Generated<string>
+  sealed: boolean
 }
 
-export interface CaseChallengesTable {
-  id: string
-  challenge: Buffer
-  expires_at: Date
+/** One random data key per case, sealed under a key derived from SERVER_SECRET. */
+export interface CaseKeysTable {
+  case_id: string
+  wrapped: Buffer
+}
+
+/** Challenges used at /return: a hash of each, and the day, so none is used twice. */
+export interface UsedChallengesTable {
+  nonce_hash: Buffer
+  used_on: Generated<string>
 }
 
 export interface CaseSessionsTable {
   token_hash: Buffer
   case_id: string
   csrf_token: string
-  last_seen_at: Generated<Date>
-  expires_at: Date
+  /** Start and last request (ms), sealed under a key derived from the cookie's token. */
+  times_sealed: Buffer
+  created_on: Generated<string>
 }
 
 export interface Schema {
   audit_log: AuditLogTable
+  case_audit_log: CaseAuditLogTable
   rate_limit_counter: RateLimitCounterTable
   groups: GroupsTable
   accounts: AccountsTable
@@ -207,6 +243,7 @@ export interface Schema {
   case_messages: CaseMessagesTable
   case_evidence: CaseEvidenceTable
   case_records: CaseRecordsTable
-  case_challenges: CaseChallengesTable
+  case_keys: CaseKeysTable
+  used_challenges: UsedChallengesTable
   case_sessions: CaseSessionsTable
 }

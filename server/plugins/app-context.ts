@@ -3,6 +3,9 @@ import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { PageContext } from '../../views/context.ts'
 import type { Policy } from '../routing/types.ts'
+import type { CaseVault } from '../security/case-vault.ts'
+import type { ServiceAnchor } from '../security/service-anchor.ts'
+import { Reclaimer } from '../db/reclaim.ts'
 
 /** Makes the configuration and the database available to every plugin and route. */
 declare module 'fastify' {
@@ -13,6 +16,12 @@ declare module 'fastify' {
     pageContext: PageContext
     /** The force's routing policy, validated at start. */
     routingPolicy: Policy
+    /** Seals what is stored for each case under the case's own key (server/security/case-vault.ts). */
+    vault: CaseVault
+    /** The IDVA service's key, pinned outside the database (server/security/service-anchor.ts). */
+    anchor: ServiceAnchor
+    /** Reclaims the space of destroyed cases soon after (server/db/reclaim.ts). */
+    reclaimer: Reclaimer
   }
   interface FastifyReply {
     /** Sends a rendered page (or fragment) as UTF-8 HTML. */
@@ -20,8 +29,22 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: Config; database: Database; pageContext: PageContext; routingPolicy: Policy }>(
-  async function appContext(app, { config, database, pageContext, routingPolicy }) {
+export interface AppContextOptions {
+  readonly config: Config
+  readonly database: Database
+  readonly pageContext: PageContext
+  readonly routingPolicy: Policy
+  readonly vault: CaseVault
+  readonly anchor: ServiceAnchor
+}
+
+export default fp<AppContextOptions>(
+  async function appContext(app, { config, database, pageContext, routingPolicy, vault, anchor }) {
+    app.decorate('vault', vault)
+    app.decorate('anchor', anchor)
+    const reclaimer = new Reclaimer(database, app.log)
+    app.decorate('reclaimer', reclaimer)
+    app.addHook('onClose', async () => reclaimer.close())
     app.decorate('routingPolicy', routingPolicy)
     app.decorate('config', config)
     app.decorate('database', database)

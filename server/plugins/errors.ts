@@ -115,7 +115,7 @@ export default fp(
     app.setErrorHandler(async (error: FastifyError | HttpError, request, reply) => {
       const outcome = classify(error, request)
       if (outcome.statusCode >= 500) {
-        request.log.error({ err: error, reference: request.id, req: request }, 'request failed')
+        request.log.error({ err: error, reference: request.id, req: request, statusCode: outcome.statusCode }, 'request failed')
       } else {
         // Only the code: a parser's message can quote the body it rejected.
         request.log.info({ code: (error as FastifyError).code ?? error.name, statusCode: outcome.statusCode }, 'request refused')

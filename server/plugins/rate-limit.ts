@@ -1,18 +1,19 @@
 import fp from 'fastify-plugin'
-import { createHmac } from 'node:crypto'
 import { isIPv6 } from 'node:net'
-import { countHit, deleteExpiredCounters } from '../db/rate-limit-repository.ts'
+import { countHit, deleteOldCounters } from '../db/rate-limit-repository.ts'
 import { HttpError } from '../errors.ts'
+import { CounterNames } from '../security/counters.ts'
 
 /**
  * Rate limiting shared by every instance, with counters in the database.
  *
- * The client address is used for one thing only: it is combined with the limit's name under an
- * HMAC whose key is derived from SERVER_SECRET and today's date (UTC). The daily key is held in
- * memory, never stored or logged, and differs every day. The counters themselves are deleted when
- * their window ends (minutes) and are kept out of the write-ahead log. What remains possible, and
- * SECURITY.md says so: someone holding SERVER_SECRET and a copy of the table taken during a window
- * could test candidate addresses against the counters in that copy.
+ * The client address is used for one thing only: it is combined with the limit's name and the
+ * window under an HMAC whose key is derived from SERVER_SECRET and today's date (UTC), which names
+ * the counter (server/security/counters.ts). The daily key is held in memory, never stored or
+ * logged, and differs every day; the table holds neither addresses nor times, and is kept out of
+ * the write-ahead log; counters go at the end of their day. What remains possible, and SECURITY.md
+ * says so: someone holding SERVER_SECRET and a copy of the table could test candidate addresses
+ * and windows of that day against it.
  *
  * Routes choose their limit with `config: { rateLimit: { name, max, windowSeconds } }`, or opt out
  * with `rateLimit: false` (health checks, static files). Everything else, including unknown URLs,
@@ -29,6 +30,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     rateLimit?: false | RateLimitRule
   }
+  interface FastifyInstance {
+    /** Counts a hit for `limit` and `subject` in the current window; the counter is shared by every instance. */
+    hitCounter(limit: string, subject: string, windowSeconds: number): Promise<{ hits: number; secondsLeft: number }>
+  }
 }
 
 /** One IPv6 customer usually holds a whole /64, so count the /64; IPv4-mapped becomes IPv4. */
@@ -43,31 +48,24 @@ export function normaliseAddress(address: string): string {
   return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
-function utcDay(now: Date): string {
-  return now.toISOString().slice(0, 10)
-}
-
 const CLEAN_UP_EVERY_MS = 60_000
 
 export default fp(
   async function rateLimit(app) {
     const { serverSecret, rateLimitPerMinute } = app.config
     const defaultRule: RateLimitRule = { name: 'default', max: rateLimitPerMinute, windowSeconds: 60 }
-    let dailyKey: { day: string; key: Buffer } | undefined
+    const names = new CounterNames(serverSecret)
 
-    const bucketFor = (rule: RateLimitRule, address: string): string => {
-      const day = utcDay(new Date())
-      if (dailyKey?.day !== day) {
-        dailyKey = { day, key: createHmac('sha256', serverSecret).update(`rate-limit\0${day}`).digest() }
-      }
-      return createHmac('sha256', dailyKey.key).update(`${rule.name}\0${normaliseAddress(address)}`).digest('base64url')
-    }
+    app.decorate('hitCounter', async (limit: string, subject: string, windowSeconds: number) => {
+      const { counter, secondsLeft } = names.name(limit, subject, windowSeconds)
+      return { hits: await countHit(app.database.db, counter), secondsLeft }
+    })
 
     app.addHook('onRequest', async (request, reply) => {
       const configured = request.routeOptions.config.rateLimit
       if (configured === false) return
       const rule = configured ?? defaultRule
-      const { hits, secondsLeft } = await countHit(app.database.db, bucketFor(rule, request.ip), rule.windowSeconds)
+      const { hits, secondsLeft } = await app.hitCounter(rule.name, normaliseAddress(request.ip), rule.windowSeconds)
       reply.header('ratelimit-limit', rule.max)
       reply.header('ratelimit-remaining', Math.max(0, rule.max - hits))
       reply.header('ratelimit-reset', secondsLeft)
@@ -82,8 +80,8 @@ export default fp(
     })
 
     const timer = setInterval(() => {
-      deleteExpiredCounters(app.database.db).catch((error: unknown) =>
-        app.log.warn({ err: error }, 'could not delete expired rate-limit counters'),
+      deleteOldCounters(app.database.db).catch((error: unknown) =>
+        app.log.warn({ err: error }, 'could not delete old rate-limit counters'),
       )
     }, CLEAN_UP_EVERY_MS)
     timer.unref()

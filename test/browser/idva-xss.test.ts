@@ -23,9 +23,9 @@ const browser = await launchChromium(t)
 if (browser !== null) {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const { app } = await buildTestApp(t, { listen: true, env: { PORT: String(port), PUBLIC_ORIGIN: origin } })
+  const { app, serviceKeys } = await buildTestApp(t, { listen: true, env: { PORT: String(port), PUBLIC_ORIGIN: origin } })
   const db = app.database.db
-  const service = await seedService(db)
+  const service = await seedService(db, { keys: serviceKeys })
   const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.xss', role: 'idva', groupId: service.id })
   await seedGrant(db, idva, service)
   const staffClient = await sessionFor(app, idva)
@@ -70,7 +70,7 @@ if (browser !== null) {
   // Records are append-only for the application: the owner replaces the row, as an intruder would.
   await app.database.asOwner(async (owner) => {
     await owner.deleteFrom('case_records').where('id', '=', note.id).execute()
-    await owner.insertInto('case_records').values({ id: note.id, case_id: tampered.caseId, kind: 'note', seq: 1, envelope: flip(note.envelope), padded_size: 256 }).execute()
+    await owner.insertInto('case_records').values({ id: note.id, case_id: tampered.caseId, kind: 'note', seq: 1, envelope: flip(note.envelope), padded_size: 256, sealed: true }).execute()
   })
 
   const watch = new PageWatch(t, browser, origin)

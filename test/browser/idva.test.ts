@@ -12,7 +12,8 @@ import { RISK_QUESTIONS } from '../../server/features/idva/risk-checklist.ts'
  * The whole first response in real Chromium, under the real CSP and bundle: a reporter submits at
  * /report; an IDVA signs in with passphrase and code, finds the case in the queue with its
  * first-response clock, opens it (decrypted in the IDVA's browser, with the repeat-perpetrator
- * signal from two earlier cases), completes the risk checklist (high risk at 14 "yes" answers),
+ * signal from two earlier cases; an evidence file whose name hides its extension behind a
+ * right-to-left override is shown cleaned, with its real type and a warning), completes the risk checklist (high risk at 14 "yes" answers),
  * records consent, adds a note, changes the status and replies; the reporter comes back at
  * /return and reads the reply, verified. Nothing the reporter wrote is in any request the IDVA's
  * browser sent.
@@ -23,7 +24,7 @@ if (browser !== null) {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   const received: { url: string; body: string }[] = []
-  const { app, logs } = await buildTestApp(t, {
+  const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin },
     extend: (app) =>
@@ -32,7 +33,7 @@ if (browser !== null) {
       }),
   })
   const db = app.database.db
-  const service = await seedService(db)
+  const service = await seedService(db, { keys: serviceKeys })
   const PASSPHRASE = 'amber lighthouse whispers across the bay'
   const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.one', role: 'idva', groupId: service.id, passphrase: PASSPHRASE })
   await seedGrant(db, idva, service)
@@ -83,7 +84,11 @@ if (browser !== null) {
     await page.click('[data-step="5"] [data-step-next]')
     await page.locator('[data-step="6"]').waitFor({ state: 'visible' })
     await page.fill('#text', CANARY)
-    await page.setInputFiles('#evidence', { name: 'messages.txt', mimeType: 'text/plain', buffer: Buffer.from('Canary-Evidence-4404 screenshots of his messages') })
+    await page.setInputFiles('#evidence', [
+      { name: 'messages.txt', mimeType: 'text/plain', buffer: Buffer.from('Canary-Evidence-4404 screenshots of his messages') },
+      // Its name hides the real extension behind a right-to-left override: shown raw, "invoiceexe.pdf".
+      { name: 'invoice\u202Efdp.exe', mimeType: 'application/pdf', buffer: Buffer.from('not really a program') },
+    ])
     await page.click('[data-submit]')
     await page.locator('[data-receipt]').waitFor({ state: 'visible' })
     code = (await page.textContent('[data-case-code]'))!.trim()
@@ -128,6 +133,13 @@ if (browser !== null) {
     t.match(await page.textContent('[data-thread]'), CANARY)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-thread] button:has-text("Download messages.txt")')])
     t.equal(readFileSync((await download.path())!).toString(), 'Canary-Evidence-4404 screenshots of his messages', 'the evidence file, decrypted in the IDVA\'s browser')
+    t.equal(download.suggestedFilename(), 'messages.txt', 'saved under its own name')
+    t.notMatch(await page.textContent('[data-thread]'), /[\u202A-\u202E\u2066-\u2069]/u, 'no reordering character on the page')
+    const disguised = page.locator('[data-thread] button', { hasText: /^Download invoice/ })
+    t.equal(await disguised.textContent(), 'Download invoicefdp.exe', 'the override is taken out of the name')
+    const row = page.locator('[data-thread] [data-evidence-file]', { hasText: /^Download invoice/ })
+    t.match(await row.textContent(), /invoicefdp\.exe — EXE file/, 'the real extension, stated separately')
+    t.match(await row.locator('[data-file-warning]').textContent(), /can run a program or macros when it is opened\. Do not open it on a work computer/, 'and a warning')
     await page.locator('[data-repeat]').waitFor({ state: 'visible', timeout: 30_000 })
     t.match(await page.textContent('[data-repeat-text]'), /named in 2 other cases/)
     const links = await page.$$eval('[data-repeat-links] a', (anchors) => anchors.map((anchor) => anchor.getAttribute('href')))

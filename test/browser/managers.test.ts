@@ -17,7 +17,7 @@ if (browser !== null) {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   const received: string[] = []
-  const { app } = await buildTestApp(t, {
+  const { app, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin },
     extend: (app) =>
@@ -26,7 +26,7 @@ if (browser !== null) {
       }),
   })
   const db = app.database.db
-  const service = await seedService(db)
+  const service = await seedService(db, { keys: serviceKeys })
   const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.advice', role: 'idva', groupId: service.id })
   await seedGrant(db, idva, service)
   const watch = new PageWatch(t, browser, origin)

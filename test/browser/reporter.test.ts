@@ -6,7 +6,7 @@ import { generateKeySet } from '../../crypto/keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
 import { axe, launchChromium, PageWatch } from '../helpers/browser.ts'
-import { insertIdvaReply } from '../helpers/reporter.ts'
+import { storedCase, insertIdvaReply } from '../helpers/reporter.ts'
 
 /**
  * The reporter's journey in real Chromium, under the real CSP and bundle: fill the report with a
@@ -22,7 +22,7 @@ if (browser !== null) {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   const received: Buffer[] = []
-  const { app, logs } = await buildTestApp(t, {
+  const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin },
     extend: (app) =>
@@ -31,7 +31,7 @@ if (browser !== null) {
       }),
   })
   const db = app.database.db
-  const service = await seedService(db)
+  const service = await seedService(db, { keys: serviceKeys })
   const CANARY = 'Canary-Quokka-4471 what he does when nobody is watching'
   const FILE_CANARY = 'Canary-File-Contents-9921'
   const REPLY = 'Thank you for telling us. An IDVA will call you on Tuesday. <img src=x data-injected onerror="window.__injected=1">'
@@ -139,10 +139,10 @@ if (browser !== null) {
   })
 
   await t.test('back at /return: a signed reply is shown as text, a forged one is refused, the reporter answers, downloads and withdraws', async (t) => {
-    const thread = await db.selectFrom('cases').select('reply_public').where('id', '=', caseId).executeTakeFirstOrThrow()
-    await insertIdvaReply(db, { caseId, seq: 2, text: REPLY, service: service.keys, replyPublic: thread.reply_public })
+    const thread = await storedCase(app, caseId)
+    await insertIdvaReply(app, { caseId, seq: 2, text: REPLY, service: service.keys, replyPublic: thread.replyPublic })
     const impostor = await generateKeySet()
-    await insertIdvaReply(db, { caseId, seq: 3, text: 'Your case is closed. Forged-Text-5512', service: service.keys, replyPublic: thread.reply_public, signer: impostor.signing })
+    await insertIdvaReply(app, { caseId, seq: 3, text: 'Your case is closed. Forged-Text-5512', service: service.keys, replyPublic: thread.replyPublic, signer: impostor.signing })
 
     const page = await newPage()
     await page.goto(`${origin}/return`)

@@ -22,7 +22,8 @@ const browser = await launchChromium(t)
 if (browser !== null) {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const { app, logs } = await buildTestApp(t, { listen: true, env: { PORT: String(port), PUBLIC_ORIGIN: origin } })
+  // Not pinned in advance: set-up pins the key the lead's browser makes.
+  const { app, logs, testDatabase } = await buildTestApp(t, { listen: true, unpinned: true, env: { PORT: String(port), PUBLIC_ORIGIN: origin } })
   const db = app.database.db
   const LEAD_PASSPHRASE = 'violet kettle marching under quiet harbour'
   const IDVA_PASSPHRASE = 'seven orange lanterns drift past midnight'
@@ -95,7 +96,16 @@ if (browser !== null) {
     t.equal(codes.length, 10)
     for (const code of codes) secrets.push({ what: 'recovery code', text: code })
     const service = await db.selectFrom('group_keys').selectAll().where('group_id', '=', 'idva-service').executeTakeFirstOrThrow()
-    t.equal(await page.textContent('[data-fingerprint]'), await fingerprint({ encryption: service.x25519_public, signing: service.ed25519_public }), 'the fingerprint shown is the service key\'s')
+    const serviceFingerprint = await fingerprint({ encryption: service.x25519_public, signing: service.ed25519_public })
+    t.equal(await page.textContent('[data-fingerprint]'), serviceFingerprint, 'the fingerprint shown is the service key\'s')
+    if (testDatabase.kind === 'embedded') {
+      t.ok(await page.locator('[data-pin-pinned]').isVisible(), 'the portal pinned it beside its server secret')
+    } else {
+      t.ok(await page.locator('[data-pin-needed]').isVisible(), 'the administrator is told to add it to the configuration')
+      t.equal(await page.textContent('[data-pin-line]'), `SERVICE_KEY_FINGERPRINT="${serviceFingerprint}"`)
+      // The operator adds the line and restarts the portal.
+      app.anchor.pinFromConfiguration(serviceFingerprint)
+    }
 
     const keys = (await tabKeys(page))!
     t.ok(keys.group !== null && keys.group.generations[0]!.generation === 1)

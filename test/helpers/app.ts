@@ -8,6 +8,9 @@ import type { Database } from '../../server/db/database.ts'
 import { createLogger } from '../../server/logger.ts'
 import { prepareDatabase } from '../../server/server.ts'
 import { createTestDatabase, TEST_SECRET, type TestDatabase } from './database.ts'
+import { fingerprint } from '../../crypto/fingerprint.ts'
+import { publicKeysOf, type KeySet } from '../../crypto/keys.ts'
+import { newGroupKeys } from '../../crypto/staff-keys.ts'
 
 /** Everything the portal logged during a test, as text, to assert on what must never appear. */
 export class LogCapture extends Writable {
@@ -28,6 +31,11 @@ export { TEST_SECRET }
 
 export interface TestApp {
   readonly app: FastifyInstance
+  /**
+   * The IDVA service keys this portal has pinned (SERVICE_KEY_FINGERPRINT): seed the service with
+   * them (seedService(db, { keys: serviceKeys })) for the reporter's pages to open.
+   */
+  readonly serviceKeys: KeySet
   readonly config: Config
   readonly database: Database
   readonly testDatabase: TestDatabase
@@ -45,24 +53,30 @@ export interface TestAppOptions {
   readonly listen?: boolean
   /** Called before the app is ready, to add routes a test needs (e.g. one that fails). */
   readonly extend?: (app: FastifyInstance) => void
+  /** Pin these service keys instead of new ones (a second instance of the same portal). */
+  readonly serviceKeys?: KeySet
+  /** Leave SERVICE_KEY_FINGERPRINT unset (as a portal before its operator pins the key). */
+  readonly unpinned?: boolean
 }
 
 /** Builds the real application on a fresh test database; everything is closed at teardown. */
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const testDatabase = options.testDatabase ?? (await createTestDatabase(t))
+  const serviceKeys = options.serviceKeys ?? (await newGroupKeys())
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
     SERVER_SECRET: TEST_SECRET,
     QUICK_EXIT_URL: 'https://www.bbc.co.uk/weather',
+    ...(options.unpinned === true ? {} : { SERVICE_KEY_FINGERPRINT: await fingerprint(publicKeysOf(serviceKeys)) }),
     ...testDatabase.env,
     ...options.env,
   })
   const logs = new LogCapture()
   const logger = createLogger(config.logLevel, logs)
   const database = await testDatabase.open(config, logger)
-  if (options.testDatabase === undefined || options.prepare === true) await prepareDatabase(database, logger)
+  if (options.testDatabase === undefined || options.prepare === true) await prepareDatabase(database, logger, config)
   // The embedded handle is shared by every instance on it; PostgreSQL instances each have a pool.
   if (options.testDatabase === undefined || testDatabase.kind === 'postgres') t.teardown(() => database.close())
   const app = await buildApp({ config, database, logger })
@@ -70,7 +84,7 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
   t.teardown(() => app.close())
   if (options.listen === true) await app.listen({ host: '127.0.0.1', port: config.port })
   else await app.ready()
-  return { app, config, database, testDatabase, logs }
+  return { app, config, database, testDatabase, logs, serviceKeys }
 }
 
 /** A port free at the moment (for a test app whose PUBLIC_ORIGIN must name its port). */

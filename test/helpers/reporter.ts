@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import type { Kysely } from 'kysely'
 import { randomUUID } from 'node:crypto'
 import {
   base64url,
@@ -15,7 +14,7 @@ import {
   type KeySet,
   type PublicKeySet,
 } from '../../crypto/index.ts'
-import type { Schema } from '../../server/db/schema.ts'
+import { caseKey, findCase, insertMessage, openMessage } from '../../server/features/cases/repository.ts'
 import { freshAddress } from './staff.ts'
 
 /**
@@ -87,12 +86,12 @@ export async function submit(app: FastifyInstance, body: unknown, headers: Recor
 
 /** Signs in at /return as the browser would; returns the cookie and CSRF token. */
 export async function openCase(app: FastifyInstance, keys: CaseKeys): Promise<{ cookie: string; csrfToken: string; status: number; body: string }> {
-  const challenge = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {}, remoteAddress: freshAddress() })).json<{ challengeId: string; challenge: string }>()
-  const signature = await signCaseLogin(keys, base64url.decode(challenge.challenge, 'challenge'))
+  const { challenge } = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {}, remoteAddress: freshAddress() })).json<{ challenge: string }>()
+  const signature = await signCaseLogin(keys, base64url.decode(challenge, 'challenge'))
   const response = await app.inject({
     method: 'POST',
     url: '/return/session',
-    payload: { challengeId: challenge.challengeId, lookupId: b64(keys.lookupId), signature: b64(signature) },
+    payload: { challenge, lookupId: b64(keys.lookupId), signature: b64(signature) },
     remoteAddress: freshAddress(),
   })
   const setCookie = [response.headers['set-cookie']].flat().join('\n')
@@ -100,14 +99,29 @@ export async function openCase(app: FastifyInstance, keys: CaseKeys): Promise<{ 
   return { cookie, csrfToken: response.statusCode === 200 ? response.json<{ csrfToken: string }>().csrfToken : '', status: response.statusCode, body: response.body }
 }
 
+/** A message's envelope as the browsers made it: what is stored, opened from its seal at rest. */
+export async function storedMessage(app: FastifyInstance, row: { id: string; case_id: string; envelope: Buffer }): Promise<Buffer> {
+  const key = await caseKey(app.database.db, app.vault, row.case_id)
+  if (key === null) throw new Error(`case ${row.case_id} has no data key`)
+  return openMessage(key, row.case_id, row.id, row.envelope)
+}
+
+/** A case's public keys and data key, as stored (sealed at rest). */
+export async function storedCase(app: FastifyInstance, caseId: string) {
+  const found = await findCase(app.database.db, app.vault, caseId)
+  if (found === undefined) throw new Error(`no case ${caseId}`)
+  return found
+}
+
 /**
  * An IDVA reply, sealed to the case's reply key and the service, signed with the service key, and
- * stored as the IDVA workspace will store it.
+ * stored as the IDVA workspace stores it.
  */
 export async function insertIdvaReply(
-  db: Kysely<Schema>,
+  app: FastifyInstance,
   options: { caseId: string; seq: number; text: string; service: KeySet; replyPublic: Uint8Array; signer?: KeySet['signing'] },
 ): Promise<string> {
+  const db = app.database.db
   const id = randomUUID()
   const envelope = await sealEnvelope({
     kind: 'idva_reply',
@@ -117,7 +131,9 @@ export async function insertIdvaReply(
     signer: options.signer ?? options.service.signing,
     context: messageContext(options.seq, id),
   })
-  await db.insertInto('case_messages').values({ id, case_id: options.caseId, seq: options.seq, author: 'idva', kind: 'idva_reply', envelope: Buffer.from(envelope), padded_size: 256 }).execute()
+  const key = await caseKey(db, app.vault, options.caseId)
+  if (key === null) throw new Error(`case ${options.caseId} has no data key`)
+  await db.transaction().execute((trx) => insertMessage(trx, key, { id, caseId: options.caseId, seq: options.seq, author: 'idva', kind: 'idva_reply', envelope, paddedSize: 256 }))
   await db.updateTable('cases').set((eb) => ({ message_count: eb('message_count', '+', 1), status: 'in_contact' })).where('id', '=', options.caseId).execute()
   return id
 }

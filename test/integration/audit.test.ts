@@ -18,11 +18,15 @@ const RECORDED_MIGRATIONS = readdirSync(MIGRATIONS_FOLDER)
   .filter((name) => name >= '20261122_0002_audit_log')
   .sort()
 
-async function withEntries(t: Test, count = 5): Promise<TestApp> {
+async function withEntries(t: Test, count = 5, anonymous = true): Promise<TestApp> {
   const built = await buildTestApp(t)
   for (let i = 0; i < count; i++) {
     await recordAudit(built.database.db, { actor: staff, action: 'case.opened', object: { type: 'case', id: `case-${i}` } })
   }
+  if (!anonymous) return built
+  // Two anonymous actions, which go to their own chain.
+  await recordAudit(built.database.db, { actor: { type: 'case', id: 'case-a' }, action: 'case.submitted', object: { type: 'case', id: 'case-a' } })
+  await recordAudit(built.database.db, { actor: { type: 'case', id: 'case-a' }, action: 'case.opened_by_reporter', object: { type: 'case', id: 'case-a' } })
   return built
 }
 
@@ -131,6 +135,36 @@ t.test('verification finds an entry slipped in out of sequence, even before the 
   t.match(result.breaks[0], { seq: -99, reason: /out of sequence/ })
 })
 
+t.test("anonymous actions have their own chain: the day only, never between timed staff entries", async (t) => {
+  const built = await withEntries(t, 2)
+  const db = built.database.db
+  const anonymous = await db.selectFrom('case_audit_log').selectAll().orderBy('seq').execute()
+  t.same(anonymous.map((row) => [row.seq, row.action]), [[1, 'case.submitted'], [2, 'case.opened_by_reporter']])
+  for (const row of anonymous) t.match(row.occurred_on, /^\d{4}-\d{2}-\d{2}$/, 'a day, not a time')
+  t.same(
+    Object.keys(anonymous[0]!).sort(),
+    ['action', 'actor_id', 'actor_type', 'hash', 'object_id', 'object_type', 'occurred_on', 'prev_hash', 'seq'],
+    'no column that could hold a time',
+  )
+  t.equal((await db.selectFrom('audit_log').select('seq').where('actor_type', '=', 'case').execute()).length, 0, 'nothing of theirs in the timed chain')
+  await t.rejects(sql`INSERT INTO audit_log (actor_type, actor_id, action) VALUES ('case', 'c1', 'case.submitted')`.execute(db), /check constraint/, 'the timed chain refuses them')
+  t.match(await verifyAuditChain(db, 1_000, 'case'), { ok: true, entries: 2 })
+  // Tampering is found, as in the staff chain.
+  await built.database.asOwner((owner) =>
+    owner.transaction().execute(async (trx) => {
+      await sql`ALTER TABLE case_audit_log DISABLE TRIGGER USER`.execute(trx)
+      await sql`UPDATE case_audit_log SET occurred_on = occurred_on - 1 WHERE seq = 1`.execute(trx)
+      await sql`ALTER TABLE case_audit_log ENABLE TRIGGER USER`.execute(trx)
+    }),
+  )
+  t.same((await verifyAuditChain(db, 1_000, 'case')).breaks, [{ seq: 1, reason: 'entry 1 does not match its hash: it was altered' }])
+  await asApplicationRole(built, async (app) => {
+    for (const query of [sql`UPDATE case_audit_log SET actor_id = 'x'`, sql`DELETE FROM case_audit_log`, sql`TRUNCATE case_audit_log`]) {
+      await t.rejects(app.transaction().execute((trx) => query.execute(trx)), { message: /permission denied|must be (the )?owner/ })
+    }
+  })
+})
+
 t.test('times are kept to the millisecond the hash commits to', async (t) => {
   const built = await withEntries(t, 1)
   await tamper(built, (db) => sql`UPDATE audit_log SET occurred_at = occurred_at + interval '900 microseconds' WHERE seq = 3`.execute(db))
@@ -201,10 +235,12 @@ t.test('npm run audit:verify reports an intact chain, then the first broken link
 
   const intact = run()
   t.equal(intact.status, 0, intact.stderr)
-  const head = /head (\d+:[0-9a-f]{64})/.exec(intact.stdout)?.[1]
-  t.match(intact.stdout, /^Audit log intact: \d+ entries, head \d+:[0-9a-f]{64}\n$/)
-  t.equal(run('--expect', head ?? '').status, 0, 'the recorded head is still there')
+  const head = /\(staff and system\) intact: \d+ entries, head (\d+:[0-9a-f]{64})/.exec(intact.stdout)?.[1]
+  const caseHead = /\(anonymous actions, by the day\) intact: \d+ entries, head (\d+:[0-9a-f]{64})/.exec(intact.stdout)?.[1]
+  t.match(intact.stdout, /^Audit log \(staff and system\) intact: \d+ entries, head \d+:[0-9a-f]{64}\nAudit log \(anonymous actions, by the day\) intact: \d+ entries, head \d+:[0-9a-f]{64}\n$/)
+  t.equal(run('--expect', head ?? '', '--expect-case', caseHead ?? '').status, 0, 'the recorded heads are still there')
   t.equal(run('--expect', 'nonsense').status, 2, 'bad usage exits 2')
+  t.equal(run('--expect-case', `999:${'0'.repeat(64)}`).status, 1, 'a head the anonymous chain never had')
 
   // Tamper directly as the owner, as an insider would.
   const ownerUrl = built.testDatabase.ownerUrl
@@ -224,8 +260,9 @@ t.test('npm run audit:verify reports an intact chain, then the first broken link
   t.equal(broken.status, 1)
   t.equal(
     broken.stdout,
-    `Audit log BROKEN at entry 4: entry 4 does not match its hash: it was altered. 1 problem(s) in ${RECORDED_MIGRATIONS.length + 5} entries:\n` +
-      '  - entry 4 does not match its hash: it was altered\n',
+    `Audit log (staff and system) BROKEN at entry 4: entry 4 does not match its hash: it was altered. 1 problem(s) in ${RECORDED_MIGRATIONS.length + 5} entries:\n` +
+      '  - entry 4 does not match its hash: it was altered\n' +
+      'Audit log (anonymous actions, by the day) intact: 2 entries, head ' + (caseHead ?? '') + '\n',
   )
   t.notMatch(broken.stderr, /\bat .+:\d+:\d+/, 'no stack trace')
 })
@@ -247,8 +284,17 @@ t.test('a temporary table named audit_log cannot divert the chain', async (t) =>
   t.equal(result.head?.seq, RECORDED_MIGRATIONS.length + 3, 'the entry took the next real position')
 })
 
-t.test('a rollback of the audit log migration refuses while it records activity', async (t) => {
+t.test("a rollback of the anonymous chain's migration refuses while it records activity", async (t) => {
   const built = await withEntries(t, 1)
+  const { migrateDown } = await import('../../server/db/migrate.ts')
+  await built.database.asOwner(async (db) => {
+    for (const name of RECORDED_MIGRATIONS.filter((name) => name > '20261202_0007_case_audit_log').reverse()) t.equal(await migrateDown(db), name)
+    await t.rejects(migrateDown(db), /the case audit log records 2 actions and is not dropped by a rollback/)
+  })
+})
+
+t.test('a rollback of the audit log migration refuses while it records activity', async (t) => {
+  const built = await withEntries(t, 1, false)
   const { migrateDown } = await import('../../server/db/migrate.ts')
   await built.database.asOwner(async (db) => {
     // Every later migration reverts; the audit log's own refuses.

@@ -19,9 +19,9 @@ import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
  * nothing stored. What IDVAs' browsers do is done here in Node (test/helpers/idva.ts).
  */
 
-const { app, logs } = await buildTestApp(t)
+const { app, logs, serviceKeys } = await buildTestApp(t)
 const db = app.database.db
-const service = await seedService(db)
+const service = await seedService(db, { keys: serviceKeys })
 const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.one', role: 'idva', groupId: service.id })
 await seedGrant(db, idva, service)
 const client = await sessionFor(app, idva)
@@ -45,8 +45,10 @@ async function insertCase(options: { createdOn: string; status?: CaseStatus; kin
       id,
       kind: options.kind ?? 'disclosure',
       lookup_id: randomBytes(16),
+      // Queue metadata only: never opened, so written as a row from before sealing at rest.
       auth_public: randomBytes(32),
       reply_public: randomBytes(32),
+      sealed: false,
       status: options.status ?? 'new',
       created_on: options.createdOn,
       last_activity_on: options.createdOn,

@@ -8,6 +8,10 @@ import { baseUrl, buildTestApp } from '../helpers/app.ts'
  * The log canary: requests carry recognisable values in every place a client can put something
  * (address, user agent, cookie, query, path, body, referrer), through every kind of response,
  * over a real socket. None of them may appear in anything the portal logged.
+ *
+ * Staff routes and /healthz are logged line by line; everything an anonymous person can reach is
+ * counted instead, and summed up once a day (server/anonymous-log.ts). The test-only routes that
+ * fail on purpose sit under /staff so their lines can be read as soon as they are written.
  */
 
 const CANARY = {
@@ -24,17 +28,22 @@ const CANARY = {
 const { app, logs } = await buildTestApp(t, {
   listen: true,
   // trace: the most talkative level must be as discreet as the default.
-  env: { TRUST_PROXY: '1', RATE_LIMIT_PER_MINUTE: '10', LOG_LEVEL: 'trace' },
+  env: { TRUST_PROXY: '1', RATE_LIMIT_PER_MINUTE: '10', LOG_LEVEL: 'trace', PUBLIC_ORIGIN: 'https://portal.example.org' },
   extend(app) {
-    app.get('/test-only/fails', async () => {
+    const open = { config: { access: 'public' as const } }
+    app.get('/staff/test-only/fails', open, async () => {
       throw new Error('deliberate failure')
     })
     // A database error quotes the value it could not use: "invalid input syntax for type bigint".
-    app.get<{ Querystring: { value: string } }>('/test-only/database-error', async (request) => {
+    app.get<{ Querystring: { value: string } }>('/staff/test-only/database-error', open, async (request) => {
       await sql`SELECT ${request.query.value}::bigint`.execute(app.database.db)
     })
     // JSON.parse quotes the text it could not parse.
-    app.post<{ Body: string }>('/test-only/parse', async (request) => JSON.parse(request.body) as unknown)
+    app.post<{ Body: string }>('/staff/test-only/parse', open, async (request) => JSON.parse(request.body) as unknown)
+    // And one that fails where anonymous people are: its fault goes to the day's summary.
+    app.get('/test-only/anonymous-fails', async () => {
+      throw new Error('deliberate anonymous failure')
+    })
   },
 })
 const base = baseUrl(app)
@@ -92,7 +101,8 @@ function sendMalformed(): Promise<Sent> {
 const sent: Sent[] = [
   await send('GET', `/?code=${CANARY.query}`),
   await send('GET', `/${CANARY.path}?code=${CANARY.query}`),
-  await send('GET', `/test-only/fails?code=${CANARY.query}`),
+  await send('GET', `/staff/test-only/fails?code=${CANARY.query}`),
+  await send('GET', `/test-only/anonymous-fails?code=${CANARY.query}`),
   await send('POST', '/leave', `{"text": "${CANARY.body}`, 'application/json'),
   await send('POST', '/', `text=${CANARY.body}`, 'application/x-www-form-urlencoded'),
   await send('POST', '/leave', CANARY.body, 'text/canary'),
@@ -100,12 +110,15 @@ const sent: Sent[] = [
   await send('GET', '/healthz'),
   await send('GET', app.pageContext.assets.css),
   await send('GET', `/%E0%A4%A?code=${CANARY.query}`),
-  await send('GET', `/test-only/database-error?value=${CANARY.query}`),
-  await send('POST', '/test-only/parse', `{"text": "${CANARY.body}`, 'text/plain'),
+  await send('GET', `/staff/test-only/database-error?value=${CANARY.query}`),
+  await send('POST', '/staff/test-only/parse', `{"text": "${CANARY.body}`, 'text/plain'),
   await sendMalformed(),
 ]
-// Exceed the rate limit, so the refusal path is logged too.
+// Exceed the rate limit, so the refusal path is logged (or counted) too.
 for (let i = 0; i < 8; i++) sent.push(await send('GET', `/?code=${CANARY.query}`))
+const linesBeforeTheDayEnds = logs.lines.length
+// The day ends: the summary of the anonymous requests is written.
+app.anonymousRequests.rollOver(new Date(Date.now() + 86_400_000))
 
 t.test('the requests exercised every kind of response', async (t) => {
   const statuses = new Set(sent.map((s) => s.status))
@@ -115,7 +128,7 @@ t.test('the requests exercised every kind of response', async (t) => {
 
 t.test('no canary value appears in any log line', async (t) => {
   const text = logs.text()
-  t.ok(logs.lines.length > 10, 'the portal did log the requests')
+  t.ok(logs.lines.length > 5, 'the portal did log the requests')
   for (const [name, value] of Object.entries(CANARY)) t.notMatch(text, value, `no ${name} in the log`)
 })
 
@@ -129,8 +142,8 @@ t.test('errors that quote their input are logged by kind only', async (t) => {
 })
 
 t.test('no client port or socket address appears in request log lines', async (t) => {
-  const requestLines = logs.entries().filter((entry) => 'reqId' in entry)
-  t.ok(requestLines.length >= sent.length, 'one or more lines per request')
+  const requestLines = logs.entries().filter((entry) => Object.hasOwn(entry, 'reqId'))
+  t.ok(requestLines.length >= 5, 'one or more lines per staff and health request')
   for (const { pid: _pid, time: _time, ...entry } of requestLines) {
     const line = JSON.stringify(entry)
     t.notMatch(line, /127\.0\.0\.1|remoteAddress|remotePort|hostname|userAgent|user-agent/i)
@@ -138,20 +151,39 @@ t.test('no client port or socket address appears in request log lines', async (t
   }
 })
 
-t.test('request lines keep what operators need: method, route pattern, status, time', async (t) => {
+t.test('staff request lines keep what operators need: method, route pattern, status, time', async (t) => {
   const completed = logs.entries().filter((entry) => entry.msg === 'request completed')
-  // The bad URL and the malformed request are refused before routing, with a line of their own.
-  t.ok(completed.length >= sent.length - 2)
   t.ok(logs.entries().some((entry) => entry.msg === 'client error' && entry.code === 'HPE_INVALID_HEADER_TOKEN'))
-  const landing = completed.find((entry) => (entry.req as { route?: string }).route === '/')
-  t.ok(landing)
-  t.same(Object.keys(landing?.req as object).sort(), ['method', 'route'])
-  t.same(Object.keys(landing?.res as object), ['statusCode'])
-  t.type(landing?.responseTime, 'number')
+  const health = completed.find((entry) => (entry.req as { route?: string }).route === '/healthz')
+  t.ok(health)
+  t.same(Object.keys(health?.req as object).sort(), ['method', 'route'])
+  t.same(Object.keys(health?.res as object), ['statusCode'])
+  t.type(health?.responseTime, 'number')
+})
+
+t.test("anonymous people's requests are counted, not logged one by one, and summed up once a day", async (t) => {
+  const beforeSummary = logs.entries().slice(0, linesBeforeTheDayEnds)
+  const anonymousRoutes = ['/', '/leave', '/test-only/anonymous-fails', '/static/*']
+  for (const entry of beforeSummary) {
+    const route = (entry.req as { route?: string } | undefined)?.route
+    t.notOk(route !== undefined && anonymousRoutes.includes(route), `no line of its own for ${route ?? 'a request'}`)
+    t.not(entry.msg, 'route not found', 'not even for an unknown page')
+  }
+  const summaries = logs.entries().filter((entry) => entry.msg === 'anonymous requests of the day (counted, not logged one by one)')
+  t.equal(summaries.length, 1, 'one summary when the day ends')
+  const summary = summaries[0]!
+  t.match(summary.day, /^\d{4}-\d{2}-\d{2}$/)
+  const requests = summary.requests as Record<string, number>
+  t.ok(requests['GET / 200']! >= 1, 'counted by method, route and status')
+  t.ok(requests['GET / 429']! >= 1, 'the refusals too')
+  const faults = summary.faults as { route: string; statusCode: number; reference: string; error: { type: string; message: string } }[]
+  const fault = faults.find((entry) => entry.route === 'GET /test-only/anonymous-fails')
+  t.match(fault, { statusCode: 500, reference: /^[0-9a-f]{12}$/, error: { type: 'Error', message: 'deliberate anonymous failure' } }, 'a fault keeps its kind and reference for the operator')
+  t.notOk(Object.hasOwn(summary, 'reqId'), 'the summary is not a request line')
 })
 
 t.test('a server error is logged with its reference, and the reference is shown to the person', async (t) => {
-  const response = await app.inject({ method: 'GET', url: '/test-only/fails', headers: { accept: 'application/json' } })
+  const response = await app.inject({ method: 'GET', url: '/staff/test-only/fails', headers: { accept: 'application/json' } })
   const reference = (response.json() as { reference: string }).reference
   t.match(reference, /^[0-9a-f]{12}$/)
   const logged = logs.entries().find((entry) => entry.reference === reference)

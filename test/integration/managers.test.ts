@@ -7,7 +7,7 @@ import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fix
 import { GuidanceError, loadGuidance } from '../../server/features/managers/guidance.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { NOTE, recordBody, TRIAGE } from '../helpers/idva.ts'
-import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic } from '../helpers/reporter.ts'
+import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, storedMessage } from '../helpers/reporter.ts'
 import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
 
 /**
@@ -16,7 +16,7 @@ import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
  * stored as its own kind of case, exactly like a disclosure, read back at /return.
  */
 
-const { app } = await buildTestApp(t)
+const { app, serviceKeys } = await buildTestApp(t)
 const db = app.database.db
 const guides = loadGuidance()
 
@@ -83,7 +83,7 @@ t.test('guidance files are checked: names, titles, summaries, links; raw HTML is
 })
 
 t.test('a consultation is a case of its own kind, sealed like a disclosure, read back at /return', async (t) => {
-  const service = await seedService(db)
+  const service = await seedService(db, { keys: serviceKeys })
   const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.one', role: 'idva', groupId: service.id })
   await seedGrant(db, idva, service)
   const manager = await newReporter()
@@ -101,11 +101,11 @@ t.test('a consultation is a case of its own kind, sealed like a disclosure, read
   t.equal(sent.json<{ firstReplyTargetDays: number }>().firstReplyTargetDays, app.config.consultationReplyTargetDays)
   const row = await db.selectFrom('cases').select(['kind', 'status']).where('id', '=', manager.caseId).executeTakeFirstOrThrow()
   t.same(row, { kind: 'consultation', status: 'new' })
-  const message = await db.selectFrom('case_messages').select(['kind', 'envelope', 'id']).where('case_id', '=', manager.caseId).executeTakeFirstOrThrow()
+  const message = await db.selectFrom('case_messages').select(['kind', 'envelope', 'id', 'case_id']).where('case_id', '=', manager.caseId).executeTakeFirstOrThrow()
   t.equal(message.kind, 'consultation')
-  const opened = await openEnvelope(message.envelope, { caseId: manager.caseId, keys: [service.keys.encryption], expectKind: 'consultation', trustedSigners: [manager.keys.auth.publicKey], context: messageContext(1, message.id) })
+  const opened = await openEnvelope(await storedMessage(app, message), { caseId: manager.caseId, keys: [service.keys.encryption], expectKind: 'consultation', trustedSigners: [manager.keys.auth.publicKey], context: messageContext(1, message.id) })
   t.match(fromUtf8(opened.plaintext), /checks her phone/, 'the IDVA service can read it')
-  t.ok((await db.selectFrom('audit_log').select('action').where('object_id', '=', manager.caseId).execute()).some((entry) => entry.action === 'case.consultation_submitted'))
+  t.ok((await db.selectFrom('case_audit_log').select('action').where('object_id', '=', manager.caseId).execute()).some((entry) => entry.action === 'case.consultation_submitted'))
 
   const session = await openCase(app, manager.keys)
   t.equal(session.status, 200, 'the manager returns with their own code')

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import { normaliseAddress } from '../../server/plugins/rate-limit.ts'
-import { deleteExpiredCounters } from '../../server/db/rate-limit-repository.ts'
+import { deleteOldCounters } from '../../server/db/rate-limit-repository.ts'
+import { CounterNames } from '../../server/security/counters.ts'
 import { buildTestApp } from '../helpers/app.ts'
 
 const ADDRESS = '203.0.113.9'
-const env = { RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1' }
+const env = { RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY: '1', PUBLIC_ORIGIN: 'https://portal.example.org' }
 const from = (address: string) => ({ 'x-forwarded-for': address, accept: 'application/json' })
 
 t.test('two instances on one database share the same counters', async (t) => {
@@ -41,25 +42,38 @@ t.test('instances with different secrets do not share counters', async (t) => {
   t.equal((await second.app.inject({ method: 'GET', url: '/', headers: from(ADDRESS) })).statusCode, 200)
 })
 
-t.test('the database holds no address, only keyed hashes', async (t) => {
+t.test('the database holds no address and no time, only keyed hashes, counts and the day', async (t) => {
   const { app, database } = await buildTestApp(t, { env })
   await app.inject({ method: 'GET', url: '/', headers: from(ADDRESS) })
   await app.inject({ method: 'GET', url: '/missing', headers: from('2001:db8:1234:5678:9abc::1') })
   const rows = await database.db.selectFrom('rate_limit_counter').selectAll().execute()
   t.equal(rows.length, 2)
   for (const row of rows) {
-    t.match(row.bucket, /^[A-Za-z0-9_-]{43}$/, 'an HMAC-SHA256, base64url')
-    t.notMatch(row.bucket, /203|2001|db8/)
+    t.same(Object.keys(row).sort(), ['counter', 'day', 'hits'], 'no column for a time')
+    t.match(row.counter, /^[A-Za-z0-9_-]{43}$/, 'an HMAC-SHA256, base64url')
+    t.notMatch(row.counter, /203|2001|db8/)
+    t.match(row.day, /^\d{4}-\d{2}-\d{2}$/)
   }
   const dump = JSON.stringify(await sql`SELECT * FROM rate_limit_counter`.execute(database.db))
   t.notMatch(dump, ADDRESS)
+  t.notMatch(dump, /\d{2}:\d{2}/, 'no time of day')
 })
 
-t.test('expired counters are deleted', async (t) => {
+t.test("a counter's name depends on its window: the next window starts afresh, under a name nobody can link", async (t) => {
+  const names = new CounterNames(Buffer.alloc(32, 1))
+  const start = Date.UTC(2026, 11, 2, 10, 0, 0)
+  const first = names.name('report-submit', ADDRESS, 3600, start + 1_000)
+  t.equal(names.name('report-submit', ADDRESS, 3600, start + 3_599_000).counter, first.counter, 'the same hour, the same counter')
+  t.equal(first.secondsLeft, 3599)
+  t.not(names.name('report-submit', ADDRESS, 3600, start + 3_600_000).counter, first.counter, 'the next hour, another')
+  t.not(new CounterNames(Buffer.alloc(32, 2)).name('report-submit', ADDRESS, 3600, start + 1_000).counter, first.counter, 'another secret, another name')
+})
+
+t.test("earlier days' counters are deleted", async (t) => {
   const { app, database } = await buildTestApp(t, { env })
   await app.inject({ method: 'GET', url: '/', headers: from(ADDRESS) })
-  await database.asOwner((db) => sql`UPDATE rate_limit_counter SET expires_at = now() - interval '1 second'`.execute(db))
-  t.equal(await deleteExpiredCounters(database.db), 1)
+  await database.asOwner((db) => sql`UPDATE rate_limit_counter SET day = current_date - 1`.execute(db))
+  t.equal(await deleteOldCounters(database.db), 1)
   t.equal((await database.db.selectFrom('rate_limit_counter').selectAll().execute()).length, 0)
 })
 
@@ -86,7 +100,7 @@ t.test('without TRUST_PROXY, X-Forwarded-For is ignored: a client cannot pick a 
 })
 
 t.test('with TRUST_PROXY listing the proxy, only the entry that proxy added counts', async (t) => {
-  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1' } })
+  const { app } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1', PUBLIC_ORIGIN: 'https://portal.example.org' } })
   const statuses: number[] = []
   // The client writes the left-most entries itself; the proxy appends the address it saw.
   for (let i = 0; i < 4; i++) {

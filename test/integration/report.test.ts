@@ -5,7 +5,7 @@ import { rotateGroupKeys } from '../../crypto/staff-keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { freshAddress } from '../helpers/staff.ts'
-import { disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePublic, submit, upload } from '../helpers/reporter.ts'
+import { disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePublic, storedMessage, submit, upload } from '../helpers/reporter.ts'
 
 /**
  * /report: the pages, the key chain, encrypted uploads and the submission, with every refusal the
@@ -13,7 +13,7 @@ import { disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePu
  * not received, replays, cross-site, floods), each leaving nothing stored.
  */
 
-const { app, logs } = await buildTestApp(t)
+const { app, logs, serviceKeys } = await buildTestApp(t)
 const db = app.database.db
 const CANARY = 'canary-7f3a-report-test'
 
@@ -44,7 +44,7 @@ t.test('before the IDVA service exists, the form is not offered and nothing is a
   t.same(await counts(), { cases: 0, messages: 0, attached: 0 })
 })
 
-const service = await seedService(db)
+const service = await seedService(db, { keys: serviceKeys })
 const servicePublicKeys = servicePublic(service.keys)
 
 t.test('the report page: questions switched off until the script can encrypt, no form to submit, steps as fragments', async (t) => {
@@ -85,7 +85,8 @@ t.test('a disclosure with a file is stored as an envelope and an encrypted file,
   const { id, token } = uploaded.json<{ id: string; token: string }>()
   const staged = await db.selectFrom('case_evidence').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
   t.equal(staged.case_id, null, 'held unclaimed until the disclosure arrives')
-  t.ok(staged.staged_until!.getTime() > Date.now())
+  t.match(staged.staged_on, /^\d{4}-\d{2}-\d{2}$/, 'the day it arrived, not the time')
+  t.notOk(staged.encrypted.includes(Buffer.from(file.encrypted.subarray(0, 64))), 'sealed at rest under a key only its token gives')
 
   const reporter = await newReporter()
   const content = { v: 1, text: `what is happening ${CANARY}`, answers: { abuseTypes: ['controlling_or_coercive'] }, evidence: [{ id, fileId: base64url.encode(file.key.fileId), key: base64url.encode(file.key.key), name: 'photo.jpg', type: 'image/jpeg', size: 10 }] }
@@ -103,14 +104,15 @@ t.test('a disclosure with a file is stored as an envelope and an encrypted file,
   const message = await db.selectFrom('case_messages').selectAll().where('case_id', '=', reporter.caseId).executeTakeFirstOrThrow()
   t.equal(message.seq, 1)
   t.ok([256, 512, 1024, 2048].includes(message.padded_size), 'a padded size, not the length')
-  const opened = await openEnvelope(message.envelope, { caseId: reporter.caseId, keys: [service.keys.encryption], trustedSigners: [reporter.keys.auth.publicKey], context: messageContext(1, message.id) })
+  t.notOk(message.envelope.includes(Buffer.from(base64url.decode(body.envelope, 'envelope').subarray(0, 64))), 'the envelope is sealed at rest')
+  const opened = await openEnvelope(await storedMessage(app, message), { caseId: reporter.caseId, keys: [service.keys.encryption], trustedSigners: [reporter.keys.auth.publicKey], context: messageContext(1, message.id) })
   t.match(fromUtf8(opened.plaintext), CANARY, 'the service can read it')
   const attached = await db.selectFrom('case_evidence').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
   t.equal(attached.case_id, reporter.caseId)
   t.equal(attached.message_id, message.id)
   t.equal(attached.upload_token_hash, null)
-  t.equal(attached.staged_until, null)
-  t.ok((await db.selectFrom('audit_log').selectAll().where('action', '=', 'case.submitted').execute()).some((entry) => entry.actor_id === reporter.caseId))
+  t.equal(attached.staged_on, null)
+  t.ok((await db.selectFrom('case_audit_log').selectAll().where('action', '=', 'case.submitted').execute()).some((entry) => entry.actor_id === reporter.caseId))
 
   const replay = await submit(app, body)
   t.equal(replay.statusCode, 409, 'the same disclosure twice is refused')
@@ -193,7 +195,7 @@ t.test('per-address limits, and a global cap answered with 503 and Retry-After',
   t.equal(last, 429, 'one address cannot flood submissions')
 
   const capped = await buildTestApp(t, { env: { CASES_PER_HOUR: '1' } })
-  const cappedService = await seedService(capped.app.database.db)
+  const cappedService = await seedService(capped.app.database.db, { keys: capped.serviceKeys })
   const first = await submit(capped.app, await disclosureBody(await newReporter(), servicePublic(cappedService.keys)))
   t.equal(first.statusCode, 201)
   const second = await submit(capped.app, await disclosureBody(await newReporter(), servicePublic(cappedService.keys)))

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { base64url, signCaseLogin } from '../../crypto/index.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
+import { ReturnChallenges } from '../../server/security/return-challenge.ts'
 import { freshAddress } from '../helpers/staff.ts'
 import { b64, disclosureBody, encryptedFile, insertIdvaReply, newReporter, openCase, sealFromReporter, servicePublic, submit, upload } from '../helpers/reporter.ts'
 
@@ -11,9 +12,9 @@ import { b64, disclosureBody, encryptedFile, insertIdvaReply, newReporter, openC
  * CSRF token, the thread, new messages and evidence, and withdrawal deleting everything at once.
  */
 
-const { app, logs } = await buildTestApp(t)
+const { app, logs, serviceKeys: pinned } = await buildTestApp(t)
 const db = app.database.db
-const service = await seedService(db)
+const service = await seedService(db, { keys: pinned })
 const serviceKeys = servicePublic(service.keys)
 
 async function submitted(body: unknown): Promise<void> {
@@ -46,38 +47,48 @@ t.test('the right code opens the case; challenges are single-use and expire; unk
   t.equal(opened.status, 200, opened.body)
   t.match(opened.cookie, /^sd_case=/)
   t.equal(opened.csrfToken.length, 43)
-  t.ok((await db.selectFrom('audit_log').select('action').where('actor_id', '=', reporter.caseId).execute()).some((row) => row.action === 'case.opened_by_reporter'))
+  t.ok((await db.selectFrom('case_audit_log').select('action').where('actor_id', '=', reporter.caseId).execute()).some((row) => row.action === 'case.opened_by_reporter'))
+  t.notOk((await db.selectFrom('audit_log').select('action').where('actor_id', '=', reporter.caseId).execute()).length, 'not in the timed staff chain')
 
   // Replay: the same challenge and signature again.
-  const challenge = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {} })).json<{ challengeId: string; challenge: string }>()
-  const signature = b64(await signCaseLogin(reporter.keys, base64url.decode(challenge.challenge, 'challenge')))
-  const payload = { challengeId: challenge.challengeId, lookupId: b64(reporter.keys.lookupId), signature }
+  const { challenge } = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {} })).json<{ challenge: string }>()
+  const signature = b64(await signCaseLogin(reporter.keys, base64url.decode(challenge, 'challenge')))
+  const payload = { challenge, lookupId: b64(reporter.keys.lookupId), signature }
   t.equal((await app.inject({ method: 'POST', url: '/return/session', payload })).statusCode, 200)
   const replay = await app.inject({ method: 'POST', url: '/return/session', payload })
   t.equal(replay.statusCode, 400)
   t.match(replay.json().message, /expired or was already used/)
+  const used = await db.selectFrom('used_challenges').selectAll().execute()
+  t.ok(used.length >= 1 && used.every((row) => /^\d{4}-\d{2}-\d{2}$/.test(row.used_on)), 'a used challenge leaves a hash and a day, no time')
 
-  const late = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {} })).json<{ challengeId: string; challenge: string }>()
-  await db.updateTable('case_challenges').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', late.challengeId).execute()
+  // A challenge past its two minutes, and one the server did not make.
+  const late = b64(new ReturnChallenges(app.config.serverSecret).issue(Date.now() - 3 * 60_000))
   const expired = await app.inject({
     method: 'POST',
     url: '/return/session',
-    payload: { challengeId: late.challengeId, lookupId: b64(reporter.keys.lookupId), signature: b64(await signCaseLogin(reporter.keys, base64url.decode(late.challenge, 'challenge'))) },
+    payload: { challenge: late, lookupId: b64(reporter.keys.lookupId), signature: b64(await signCaseLogin(reporter.keys, base64url.decode(late, 'challenge'))) },
   })
   t.equal(expired.statusCode, 400)
+  const madeUp = b64(randomBytes(40))
+  const notOurs = await app.inject({
+    method: 'POST',
+    url: '/return/session',
+    payload: { challenge: madeUp, lookupId: b64(reporter.keys.lookupId), signature: b64(await signCaseLogin(reporter.keys, base64url.decode(madeUp, 'challenge'))) },
+  })
+  t.equal(notOurs.statusCode, 400, 'a challenge the server did not issue')
 
   const unknown = await openCase(app, (await newReporter()).keys)
   t.equal(unknown.status, 404)
   t.match(JSON.parse(unknown.body).message, /could not find a case with that code/)
   // The right case, but a signature made with another case's key.
-  const forged = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {} })).json<{ challengeId: string; challenge: string }>()
+  const forged = (await app.inject({ method: 'POST', url: '/return/challenge', payload: {} })).json<{ challenge: string }>().challenge
   const wrongKey = await app.inject({
     method: 'POST',
     url: '/return/session',
-    payload: { challengeId: forged.challengeId, lookupId: b64(reporter.keys.lookupId), signature: b64(await signCaseLogin(other.keys, base64url.decode(forged.challenge, 'challenge'))) },
+    payload: { challenge: forged, lookupId: b64(reporter.keys.lookupId), signature: b64(await signCaseLogin(other.keys, base64url.decode(forged, 'challenge'))) },
   })
   t.equal(wrongKey.statusCode, 404, 'same answer as an unknown code')
-  t.equal((await app.inject({ method: 'POST', url: '/return/session', payload: { challengeId: 'x', lookupId: 'y', signature: 'z' } })).statusCode, 400)
+  t.equal((await app.inject({ method: 'POST', url: '/return/session', payload: { challenge: 'x', lookupId: 'y', signature: 'z' } })).statusCode, 400)
   t.notOk(logs.text().includes(b64(reporter.keys.lookupId)), 'the lookup value is not logged')
 })
 
@@ -91,7 +102,7 @@ t.test('code attempts are rate-limited per address', async (t) => {
 t.test('the thread: envelopes in order, IDVA replies, new messages bound to their place, evidence of this case only', async (t) => {
   const { cookie, csrfToken } = await openCase(app, reporter.keys)
   t.equal((await app.inject({ method: 'GET', url: '/return/thread' })).statusCode, 401, 'no session, no thread')
-  await insertIdvaReply(db, { caseId: reporter.caseId, seq: 2, text: 'We are here for you.', service: service.keys, replyPublic: reporter.keys.reply.publicKey })
+  await insertIdvaReply(app, { caseId: reporter.caseId, seq: 2, text: 'We are here for you.', service: service.keys, replyPublic: reporter.keys.reply.publicKey })
   const thread = (await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie } })).json()
   t.equal(thread.caseId, reporter.caseId)
   t.equal(thread.status, 'in_contact', 'a reporter sees three plain states')
@@ -156,10 +167,30 @@ t.test('withdraw and delete everything: every row of the case goes at once, and 
   t.equal((await db.selectFrom('case_sessions').select('case_id').where('case_id', '=', reporter.caseId).execute()).length, 0, 'every session of the case ends')
   t.equal((await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie: second.cookie } })).statusCode, 401)
   t.equal((await openCase(app, reporter.keys)).status, 404, 'the code no longer opens anything')
-  const audit = await db.selectFrom('audit_log').selectAll().where('action', '=', 'case.withdrawn_and_deleted').execute()
+  t.equal((await db.selectFrom('case_keys').select('case_id').where('case_id', '=', reporter.caseId).execute()).length, 0, "the case's data key is destroyed")
+  const audit = await db.selectFrom('case_audit_log').selectAll().where('action', '=', 'case.withdrawn_and_deleted').execute()
   t.equal(audit.length, 1)
   t.equal(audit[0]!.actor_id, reporter.caseId)
   t.ok((await db.selectFrom('cases').select('id').where('id', '=', other.caseId).execute()).length === 1, 'other cases are untouched')
+})
+
+t.test('the quick exit ends the session on the server too, even if the browser keeps the cookie', async (t) => {
+  const { cookie } = await openCase(app, other.keys)
+  t.equal((await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie } })).statusCode, 200)
+  const left = await app.inject({ method: 'POST', url: '/leave', headers: { cookie, 'sec-fetch-site': 'same-origin' } })
+  t.equal(left.statusCode, 204)
+  t.match(left.headers['clear-site-data'], /cookies/)
+  t.equal((await app.inject({ method: 'GET', url: '/return/thread', headers: { cookie } })).statusCode, 401, 'the cookie opens nothing any more')
+})
+
+t.test("a session's times are sealed: the database keeps the day", async (t) => {
+  await openCase(app, other.keys)
+  const rows = await db.selectFrom('case_sessions').selectAll().where('case_id', '=', other.caseId).execute()
+  t.ok(rows.length > 0)
+  for (const row of rows) {
+    t.match(row.created_on, /^\d{4}-\d{2}-\d{2}$/)
+    t.same(Object.keys(row).sort(), ['case_id', 'created_on', 'csrf_token', 'times_sealed', 'token_hash'], 'no timestamp column')
+  }
 })
 
 t.test('leaving ends the session', async (t) => {

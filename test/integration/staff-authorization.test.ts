@@ -14,9 +14,9 @@ import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
  * Routes are read from the app itself, so a new route is covered the day it is added.
  */
 
-const { app } = await buildTestApp(t)
+const { app, serviceKeys } = await buildTestApp(t)
 const db = app.database.db
-const service = await seedService(db)
+const service = await seedService(db, { keys: serviceKeys })
 const unit = (await seedUnit(db, { id: 'met-dps', track: 'misconduct', force: 'Metropolitan Police Service', name: 'Directorate of Professional Standards' }))!
 const ROLES: Role[] = ['idva_lead', 'idva', 'investigator', 'admin']
 const members = {

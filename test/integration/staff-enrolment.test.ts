@@ -1,4 +1,6 @@
 import t from 'tap'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { base64url } from '../../crypto/bytes.ts'
 import { fingerprint } from '../../crypto/fingerprint.ts'
 import { generateKeySet } from '../../crypto/keys.ts'
@@ -15,7 +17,8 @@ import { asStaff, b64, codeAt, freshAddress, login, newMemberBody, readEnrolment
  * second factor reset. Each refusal leaves nothing half-written.
  */
 
-const { app, logs } = await buildTestApp(t)
+// Not pinned in advance: set-up pins the key the lead's browser makes (embedded), or says how to.
+const { app, logs, testDatabase } = await buildTestApp(t, { unpinned: true })
 const db = app.database.db
 const PASSPHRASE = 'correct horse battery staple lantern'
 
@@ -148,10 +151,22 @@ t.test('the IDVA lead sets up the service: the server keeps public keys and wrap
   t.equal((await app.inject({ method: 'GET', url: pathOf(setupLink) })).statusCode, 404, 'the link works once')
   t.ok((await auditActions()).includes('staff.setup_refused'), 'a refused set-up link is audited')
   t.equal(await issueSetupLink(db, app.config.publicOrigin), null, 'no new link once the service exists')
+  const serviceFingerprint = await fingerprint({ encryption: serviceKeys.encryption.publicKey, signing: serviceKeys.signing.publicKey })
+  t.same(body.pin?.line, `SERVICE_KEY_FINGERPRINT="${serviceFingerprint}"`, 'the set-up answer gives the exact line for the configuration')
   const landing = (await app.inject({ method: 'GET', url: '/' })).body
   t.notMatch(landing, /not open yet/)
-  t.match(landing, /Safe Haven IDVA Service/)
-  t.ok(landing.includes(await fingerprint({ encryption: serviceKeys.encryption.publicKey, signing: serviceKeys.signing.publicKey })), 'the landing page shows the service key fingerprint')
+  if (testDatabase.kind === 'embedded') {
+    t.equal(body.pin.pinned, true, 'with the embedded database the portal pins it at once')
+    const pinFile = join(app.config.dataDir, 'service-key-fingerprint')
+    t.equal(readFileSync(pinFile, 'utf8'), `${serviceFingerprint}\n`, 'beside the server secret, outside the database')
+    t.equal(statSync(pinFile).mode & 0o777, 0o600)
+    t.match(landing, /Safe Haven IDVA Service/)
+    t.ok(landing.includes(serviceFingerprint), 'the landing page shows the pinned fingerprint')
+  } else {
+    t.equal(body.pin.pinned, false, 'with PostgreSQL the operator must add it')
+    t.match(landing, /Nothing can be sent from here at the moment/, 'and until then nothing can be sent')
+    t.equal((await app.inject({ method: 'GET', url: '/report' })).statusCode, 503)
+  }
   t.ok((await auditActions()).includes('staff.service_created'))
   t.notOk(logs.text().includes(pathOf(setupLink).split('/').pop()!), 'the set-up token is never logged')
 })
@@ -343,7 +358,9 @@ t.test('the lead removes a member; the key should then be rotated, and rotation 
   const newest = await unwrapGroupKeys(base64url.decode(material.group.grant.wrapped, 'g'), idva.keys.encryption, 'idva-service', current)
   const ring = await unwrapKeyRing(newest, 'idva-service', [{ blob: base64url.decode(generations[1]!.previousKeysSealed!, 'p'), publicKeys: publicKeys(generations[0]!) }])
   t.same(ring[1]!.encryption.privateKey, serviceKeys.encryption.privateKey, 'old cases stay readable')
-  t.match((await app.inject({ method: 'GET', url: '/' })).body, new RegExp(await fingerprint({ encryption: serviceKeys.encryption.publicKey, signing: serviceKeys.signing.publicKey })), 'the published fingerprint stays the first key\'s')
+  if (testDatabase.kind === 'embedded') {
+    t.match((await app.inject({ method: 'GET', url: '/' })).body, new RegExp(await fingerprint({ encryption: serviceKeys.encryption.publicKey, signing: serviceKeys.signing.publicKey })), 'the published fingerprint stays the first key\'s')
+  }
 })
 
 t.test('changing a passphrase re-wraps the same keys and signs out other browsers', async (t) => {

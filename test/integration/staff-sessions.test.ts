@@ -1,9 +1,9 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { seedAccount, seedService, seedGrant } from '../../scripts/lib/staff-fixtures.ts'
+import { seedAccount, seedService, seedGrant, seedUnit } from '../../scripts/lib/staff-fixtures.ts'
 import { sha256 } from '../../server/security/tokens.ts'
 import { buildTestApp } from '../helpers/app.ts'
-import { asStaff, codeAt, freshAddress, login, sessionCookie, sessionFor } from '../helpers/staff.ts'
+import { asStaff, b64, codeAt, freshAddress, login, sessionCookie, sessionFor } from '../helpers/staff.ts'
 
 /**
  * Signing in and sessions: the login's rules (same answer for an unknown name as for a wrong
@@ -11,13 +11,15 @@ import { asStaff, codeAt, freshAddress, login, sessionCookie, sessionFor } from 
  * accounts, signing out here and everywhere, and CSRF and cross-site refusals.
  */
 
-const { app, logs } = await buildTestApp(t)
+const { app, logs, serviceKeys } = await buildTestApp(t)
 const db = app.database.db
-const service = await seedService(db)
+const service = await seedService(db, { keys: serviceKeys })
 const lead = await seedAccount(db, app.config.serverSecret, { username: 'lead', role: 'idva_lead', groupId: service.id })
 await seedGrant(db, lead, service)
 const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.one', role: 'idva', groupId: service.id })
 const admin = await seedAccount(db, app.config.serverSecret, { username: 'admin', role: 'admin' })
+// The administrator manages investigators (and administrators), never the IDVA service's people.
+const unit = (await seedUnit(db, { id: 'met-dps', track: 'misconduct', force: 'Metropolitan Police Service', name: 'Directorate of Professional Standards' }))!
 
 async function audit(action: string) {
   return db.selectFrom('audit_log').selectAll().where('action', '=', action).execute()
@@ -93,6 +95,42 @@ t.test('a recovery code signs in once instead of a code, and is audited', async 
   const row = await db.selectFrom('recovery_codes').select('used_at').where('account_id', '=', lead.id).where('used_at', 'is not', null).execute()
   t.equal(row.length, 1)
   await db.updateTable('accounts').set({ failed_logins: 0, locked_until: null }).execute()
+})
+
+t.test('a code accepted once signs in once, even when twenty sign-ins send it at the same moment', async (t) => {
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'twenty.at.once', role: 'idva', groupId: service.id })
+  const payload = { username: member.username, verifier: b64(member.secrets.authVerifier), code: codeAt(member.totpSecret) }
+  const started = Date.now()
+  const responses = await Promise.all(Array.from({ length: 20 }, () => app.inject({ method: 'POST', url: '/staff/login', payload, remoteAddress: freshAddress() })))
+  t.ok(Date.now() - started >= 390, 'still at least 400 ms')
+  t.same(responses.map((response) => response.statusCode).sort(), [200, ...Array<number>(19).fill(401)], 'exactly one succeeds; the others get the usual refusal')
+  for (const response of responses.filter((candidate) => candidate.statusCode === 401)) t.match(response.json().message, /not right/)
+  t.equal((await db.selectFrom('sessions').select('token_hash').where('account_id', '=', member.id).execute()).length, 1, 'one session')
+  t.equal((await audit('staff.login')).filter((row) => row.actor_id === member.id).length, 1, 'one sign-in audited')
+})
+
+t.test('a recovery code signs in once, even when ten sign-ins send it at the same moment', async (t) => {
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'ten.recovery', role: 'idva', groupId: service.id })
+  const payload = { username: member.username, verifier: b64(member.secrets.authVerifier), code: member.recoveryCodes[0]! }
+  const responses = await Promise.all(Array.from({ length: 10 }, () => app.inject({ method: 'POST', url: '/staff/login', payload, remoteAddress: freshAddress() })))
+  t.same(responses.map((response) => response.statusCode).sort(), [200, ...Array<number>(9).fill(401)], 'exactly one succeeds')
+  t.equal((await db.selectFrom('recovery_codes').select('used_at').where('account_id', '=', member.id).where('used_at', 'is not', null).execute()).length, 1, 'one code used')
+  t.equal((await audit('staff.recovery_code_used')).filter((row) => row.actor_id === member.id).length, 1)
+})
+
+t.test('failures at the same moment are each counted', async (t) => {
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'many.failures', role: 'idva', groupId: service.id })
+  const wrongCode = codeAt(member.totpSecret) === '000000' ? '111111' : '000000'
+  const attempts = [
+    ...Array.from({ length: 4 }, () => ({ username: member.username, verifier: b64(member.secrets.authVerifier), code: wrongCode })),
+    ...Array.from({ length: 4 }, () => ({ username: member.username, verifier: b64(randomBytes(32)), code: codeAt(member.totpSecret) })),
+  ]
+  const responses = await Promise.all(attempts.map((payload) => app.inject({ method: 'POST', url: '/staff/login', payload, remoteAddress: freshAddress() })))
+  t.ok(responses.every((response) => response.statusCode === 401))
+  const row = await db.selectFrom('accounts').select(['failed_logins', 'locked_until']).where('id', '=', member.id).executeTakeFirstOrThrow()
+  t.equal(row.failed_logins, 8, 'eight failures, eight counted')
+  t.ok(row.locked_until !== null && row.locked_until.getTime() > Date.now(), 'and the account is locked, as after five failures one after another')
+  t.equal((await audit('staff.login_failed')).filter((entry) => entry.object_id === member.id).length, 8, 'each one audited')
 })
 
 t.test('after five failures the account is locked for a while, even with the right passphrase and code', async (t) => {
@@ -195,7 +233,7 @@ t.test('signing out everywhere ends every session of the account, and only its o
 })
 
 t.test('a disabled account\'s old cookie is refused at once', async (t) => {
-  const member = await seedAccount(db, app.config.serverSecret, { username: 'to.disable', role: 'idva', groupId: service.id })
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'to.disable', role: 'investigator', groupId: unit.id })
   const client = await sessionFor(app, member)
   const adminClient = await sessionFor(app, admin)
   t.equal((await app.inject({ method: 'GET', url: '/staff', headers: { cookie: client.cookie } })).statusCode, 200)
@@ -209,7 +247,7 @@ t.test('a disabled account\'s old cookie is refused at once', async (t) => {
 })
 
 t.test('CSRF: a change without the session\'s token, or with a wrong one, is refused, audited, and changes nothing', async (t) => {
-  const member = await seedAccount(db, app.config.serverSecret, { username: 'csrf.target', role: 'idva', groupId: service.id })
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'csrf.target', role: 'investigator', groupId: unit.id })
   const adminClient = await sessionFor(app, admin)
   const before = (await audit('security.csrf_refused')).length
   const missing = await app.inject({ method: 'POST', url: `/staff/admin/accounts/${member.id}/disable`, headers: { cookie: adminClient.cookie }, payload: {} })
@@ -232,7 +270,7 @@ t.test('CSRF: a change without the session\'s token, or with a wrong one, is ref
 })
 
 t.test('cross-site requests are refused before anything else, signed in or not', async (t) => {
-  const member = await seedAccount(db, app.config.serverSecret, { username: 'cross.site', role: 'idva', groupId: service.id })
+  const member = await seedAccount(db, app.config.serverSecret, { username: 'cross.site', role: 'investigator', groupId: unit.id })
   const adminClient = await sessionFor(app, admin)
   for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://attacker.example' }, { origin: 'null' }]) {
     const response = await asStaff(app, adminClient, { method: 'POST', url: `/staff/admin/accounts/${member.id}/disable`, headers, payload: {} })

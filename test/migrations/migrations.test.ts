@@ -49,6 +49,16 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
         VALUES ('system', 'system.migration_applied', 'migration', 'seed')`.execute(db),
   '20261122_0003_rate_limit_counter': (db) =>
     sql`INSERT INTO rate_limit_counter (bucket, window_start, hits, expires_at) VALUES ('k', now(), 1, now())`.execute(db),
+  // Rows from before sealing (reverting refuses once any row is sealed: see the integration tests).
+  '20261202_0008_cases_sealed_at_rest': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    const caseId = '77777777-7777-4777-8777-777777777777'
+    await sql`INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public, sealed) VALUES (${caseId}, 'disclosure', ${b(16, 7)}, ${b(32)}, ${b(32)}, false)`.execute(db)
+    await sql`INSERT INTO case_keys (case_id, wrapped) VALUES (${caseId}, ${b(61)})`.execute(db)
+    await sql`INSERT INTO case_sessions (token_hash, case_id, csrf_token, times_sealed) VALUES (${b(32, 7)}, ${caseId}, ${'c'.repeat(43)}, ${b(45)})`.execute(db)
+    await sql`INSERT INTO used_challenges (nonce_hash) VALUES (${b(32)})`.execute(db)
+  },
+  '20261202_0009_counters_by_day': (db) => sql`INSERT INTO rate_limit_counter (counter, hits) VALUES ('k', 1)`.execute(db),
   '20261122_0004_staff_accounts': async (db) => {
     const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
     await sql`INSERT INTO groups (id, kind, track, force, name) VALUES ('idva-service', 'idva_service', NULL, 'Met', 'IDVA'),

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { base64url } from '../../crypto/bytes.ts'
@@ -45,7 +45,8 @@ t.test('prepares a demo and serves it; its logins work', async (t) => {
   t.match(output, /npm run demo:code -- demo\.lead/)
   t.match(output, /3 made-up disclosures wait in the IDVA queue/)
   t.match(output, /\n  [a-z]+( [a-z]+){7}\n/, 'with a case code to try /return')
-  t.notMatch(output, /has not been set up|No portal administrator/, 'no first-run links: everyone exists')
+  t.notMatch(output, /has not been set up|No portal administrator|First run:/, 'no first-run links: everyone exists')
+  t.notOk(existsSync(join(dir, 'first-run-links.txt')), 'and no first-run links file')
   t.equal(statSync(join(dir, 'demo-logins.json')).mode & 0o777, 0o600)
 
   const origin = `http://127.0.0.1:${port}`

@@ -70,6 +70,10 @@ t.test('failures exit 2 with one line and write nothing', async (t) => {
   refused(t, envelope(['seal', '--to', join(keys, 'public.key'), '--case', 'not a case id'], 'hi'), /not a valid envelope or key file/)
   refused(t, envelope(['seal', '--to', join(keys, 'public.key')], 'hi'), /--case is required/)
   refused(t, envelope(['seal', '--to', join(keys, 'public.key'), '--case', 'x', '--kind', 'gossip'], 'hi'), /--kind must be one of/)
+  // Names every object inherits are not kinds (the check once used `in`, which finds them).
+  for (const inherited of ['toString', '__proto__', 'constructor']) {
+    refused(t, envelope(['seal', '--to', join(keys, 'public.key'), '--case', 'x', '--kind', inherited], 'hi'), /^envelope: --kind must be one of disclosure, /)
+  }
   refused(t, envelope(['open', '--bogus']), /Unknown option '--bogus'/)
   refused(t, envelope(['frobnicate']), /^envelope: usage: /)
   refused(t, envelope(['fingerprint']), /^envelope: usage: /)

@@ -93,21 +93,30 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   t.equal(landing.status, 200)
   t.match(await landing.text(), /Confidential support/)
   t.equal(health.status, 200)
-  t.same(await health.json(), { status: 'ok' })
+  t.same(await health.json(), { status: 'ok', database: 'ok', serviceKey: 'not_set_up' })
   t.ok(elapsed < 15_000, `landing page and /healthz served ${elapsed} ms after start (under 15 s)`)
   t.match(first.output(), /database migrations applied/)
   t.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data folder is private to the portal user')
   t.equal(statSync(join(dataDir, 'pgdata')).mode & 0o777, 0o700, 'and so is the database inside it')
   t.equal(readFileSync(join(dataDir, 'portal.lock'), 'utf8'), String(first.child.pid), 'the stale lock was taken over')
-  await waitFor(() => /No portal administrator exists yet/.test(first.output()))
-  const setupLink = /The IDVA service has not been set up\. Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(first.output())?.[1]
-  const adminLink = /Force IT creates the first one, within an hour, at:\n\n {2}(http:\S+)/.exec(first.output())?.[1]
-  t.match(setupLink, /\/staff\/setup\/[A-Za-z0-9_-]{43}$/, 'the first-run set-up link is printed')
+  // Standard output is not a terminal here (as under a service manager, where it is a log file):
+  // the links go to a file only the portal's user can read, and only its path is printed.
+  const linksFile = join(dataDir, 'first-run-links.txt')
+  await waitFor(() => first.output().includes(linksFile))
+  t.match(first.output(), /First run: the IDVA service has not been set up, and no portal administrator exists yet\. The one-time links, valid for an hour, are in \S+first-run-links\.txt/, 'the path of the links file is printed')
+  t.equal(statSync(linksFile).mode & 0o777, 0o600, 'the links file is readable by the portal\'s user only')
+  const links = readFileSync(linksFile, 'utf8')
+  const setupLink = /The IDVA service has not been set up\. Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(links)?.[1]
+  const adminLink = /Force IT creates the first one, within an hour, at:\n\n {2}(http:\S+)/.exec(links)?.[1]
+  t.match(setupLink, /\/staff\/setup\/[A-Za-z0-9_-]{43}$/, 'the first-run set-up link is in the file')
   t.match(adminLink, /\/staff\/enrol\/[A-Za-z0-9_-]{43}$/, 'and the first administrator\'s')
   const setupPage = await fetch(`http://127.0.0.1:${first.port}${new URL(setupLink!).pathname}`)
   t.equal(setupPage.status, 200, 'the link works')
-  const logLines = first.output().split('\n').filter((line) => line.startsWith('{'))
-  for (const link of [setupLink!, adminLink!]) t.notOk(logLines.some((line) => line.includes(new URL(link).pathname.split('/').pop()!)), 'its token is in no log line')
+  for (const link of [setupLink!, adminLink!]) {
+    const token = new URL(link).pathname.split('/').pop()!
+    t.notOk(first.output().includes(token), 'its token is nowhere on standard output or standard error (the log)')
+  }
+  t.notMatch(first.output(), /\/staff\/(setup|enrol)\//, 'nor any first-run link')
 
   t.test('a second process cannot open the same data folder', async (t) => {
     const second = runToExit(env)
@@ -123,9 +132,13 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
 
   const second = await start(env)
   t.notMatch(second.output(), /database migrations applied/, 'the schema (and its data) survived the restart')
-  await waitFor(() => /No portal administrator exists yet/.test(second.output()))
-  const newSetupLink = /Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(second.output())?.[1]
-  t.not(newSetupLink, setupLink, 'a restart prints a new set-up link')
+  await waitFor(() => second.output().includes(linksFile))
+  t.equal(statSync(linksFile).mode & 0o777, 0o600, 'the file is made afresh, readable by the portal\'s user only')
+  const newSetupLink = /Its lead sets it up, within an hour, at:\n\n {2}(http:\S+)/.exec(readFileSync(linksFile, 'utf8'))?.[1]
+  t.match(newSetupLink, /\/staff\/setup\/[A-Za-z0-9_-]{43}$/)
+  t.not(newSetupLink, setupLink, 'a restart writes a new set-up link')
+  t.notOk(readFileSync(linksFile, 'utf8').includes(setupLink!), 'and not the old one')
+  t.notMatch(second.output(), /\/staff\/(setup|enrol)\//, 'and prints none')
   t.equal((await fetch(`http://127.0.0.1:${second.port}${new URL(setupLink!).pathname}`)).status, 404, 'and the old one stops working')
   t.equal((await fetch(`http://127.0.0.1:${second.port}/healthz`)).status, 200)
 
@@ -153,5 +166,5 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   })
   t.equal(verify.status, 0, verify.stderr)
   // The migrations (recorded once, on the first start) and each start's set-up link.
-  t.match(verify.stdout, /^Audit log intact: \d+ entries/)
+  t.match(verify.stdout, /^Audit log \(staff and system\) intact: \d+ entries/)
 })

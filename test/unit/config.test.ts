@@ -63,8 +63,53 @@ t.test('the migration role defaults to the application role', async (t) => {
 })
 
 t.test('TRUST_PROXY accepts a hop count', async (t) => {
-  t.equal(loadConfig({ TRUST_PROXY: '2' }, cwd).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: '2', PUBLIC_ORIGIN: 'https://portal.example.org' }, cwd).trustProxy, 2)
   t.equal(loadConfig({ TRUST_PROXY: 'false' }, cwd).trustProxy, false)
+})
+
+const ONION = 'http://vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion'
+
+t.test('reachable from other machines or behind a proxy, PUBLIC_ORIGIN must be https (or .onion)', async (t) => {
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ HOST: '0.0.0.0' }, /reached from other machines \(HOST 0\.0\.0\.0\)/],
+    [{ HOST: '::' }, /reached from other machines \(HOST ::\)/],
+    [{ HOST: '10.0.1.20', PUBLIC_ORIGIN: 'http://10.0.1.20:3000' }, /HOST 10\.0\.1\.20/],
+    [{ HOST: 'portal.internal', PUBLIC_ORIGIN: 'http://portal.internal:3000' }, /HOST portal\.internal/],
+    [{ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'http://disclose.example.org' }, /reached from other machines/],
+    [{ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'http://onion.example.org' }, /reached from other machines/],
+    [{ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'http://example.onion.example.org' }, /reached from other machines/],
+    [{ TRUST_PROXY: '1' }, /behind a proxy \(TRUST_PROXY is set\)/],
+    [{ TRUST_PROXY: '127.0.0.1', PUBLIC_ORIGIN: 'http://127.0.0.1:3000' }, /behind a proxy/],
+    [{ HOST: '0.0.0.0', TRUST_PROXY: '10.0.1.5', PUBLIC_ORIGIN: 'http://disclose.example.org' }, /behind a proxy/],
+  ]
+  for (const [env, why] of refused) {
+    const error = t.throws(() => loadConfig(env, cwd), `${JSON.stringify(env)}: refused`) as ConfigError
+    if (!(error instanceof ConfigError)) continue
+    t.equal(error.variable, 'PUBLIC_ORIGIN', `${JSON.stringify(env)}: names PUBLIC_ORIGIN`)
+    t.ok(error.message.startsWith('PUBLIC_ORIGIN must be an https:// address'), 'says what is wrong')
+    t.match(error.message, why, 'says why')
+    t.match(error.message, /set PUBLIC_ORIGIN to the address people use, such as https:\/\/disclose\.example\.org/, 'says what to set')
+    t.notMatch(error.message, /\n/, 'one line')
+  }
+
+  const allowed: Array<[Record<string, string>, boolean]> = [
+    [{}, false],
+    [{ HOST: '127.0.0.1' }, false],
+    [{ HOST: '127.0.0.2', PUBLIC_ORIGIN: 'http://127.0.0.2:3000' }, false],
+    [{ HOST: '::1' }, false],
+    [{ HOST: '0:0:0:0:0:0:0:1' }, false],
+    [{ HOST: 'localhost' }, false],
+    [{ HOST: 'LocalHost', PUBLIC_ORIGIN: 'http://localhost:3000' }, false],
+    [{ HOST: '0.0.0.0', PUBLIC_ORIGIN: 'https://disclose.example.org' }, true],
+    [{ HOST: '::', PUBLIC_ORIGIN: 'https://disclose.example.org' }, true],
+    [{ TRUST_PROXY: '10.0.1.5', PUBLIC_ORIGIN: 'https://disclose.example.org' }, true],
+    [{ HOST: '0.0.0.0', PUBLIC_ORIGIN: ONION }, false],
+    [{ HOST: '0.0.0.0', TRUST_PROXY: '1', PUBLIC_ORIGIN: `${ONION}:8080` }, false],
+  ]
+  for (const [env, secure] of allowed) {
+    const config = loadConfig(env, cwd)
+    t.equal(config.secureCookies, secure, `${JSON.stringify(env)}: starts, ${secure ? 'with' : 'without'} Secure cookies`)
+  }
 })
 
 const bad: Array<[Record<string, string>, string, RegExp]> = [

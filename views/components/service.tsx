@@ -48,3 +48,20 @@ export function CryptoMissing({ instead }: { instead: string }): JSX.Element {
     </div>
   )
 }
+
+/**
+ * Shown by the page's script, instead of the questions, when the IDVA service's key the database
+ * hands out does not match the fingerprint pinned in the portal's configuration: nothing is sealed
+ * or sent, and replies are shown as not verified.
+ */
+export function KeyProblemNotice(): JSX.Element {
+  return (
+    <div class="notice notice--warning" role="alert" tabindex="-1" data-key-problem="" hidden>
+      <h2 class="notice__title">We could not check the IDVA service's key</h2>
+      <p>
+        Do not send anything now. See <a href="/safety">the safety page</a> for other ways to get help. This is a problem on our
+        side, not something you did.
+      </p>
+    </div>
+  )
+}

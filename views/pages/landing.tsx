@@ -1,13 +1,14 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import { ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { Helplines, StayingSafe } from '../components/help.tsx'
 
 /**
  * The front door. Until the IDVA service has set the portal up, it says plainly that the portal is
  * not open yet and where help is available meanwhile. Once it has, it names the service and shows
  * its key fingerprint, to compare with the one on posters and the intranet.
  */
-export function LandingPage({ context, service }: { context: PageContext; service: ServiceSummary | null }): JSX.Element {
+export function LandingPage({ context, service, keyUnchecked = false }: { context: PageContext; service: ServiceSummary | null; keyUnchecked?: boolean }): JSX.Element {
   return (
     <Layout context={context} title="Confidential support if you are experiencing domestic abuse">
       <h1>Confidential support if you are experiencing domestic abuse</h1>
@@ -67,45 +68,37 @@ export function LandingPage({ context, service }: { context: PageContext; servic
         </>
       )}
 
-      <div class="notice" role="status">
-        {service === null ? (
-          <>
-            <h2 class="notice__title">The portal is not open yet</h2>
-            <p>
-              The IDVA service is still setting it up. Until it opens, you can get free, confidential help at any time from:
-            </p>
-          </>
-        ) : (
-          <>
-            <h2 class="notice__title">Other help, at any time</h2>
-            <p>You can also get free, confidential help from:</p>
-          </>
-        )}
-        <ul class="list">
-          <li>
-            National Domestic Abuse Helpline: <strong>0808 2000 247</strong> (free, 24 hours)
-          </li>
-          <li>
-            Men's Advice Line: <strong>0808 801 0327</strong>
-          </li>
-          <li>
-            Galop, for LGBT+ people experiencing abuse: <strong>0800 999 5428</strong>
-          </li>
-        </ul>
-      </div>
+      {keyUnchecked ? (
+        <div class="notice notice--warning" role="alert">
+          <h2 class="notice__title">Nothing can be sent from here at the moment</h2>
+          <p>
+            We could not check the IDVA service's key, so this site is not taking anything for now. This is a problem on our side,
+            not something you did. You can still get free, confidential help:
+          </p>
+          <Helplines />
+        </div>
+      ) : (
+        <div class="notice" role="status">
+          {service === null ? (
+            <>
+              <h2 class="notice__title">The portal is not open yet</h2>
+              <p>The IDVA service is still setting it up. Until it opens, you can get free, confidential help at any time from:</p>
+            </>
+          ) : (
+            <>
+              <h2 class="notice__title">Other help, at any time</h2>
+              <p>You can also get free, confidential help from:</p>
+            </>
+          )}
+          <Helplines />
+        </div>
+      )}
 
       <h2>Staying safe while you use this site</h2>
-      <ul class="list">
-        <li>
-          If you can, use a phone or computer, and an internet connection, that the person harming you cannot see or check.
-        </li>
-        <li>Use a private or incognito window, so this site is not kept in your browser history.</li>
-        <li>This site asks your browser not to keep copies of its pages.</li>
-        <li>
-          To leave quickly, use the <strong>Leave this site</strong> button at the top of every page, or press the Shift
-          key three times. The page goes blank and an everyday website opens in its place.
-        </li>
-      </ul>
+      <StayingSafe />
+      <p>
+        <a href="/safety">More on staying safe, and other ways to get help</a>
+      </p>
 
       <h2>If you are a line manager</h2>
       <p>

@@ -1,7 +1,7 @@
 import type { PageContext } from '../context.ts'
 import { Layout } from '../layout.tsx'
 import { Receipt } from '../components/receipt.tsx'
-import { CryptoMissing, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Choices } from './report.tsx'
 
 /**
@@ -114,7 +114,7 @@ export function GuidePage({ context, guides, guide }: { context: PageContext; gu
 
 export function AskPage({ context, service, guides, targetDays }: { context: PageContext; service: ServiceSummary | null; guides: readonly GuideSummary[]; targetDays: number }): JSX.Element {
   return (
-    <Layout context={context} title="Ask an IDVA for advice" page="managers-ask">
+    <Layout context={context} title="Ask an IDVA for advice" page="managers-ask" servicePin={service?.fingerprint}>
       <h1>Ask an IDVA for advice</h1>
       {service === null ? (
         <NotOpenNotice />
@@ -143,6 +143,7 @@ export function AskPage({ context, service, guides, targetDays }: { context: Pag
             <ServiceKey service={service} />
           </div>
           <CryptoMissing instead="Try an up-to-date browser. The guidance pages work in any browser." />
+          <KeyProblemNotice />
           <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
           <div class="report" data-ask="">
             <fieldset class="report-step__fields" data-step-fields="" disabled>

@@ -1,6 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import { CryptoMissing, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Receipt } from '../components/receipt.tsx'
 
 /**
@@ -312,7 +312,7 @@ export function ReportStep({ step, choices }: { step: number; choices: ReportCho
 
 export function ReportPage({ context, service, firstReplyTargetDays, choices }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number; choices: ReportChoices }): JSX.Element {
   return (
-    <Layout context={context} title="Tell the IDVA service what is happening" page="report">
+    <Layout context={context} title="Tell the IDVA service what is happening" page="report" servicePin={service?.fingerprint}>
       <h1>Tell the IDVA service what is happening</h1>
       {service === null ? (
         <NotOpenNotice />
@@ -327,6 +327,7 @@ export function ReportPage({ context, service, firstReplyTargetDays, choices }: 
             <ServiceKey service={service} />
           </div>
           <CryptoMissing instead="Try an up-to-date browser, or call the National Domestic Abuse Helpline free on 0808 2000 247." />
+          <KeyProblemNotice />
           <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
           <div id="report" class="report" data-report="" data-steps={String(REPORT_STEPS.length)}>
             <ReportStep step={1} choices={choices} />

@@ -1,6 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import { NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 
 /**
  * /return: enter the case code, then the case itself. The code never leaves this page: the
@@ -9,7 +9,7 @@ import { NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/se
  */
 export function ReturnPage({ context, service, firstReplyTargetDays }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number }): JSX.Element {
   return (
-    <Layout context={context} title="Come back to your case" page="return">
+    <Layout context={context} title="Come back to your case" page="return" servicePin={service?.fingerprint}>
       <h1>Come back to your case</h1>
       {service === null ? <NotOpenNotice /> : ''}
       <div class="notice notice--warning" data-crypto-missing="" role="status">
@@ -54,6 +54,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
           <dd data-created=""></dd>
         </dl>
         <p class="hint" data-status-hint=""></p>
+        <KeyProblemNotice />
         {service === null ? '' : <ServiceKey service={service} />}
 
         <h3>Messages</h3>

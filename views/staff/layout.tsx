@@ -6,6 +6,8 @@ import type { Role } from '../../server/db/schema.ts'
 /** Who is signed in, as the staff pages see it: a name, a role, the CSRF token. Never a key. */
 export interface StaffView {
   readonly page: PageContext
+  /** The IDVA service key's fingerprint pinned in the configuration (null until pinned). */
+  readonly servicePin: string | null
   readonly staff: {
     readonly accountId: string
     readonly username: string
@@ -70,6 +72,7 @@ export function StaffLayout({ view, title, page, children }: PropsWithChildren<S
       {...(page === undefined ? {} : { page })}
       {...(view.staff === null ? {} : { csrfToken: view.staff.csrfToken, accountId: view.staff.accountId })}
       nav={<Nav view={view} />}
+      servicePin={view.servicePin ?? undefined}
     >
       <noscript>
         <p class="notice notice--warning">

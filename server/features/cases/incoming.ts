@@ -3,7 +3,7 @@ import { equalBytes } from '../../../crypto/bytes.ts'
 import { HttpError } from '../../errors.ts'
 import { bytes, list, text } from '../../http/input.ts'
 import { UUID } from '../../../crypto/thread.ts'
-import { sha256 } from '../../security/tokens.ts'
+import type { UploadClaim } from './repository.ts'
 
 /**
  * Checks on what a reporter's browser sends, made without any key that could read it: the envelope
@@ -64,12 +64,12 @@ export function readMessage(input: Record<string, unknown>): { messageId: string
   return { messageId, envelope }
 }
 
-/** Evidence uploads named in a request body (at most 10), with the hashes of their tokens. */
-export function readUploads(input: Record<string, unknown>): { id: string; tokenHash: Buffer }[] {
+/** Evidence uploads named in a request body (at most 10), with their upload tokens. */
+export function readUploads(input: Record<string, unknown>): UploadClaim[] {
   if (input.uploads === undefined) return []
   const uploads = list(input, 'uploads', 10).map((upload) => ({
     id: text(upload, 'id', { min: 36, max: 36, pattern: UUID }),
-    tokenHash: sha256(bytes(upload, 'token', { length: 32 })),
+    token: bytes(upload, 'token', { length: 32 }),
   }))
   if (new Set(uploads.map((upload) => upload.id)).size !== uploads.length) throw new HttpError(400, 'The same file was named twice.')
   return uploads

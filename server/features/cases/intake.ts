@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { UUID } from '../../../crypto/thread.ts'
 import { recordAudit } from '../../audit/audit.ts'
-import { countHit } from '../../db/rate-limit-repository.ts'
 import type { CaseKind } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
 import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
-import { claimUploads, serviceEncryptionKeys } from './repository.ts'
+import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
+import { caseTaken, claimUploads, insertCase, insertMessage } from './repository.ts'
 
 /**
  * A new case arriving, anonymously: a reporter's disclosure at /report, or a line manager's
@@ -18,9 +18,28 @@ import { claimUploads, serviceEncryptionKeys } from './repository.ts'
 
 export const NOT_OPEN = 'The portal is not open yet, so nothing was sent. You can call the National Domestic Abuse Helpline free on 0808 2000 247 at any time.'
 
+/** When the service's key does not match the one pinned outside the database (the browser says the same). */
+export const KEY_NOT_CHECKED =
+  "We could not check the IDVA service's key, so nothing was sent. Do not send anything now; see the safety page (/safety) for other ways to get help."
+
+/**
+ * The service's keys, checked now against the pin: anything sealed to a chain that does not check
+ * out is refused (503), and so is everything while the portal is not open.
+ */
+export async function trustedServiceKeys(app: FastifyInstance): Promise<VerifiedServiceKeys> {
+  try {
+    const keys = await app.anchor.verifiedKeys()
+    if (keys === null) throw new HttpError(503, NOT_OPEN)
+    return keys
+  } catch (error) {
+    if (error instanceof AnchorError) throw new HttpError(503, KEY_NOT_CHECKED)
+    throw error
+  }
+}
+
 /** The global cap: a shared counter per hour for the whole portal, answered with 503 and Retry-After. */
 export async function withinGlobalCap(app: FastifyInstance, name: string, max: number): Promise<void> {
-  const { hits, secondsLeft } = await countHit(app.database.db, `global:${name}`, 3600)
+  const { hits, secondsLeft } = await app.hitCounter(`global:${name}`, '', 3600)
   if (hits > max) {
     const minutes = Math.ceil(secondsLeft / 60)
     throw new HttpError(
@@ -47,23 +66,17 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   const uploads = readUploads(input)
   // A consultation describes a situation without naming anyone: it carries no files.
   if (kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
-  const service = await serviceEncryptionKeys(db)
-  if (service === null) throw new HttpError(503, NOT_OPEN)
-  const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current, previousServiceKeys: service.previous })
+  const service = await trustedServiceKeys(app)
+  const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
   // Each kind has its own hourly cap, so a burst of managers' questions cannot hold up disclosures.
   await withinGlobalCap(app, kind === 'consultation' ? 'consultation-submit' : 'report-submit', app.config.casesPerHour)
 
   await db.transaction().execute(async (trx) => {
-    const taken = await trx
-      .selectFrom('cases')
-      .select('id')
-      .where((eb) => eb.or([eb('id', '=', caseId), eb('lookup_id', '=', lookupId)]))
-      .executeTakeFirst()
     const messageTaken = await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()
-    if (taken !== undefined || messageTaken !== undefined) throw new HttpError(409, 'This has already been received. If you did not see your code, please start again: nothing you write is lost from your side until you leave the page.')
-    await trx.insertInto('cases').values({ id: caseId, kind, lookup_id: lookupId, auth_public: authPublic, reply_public: replyPublic, first_reply_on: null }).execute()
-    await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq: 1, author: 'reporter', kind, envelope, padded_size: paddedSize }).execute()
-    if (!(await claimUploads(trx, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
+    if ((await caseTaken(trx, app.vault, caseId, lookupId)) || messageTaken !== undefined) throw new HttpError(409, 'This has already been received. If you did not see your code, please start again: nothing you write is lost from your side until you leave the page.')
+    const dataKey = await insertCase(trx, app.vault, { id: caseId, kind, lookupId, authPublic, replyPublic })
+    await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
+    if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
     await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length }).where('id', '=', caseId).execute()
     await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
   })

@@ -1,8 +1,15 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Schema } from '../../db/schema.ts'
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
+import { randomBytes } from 'node:crypto'
+import type { CaseKind, CasesTable, MessageKind, RecordKind, Schema } from '../../db/schema.ts'
+import { openAtRest, sealAtRest, uploadKey, VaultError, type CaseVault } from '../../security/case-vault.ts'
+import { sha256 } from '../../security/tokens.ts'
 import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
 
-/** SQL for cases, their threads and evidence. Plain functions taking the database or a transaction. */
+/**
+ * SQL for cases, their threads and evidence. Plain functions taking the database or a transaction.
+ * Everything stored for a case is sealed under the case's data key here, and opened here
+ * (server/security/case-vault.ts): routes see envelopes and files as the browsers made them.
+ */
 
 type Db = Kysely<Schema> | Transaction<Schema>
 
@@ -35,54 +42,286 @@ export async function serviceKeyChain(db: Db): Promise<{ serviceId: string; gene
   }
 }
 
-/** The service's current X25519 key and its earlier ones, or null while the portal is not open. */
-export async function serviceEncryptionKeys(db: Db): Promise<{ current: Buffer; previous: Buffer[] } | null> {
-  const rows = await groupGenerations(db, IDVA_SERVICE_ID)
-  const current = rows.at(-1)
-  if (current === undefined) return null
-  return { current: current.x25519_public, previous: rows.slice(0, -1).map((row) => row.x25519_public) }
+/** One case's data key, unwrapped; null when the case (or its key) no longer exists. */
+export async function caseKey(db: Db, vault: CaseVault, caseId: string): Promise<Buffer | null> {
+  const row = await db.selectFrom('case_keys').select('wrapped').where('case_id', '=', caseId).executeTakeFirst()
+  return row === undefined ? null : vault.unwrapCaseKey(caseId, row.wrapped)
 }
 
-export async function findCaseByLookup(db: Db, lookupId: Buffer) {
-  return db.selectFrom('cases').selectAll().where('lookup_id', '=', lookupId).executeTakeFirst()
+/** The data keys of several cases at once (cases without one are left out). */
+export async function caseKeys(db: Db, vault: CaseVault, caseIds: readonly string[]): Promise<Map<string, Buffer>> {
+  if (caseIds.length === 0) return new Map()
+  const rows = await db.selectFrom('case_keys').select(['case_id', 'wrapped']).where('case_id', 'in', [...new Set(caseIds)]).execute()
+  return new Map(rows.map((row) => [row.case_id, vault.unwrapCaseKey(row.case_id, row.wrapped)]))
 }
 
-export async function findCase(db: Db, id: string) {
-  return db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst()
+const label = {
+  keys: (caseId: string) => `case:${caseId}:keys`,
+  message: (caseId: string, id: string) => `case:${caseId}:message:${id}`,
+  record: (caseId: string, id: string) => `case:${caseId}:record:${id}`,
+  evidenceKey: (caseId: string, id: string) => `case:${caseId}:evidence-key:${id}`,
+  upload: (id: string) => `upload:${id}:file`,
+  uploadExpiry: (id: string) => `upload:${id}:expiry`,
 }
 
-/** A case's thread in order, with the ids and sizes of each message's evidence files. */
-export async function caseThread(db: Db, caseId: string) {
+export interface NewCase {
+  readonly id: string
+  readonly kind: CaseKind
+  /** The value the case code gives; stored only as an HMAC. */
+  readonly lookupId: Uint8Array
+  readonly authPublic: Uint8Array
+  readonly replyPublic: Uint8Array
+}
+
+/** Creates a case with a new data key; returns the key, for the rest of the transaction to seal with. */
+export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, newCase: NewCase): Promise<Buffer> {
+  const { key, wrapped } = vault.newCaseKey(newCase.id)
+  await trx
+    .insertInto('cases')
+    .values({
+      id: newCase.id,
+      kind: newCase.kind,
+      lookup_id: vault.lookupValue(newCase.lookupId),
+      auth_public: null,
+      reply_public: null,
+      keys_sealed: sealAtRest(key, label.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
+      sealed: true,
+      first_reply_on: null,
+    })
+    .execute()
+  await trx.insertInto('case_keys').values({ case_id: newCase.id, wrapped }).execute()
+  return key
+}
+
+/** Whether a case id or lookup value is taken already (a retried or replayed submission). */
+export async function caseTaken(trx: Transaction<Schema>, vault: CaseVault, caseId: string, lookupId: Uint8Array): Promise<boolean> {
+  const row = await trx
+    .selectFrom('cases')
+    .select('id')
+    .where((eb) => eb.or([eb('id', '=', caseId), eb('lookup_id', '=', vault.lookupValue(lookupId))]))
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/** A case row with its public keys and data key opened. */
+export type StoredCase = Omit<Selectable<CasesTable>, 'auth_public' | 'reply_public' | 'keys_sealed' | 'lookup_id'> & {
+  readonly authPublic: Buffer
+  readonly replyPublic: Buffer
+  readonly dataKey: Buffer
+}
+
+function openCase(vault: CaseVault, row: Selectable<CasesTable> & { wrapped: Buffer | null }): StoredCase | undefined {
+  if (row.wrapped === null || row.keys_sealed === null) return undefined
+  const dataKey = vault.unwrapCaseKey(row.id, row.wrapped)
+  const keys = openAtRest(dataKey, label.keys(row.id), row.keys_sealed)
+  const { auth_public: _auth, reply_public: _reply, keys_sealed: _keys, lookup_id: _lookup, wrapped: _wrapped, ...rest } = row
+  return { ...rest, authPublic: keys.subarray(0, 32), replyPublic: keys.subarray(32, 64), dataKey }
+}
+
+function selectCase(db: Db) {
+  return db.selectFrom('cases').leftJoin('case_keys', 'case_keys.case_id', 'cases.id').selectAll('cases').select('case_keys.wrapped')
+}
+
+export async function findCaseByLookup(db: Db, vault: CaseVault, lookupId: Uint8Array): Promise<StoredCase | undefined> {
+  const row = await selectCase(db).where('cases.lookup_id', '=', vault.lookupValue(lookupId)).executeTakeFirst()
+  return row === undefined ? undefined : openCase(vault, row)
+}
+
+export async function findCase(db: Db, vault: CaseVault, id: string): Promise<StoredCase | undefined> {
+  const row = await selectCase(db).where('cases.id', '=', id).executeTakeFirst()
+  return row === undefined ? undefined : openCase(vault, row)
+}
+
+export interface NewMessage {
+  readonly id: string
+  readonly caseId: string
+  readonly seq: number
+  readonly author: 'reporter' | 'idva'
+  readonly kind: MessageKind
+  readonly envelope: Uint8Array
+  readonly paddedSize: number
+}
+
+export async function insertMessage(trx: Transaction<Schema>, dataKey: Buffer, message: NewMessage): Promise<void> {
+  await trx
+    .insertInto('case_messages')
+    .values({
+      id: message.id,
+      case_id: message.caseId,
+      seq: message.seq,
+      author: message.author,
+      kind: message.kind,
+      envelope: sealAtRest(dataKey, label.message(message.caseId, message.id), message.envelope),
+      padded_size: message.paddedSize,
+      sealed: true,
+    })
+    .execute()
+}
+
+/**
+ * Opens what is stored for one item. An item whose seal does not open (changed in the database,
+ * or moved from another row) comes out empty: the browser then shows it as "could not be decrypted
+ * or verified" and the rest of the case still opens.
+ */
+function openItem(dataKey: Buffer, itemLabel: string, stored: Uint8Array): Buffer {
+  try {
+    return openAtRest(dataKey, itemLabel, stored)
+  } catch (error) {
+    if (error instanceof VaultError) return Buffer.alloc(0)
+    throw error
+  }
+}
+
+/** Opens a message envelope as stored (sealed under the case key); empty if its seal does not open. */
+export function openMessage(dataKey: Buffer, caseId: string, id: string, stored: Uint8Array): Buffer {
+  return openItem(dataKey, label.message(caseId, id), stored)
+}
+
+export interface NewRecord {
+  readonly id: string
+  readonly caseId: string
+  readonly kind: RecordKind
+  readonly seq: number
+  readonly envelope: Uint8Array
+  readonly paddedSize: number
+}
+
+export async function insertRecord(trx: Transaction<Schema>, dataKey: Buffer, record: NewRecord): Promise<void> {
+  await trx
+    .insertInto('case_records')
+    .values({ id: record.id, case_id: record.caseId, kind: record.kind, seq: record.seq, envelope: sealAtRest(dataKey, label.record(record.caseId, record.id), record.envelope), padded_size: record.paddedSize, sealed: true })
+    .execute()
+}
+
+export function openRecord(dataKey: Buffer, caseId: string, id: string, stored: Uint8Array): Buffer {
+  return openItem(dataKey, label.record(caseId, id), stored)
+}
+
+/** A case's thread in order, envelopes opened from their seal at rest, with each message's evidence files. */
+export async function caseThread(db: Db, dataKey: Buffer, caseId: string) {
   const messages = await db.selectFrom('case_messages').select(['id', 'seq', 'author', 'kind', 'envelope', 'created_on']).where('case_id', '=', caseId).orderBy('seq').execute()
   const evidence = await db.selectFrom('case_evidence').select(['id', 'message_id', 'size']).where('case_id', '=', caseId).execute()
-  return messages.map((message) => ({ ...message, evidence: evidence.filter((file) => file.message_id === message.id).map((file) => ({ id: file.id, size: file.size })) }))
+  return messages.map((message) => ({
+    ...message,
+    envelope: openMessage(dataKey, caseId, message.id, message.envelope),
+    evidence: evidence.filter((file) => file.message_id === message.id).map((file) => ({ id: file.id, size: file.size })),
+  }))
+}
+
+/** Stages an encrypted file until a message claims it, sealed under a key only its upload token gives. */
+export async function stageUpload(db: Db, upload: { id: string; token: Uint8Array; encrypted: Uint8Array }): Promise<void> {
+  const key = uploadKey(upload.token)
+  const expiry = Buffer.alloc(8)
+  expiry.writeBigUInt64BE(BigInt(Date.now() + STAGED_UPLOAD_MS))
+  await db
+    .insertInto('case_evidence')
+    .values({
+      id: upload.id,
+      case_id: null,
+      message_id: null,
+      upload_token_hash: sha256(upload.token),
+      encrypted: sealAtRest(key, label.upload(upload.id), upload.encrypted),
+      size: upload.encrypted.length,
+      staged_on: sql<string>`current_date`,
+      expiry_sealed: sealAtRest(key, label.uploadExpiry(upload.id), expiry),
+      key_wrapped: null,
+      sealed: true,
+    })
+    .execute()
+}
+
+/** One of a case's evidence files, opened from its seal at rest (the browser's encryption remains); null if it is not the case's. */
+export async function evidenceFile(db: Db, dataKey: Buffer, caseId: string, fileId: string): Promise<Buffer | null> {
+  const row = await db.selectFrom('case_evidence').select(['encrypted', 'key_wrapped']).where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
+  if (row === undefined || row.key_wrapped === null) return null
+  const key = openItem(dataKey, label.evidenceKey(caseId, fileId), row.key_wrapped)
+  return key.length === 0 ? Buffer.alloc(0) : openItem(key, label.upload(fileId), row.encrypted)
+}
+
+/** An upload named in a request: its id and the token the upload answer gave. */
+export interface UploadClaim {
+  readonly id: string
+  readonly token: Buffer
 }
 
 /**
  * Attaches staged uploads to a message, all or none: each must exist, be unclaimed, unexpired and
- * match its upload token. Returns false (and changes nothing the caller's transaction keeps) if any
- * does not.
+ * match its upload token. The key each was sealed under (from its token) is then sealed under the
+ * case key, so the file goes with the case. Returns false (and changes nothing the caller's
+ * transaction keeps) if any does not match.
  */
-export async function claimUploads(trx: Transaction<Schema>, caseId: string, messageId: string, uploads: readonly { id: string; tokenHash: Buffer }[]): Promise<boolean> {
+export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, caseId: string, messageId: string, uploads: readonly UploadClaim[]): Promise<boolean> {
   if (uploads.length === 0) return true
   const rows = await trx
     .selectFrom('case_evidence')
-    .select(['id', 'upload_token_hash', 'staged_until'])
+    .select(['id', 'upload_token_hash', 'expiry_sealed'])
     .where('id', 'in', uploads.map((upload) => upload.id))
+    .where('case_id', 'is', null)
     .forUpdate()
     .execute()
   const now = Date.now()
-  const valid = uploads.every((upload) => {
+  for (const upload of uploads) {
     const row = rows.find((candidate) => candidate.id === upload.id)
-    return row !== undefined && row.upload_token_hash !== null && row.upload_token_hash.equals(upload.tokenHash) && row.staged_until !== null && row.staged_until.getTime() > now
-  })
-  if (!valid) return false
-  await trx
-    .updateTable('case_evidence')
-    .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_until: null })
-    .where('id', 'in', uploads.map((upload) => upload.id))
-    .execute()
+    if (row === undefined || row.upload_token_hash === null || row.expiry_sealed === null || !row.upload_token_hash.equals(sha256(upload.token))) return false
+    const key = uploadKey(upload.token)
+    let expires: number
+    try {
+      expires = Number(openAtRest(key, label.uploadExpiry(upload.id), row.expiry_sealed).readBigUInt64BE())
+    } catch (error) {
+      if (error instanceof VaultError) return false
+      throw error
+    }
+    if (expires <= now) return false
+    await trx
+      .updateTable('case_evidence')
+      .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_on: null, expiry_sealed: null, key_wrapped: sealAtRest(dataKey, label.evidenceKey(caseId, upload.id), key) })
+      .where('id', '=', upload.id)
+      .execute()
+  }
   return true
+}
+
+/** Staged uploads no message claimed: deleted once their day and the next have passed (their hour is sealed, so the day is all the database knows). */
+export async function deleteUnclaimedUploads(db: Db): Promise<void> {
+  await db.deleteFrom('case_evidence').where('case_id', 'is', null).where('staged_on', '<', sql<string>`current_date - 1`).execute()
+}
+/**
+ * Cases stored before sealing at rest existed (migration 20261202_0008): each gets a data key, and
+ * its public keys, lookup value, messages, records and evidence are sealed as new ones are, one
+ * case per transaction. Runs at start, before anything is served; returns how many it sealed.
+ */
+export async function sealLegacyCases(db: Kysely<Schema>, vault: CaseVault): Promise<number> {
+  const legacy = await db.selectFrom('cases').select('id').where('sealed', '=', false).execute()
+  let sealed = 0
+  for (const { id: caseId } of legacy) {
+    await db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('cases').selectAll().where('id', '=', caseId).where('sealed', '=', false).forUpdate().executeTakeFirst()
+      if (row === undefined || row.auth_public === null || row.reply_public === null) return
+      const { key, wrapped } = vault.newCaseKey(caseId)
+      await trx.insertInto('case_keys').values({ case_id: caseId, wrapped }).execute()
+      await trx
+        .updateTable('cases')
+        .set({ lookup_id: vault.lookupValue(row.lookup_id), keys_sealed: sealAtRest(key, label.keys(caseId), Buffer.concat([row.auth_public, row.reply_public])), auth_public: null, reply_public: null, sealed: true })
+        .where('id', '=', caseId)
+        .execute()
+      for (const message of await trx.selectFrom('case_messages').select(['id', 'envelope']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
+        await trx.updateTable('case_messages').set({ envelope: sealAtRest(key, label.message(caseId, message.id), message.envelope), sealed: true }).where('id', '=', message.id).execute()
+      }
+      for (const record of await trx.selectFrom('case_records').select(['id', 'envelope']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
+        await trx.updateTable('case_records').set({ envelope: sealAtRest(key, label.record(caseId, record.id), record.envelope), sealed: true }).where('id', '=', record.id).execute()
+      }
+      for (const file of await trx.selectFrom('case_evidence').select(['id', 'encrypted']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
+        const fileKey = uploadKey(randomBytes(32))
+        await trx
+          .updateTable('case_evidence')
+          .set({ encrypted: sealAtRest(fileKey, label.upload(file.id), file.encrypted), key_wrapped: sealAtRest(key, label.evidenceKey(caseId, file.id), fileKey), sealed: true })
+          .where('id', '=', file.id)
+          .execute()
+      }
+      sealed += 1
+    })
+  }
+  return sealed
 }
 
 /** Counts and the last-activity day, after a message has been added. */

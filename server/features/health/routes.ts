@@ -1,13 +1,23 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { anchorProblem } from '../../security/service-anchor.ts'
 
 /**
- * GET /healthz for load balancers and monitoring: 200 {"status":"ok"} when the database answers,
- * 503 {"status":"unavailable"} otherwise. It says nothing else (no versions, no counts).
+ * GET /healthz for load balancers and monitoring: 200 when the database answers and the IDVA
+ * service's key checks out against the fingerprint pinned in the configuration (or the service is
+ * not set up yet); 503 otherwise, saying why. It says nothing else (no versions, no counts).
+ *
+ *   {"status": "ok", "database": "ok", "serviceKey": "pinned" | "not_set_up"}
+ *   {"status": "unavailable", "database": "unreachable"}
+ *   {"status": "unavailable", "database": "ok", "serviceKey": "not_pinned" | "mismatch", "problem": "..."}
  */
 const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get('/healthz', { config: { rateLimit: false }, handlerTimeout: 5_000 }, async (_request, reply) => {
-    const ok = await app.database.ping(2_000)
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable' })
+    if (!(await app.database.ping(2_000))) return reply.code(503).send({ status: 'unavailable', database: 'unreachable' })
+    const state = await app.anchor.refresh()
+    if (state.kind === 'not_pinned' || state.kind === 'mismatch') {
+      return reply.code(503).send({ status: 'unavailable', database: 'ok', serviceKey: state.kind, problem: anchorProblem(state.kind) })
+    }
+    return reply.code(200).send({ status: 'ok', database: 'ok', serviceKey: state.kind === 'open' ? 'pinned' : 'not_set_up' })
   })
 }
 

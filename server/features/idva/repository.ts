@@ -1,5 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { CaseKind, CaseStatus, RecordKind, RiskLevel, Schema } from '../../db/schema.ts'
+import type { CaseVault } from '../../security/case-vault.ts'
+import { caseKeys, findCase, openMessage, openRecord } from '../cases/repository.ts'
 
 /** SQL for the IDVA workspace. Plain functions taking the database or a transaction. */
 
@@ -98,9 +100,10 @@ export async function today(db: Db): Promise<string> {
   return row.rows[0]!.today
 }
 
-/** A case's IDVA-only records, oldest first within each kind. */
-export async function caseRecords(db: Db, caseId: string) {
-  return db.selectFrom('case_records').select(['id', 'kind', 'seq', 'envelope', 'created_on']).where('case_id', '=', caseId).orderBy('kind').orderBy('seq').execute()
+/** A case's IDVA-only records, oldest first within each kind, envelopes opened from their seal at rest. */
+export async function caseRecords(db: Db, dataKey: Buffer, caseId: string) {
+  const rows = await db.selectFrom('case_records').select(['id', 'kind', 'seq', 'envelope', 'created_on']).where('case_id', '=', caseId).orderBy('kind').orderBy('seq').execute()
+  return rows.map((row) => ({ ...row, envelope: openRecord(dataKey, caseId, row.id, row.envelope) }))
 }
 
 export async function nextRecordSeq(trx: Transaction<Schema>, caseId: string, kind: RecordKind): Promise<number> {
@@ -119,7 +122,7 @@ export const IDENTIFIER_PAGE = 500
  * The newest repeat-perpetrator index entry of every case, a page at a time in case id order,
  * for an IDVA's browser to decrypt and compare. Only envelopes: a match is found in the browser.
  */
-export async function identifierEntries(db: Db, after: string | null) {
+export async function identifierEntries(db: Db, vault: CaseVault, after: string | null) {
   let select = db
     .selectFrom('case_records')
     .select(['case_id', 'id', 'seq', 'envelope'])
@@ -130,21 +133,33 @@ export async function identifierEntries(db: Db, after: string | null) {
     .limit(IDENTIFIER_PAGE + 1)
   if (after !== null) select = select.where('case_id', '>', after)
   const rows = await select.execute()
-  return { rows: rows.slice(0, IDENTIFIER_PAGE), more: rows.length > IDENTIFIER_PAGE }
+  const page = rows.slice(0, IDENTIFIER_PAGE)
+  const keys = await caseKeys(db, vault, page.map((row) => row.case_id))
+  return {
+    rows: page.flatMap((row) => {
+      const key = keys.get(row.case_id)
+      return key === undefined ? [] : [{ ...row, envelope: openRecord(key, row.case_id, row.id, row.envelope) }]
+    }),
+    more: rows.length > IDENTIFIER_PAGE,
+  }
 }
 
 export const UNINDEXED_BATCH = 25
 
 /** Disclosures with no index entry yet (oldest first), with their first message, to be indexed. */
-export async function unindexedCases(db: Db) {
-  return db
+export async function unindexedCases(db: Db, vault: CaseVault) {
+  const rows = await db
     .selectFrom('cases')
     .innerJoin('case_messages', (join) => join.onRef('case_messages.case_id', '=', 'cases.id').on('case_messages.seq', '=', 1))
-    .select(['cases.id as caseId', 'cases.auth_public as authPublic', 'case_messages.id as messageId', 'case_messages.kind as messageKind', 'case_messages.envelope'])
+    .select(['cases.id as caseId', 'case_messages.id as messageId', 'case_messages.kind as messageKind', 'case_messages.envelope'])
     .where('cases.kind', '=', 'disclosure')
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_records').select('case_records.id').whereRef('case_records.case_id', '=', 'cases.id').where('case_records.kind', '=', 'identifiers'))))
     .orderBy('cases.created_on')
     .orderBy('cases.id')
     .limit(UNINDEXED_BATCH)
     .execute()
+  const opened = await Promise.all(rows.map(async (row) => ({ row, found: await findCase(db, vault, row.caseId) })))
+  return opened.flatMap(({ row, found }) =>
+    found === undefined ? [] : [{ ...row, authPublic: found.authPublic, envelope: openMessage(found.dataKey, row.caseId, row.messageId, row.envelope) }],
+  )
 }

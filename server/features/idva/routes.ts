@@ -6,9 +6,9 @@ import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schem
 import { HttpError } from '../../errors.ts'
 import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
 import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueView } from '../../../views/pages/staff/cases.tsx'
-import { caseThread, findCase, serviceKeyChain } from '../cases/repository.ts'
+import { caseThread, evidenceFile, findCase, insertMessage, insertRecord, serviceKeyChain } from '../cases/repository.ts'
+import { trustedServiceKeys } from '../cases/intake.ts'
 import { body, bytes, integer, text } from '../../http/input.ts'
-import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
 import { staffView } from '../staff/view-context.ts'
 import { overdueCutoffs, responseClock } from './clock.ts'
 import { checkServiceEnvelope } from './incoming.ts'
@@ -57,7 +57,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
 
   /** The case, or a 404 that says it may have been withdrawn. */
   async function existingCase(caseId: string) {
-    const found = await findCase(db, caseId)
+    const found = await findCase(db, app.vault, caseId)
     if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
     return found
   }
@@ -135,15 +135,15 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   app.get('/staff/cases/:caseId/content', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
     const found = await existingCase(caseId)
-    const messages = await caseThread(db, caseId)
-    const records = await caseRecords(db, caseId)
+    const messages = await caseThread(db, found.dataKey, caseId)
+    const records = await caseRecords(db, found.dataKey, caseId)
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.opened_by_idva', object: { type: 'case', id: caseId } })
     return reply.send({
       caseId,
       kind: found.kind,
       status: found.status,
-      authPublic: found.auth_public.toString('base64url'),
-      replyPublic: found.reply_public.toString('base64url'),
+      authPublic: found.authPublic.toString('base64url'),
+      replyPublic: found.replyPublic.toString('base64url'),
       service: await serviceKeyChain(db),
       messages: messages.map((message) => ({ id: message.id, seq: message.seq, author: message.author, kind: message.kind, createdOn: message.created_on, envelope: message.envelope.toString('base64url'), evidence: message.evidence })),
       records: records.map((record) => ({ id: record.id, kind: record.kind, seq: record.seq, createdOn: record.created_on, envelope: record.envelope.toString('base64url') })),
@@ -169,10 +169,11 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const caseId = caseIdOf(request)
     const fileId = (request.params as { fileId: string }).fileId
     if (!UUID.test(fileId)) throw new HttpError(404, 'That file is not part of this case.')
-    const file = await db.selectFrom('case_evidence').select('encrypted').where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
-    if (file === undefined) throw new HttpError(404, 'That file is not part of this case.')
+    const found = await existingCase(caseId)
+    const file = await evidenceFile(db, found.dataKey, caseId, fileId)
+    if (file === null) throw new HttpError(404, 'That file is not part of this case.')
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.evidence_fetched_by_idva', object: { type: 'evidence', id: fileId } })
-    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file.encrypted)
+    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file)
   })
 
   app.post('/staff/cases/:caseId/status', { config: ACCESS }, async (request, reply) => {
@@ -191,12 +192,10 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(`/staff/cases/${caseId}`, 303)
   })
 
-  /** The service's current keys, which what a browser sends must be sealed to and signed with. */
+  /** The service's current keys (checked against the pin), which what a browser sends must be sealed to and signed with. */
   async function serviceKeys() {
-    const generations = await groupGenerations(db, IDVA_SERVICE_ID)
-    const current = generations.at(-1)
-    if (current === undefined) throw new HttpError(409, 'The IDVA service has no keys yet.')
-    return { x25519: current.x25519_public, ed25519: current.ed25519_public, previousEd25519: generations.slice(0, -1).map((row) => row.ed25519_public) }
+    const keys = await trustedServiceKeys(app)
+    return { x25519: Buffer.from(keys.current.encryption), ed25519: Buffer.from(keys.current.signing), previousEd25519: keys.signing.slice(0, -1) }
   }
 
   /** A reply to the reporter: sealed to their reply key and the service, signed by the service. */
@@ -207,7 +206,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 1_100_000 })
     const found = await existingCase(caseId)
-    const paddedSize = await checkServiceEnvelope(envelope, { kind: 'idva_reply', caseId, context: messageContext(seq, messageId), service: await serviceKeys(), alsoTo: [found.reply_public] })
+    const paddedSize = await checkServiceEnvelope(envelope, { kind: 'idva_reply', caseId, context: messageContext(seq, messageId), service: await serviceKeys(), alsoTo: [found.replyPublic] })
     await db.transaction().execute(async (trx) => {
       const locked = await lockCase(trx, caseId)
       if (locked === undefined) throw new HttpError(404, NO_SUCH_CASE)
@@ -216,7 +215,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       if (seq !== (last?.seq ?? 0) + 1) throw new HttpError(409, 'A new message arrived in this case while you were writing. Your reply was not sent: read the new message, then send it again.')
       if ((await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This reply has already been sent.')
       const day = await today(trx)
-      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq, author: 'idva', kind: 'idva_reply', envelope, padded_size: paddedSize }).execute()
+      await insertMessage(trx, found.dataKey, { id: messageId, caseId, seq, author: 'idva', kind: 'idva_reply', envelope, paddedSize })
       await trx
         .updateTable('cases')
         .set((eb) => ({
@@ -256,7 +255,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       if ((await lockCase(trx, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
       if (seq !== (await nextRecordSeq(trx, caseId, kind))) throw new HttpError(409, 'A colleague saved a new version while you were writing. Reload the case to see it, then save yours again.')
       if ((await trx.selectFrom('case_records').select('id').where('id', '=', recordId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This has already been saved.')
-      await trx.insertInto('case_records').values({ id: recordId, case_id: caseId, kind, seq, envelope, padded_size: paddedSize }).execute()
+      await insertRecord(trx, found.dataKey, { id: recordId, caseId, kind, seq, envelope, paddedSize })
       if (riskLevel !== null) await trx.updateTable('cases').set({ risk_level: riskLevel, triaged_on: await today(trx) }).where('id', '=', caseId).execute()
       await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: RECORD_AUDIT[kind], object: { type: 'case', id: caseId } })
     })
@@ -267,7 +266,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   app.get('/staff/identifiers', { config: ACCESS }, async (request, reply) => {
     const after = (request.query as { after?: unknown }).after
     if (after !== undefined && (typeof after !== 'string' || !UUID.test(after))) throw new HttpError(400, 'after must be a case id.')
-    const page = await identifierEntries(db, after ?? null)
+    const page = await identifierEntries(db, app.vault, after ?? null)
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'cases.index_page_read', object: { type: 'index', id: after ?? 'first' } })
     return reply.send({
       entries: page.rows.map((row) => ({ caseId: row.case_id, recordId: row.id, seq: row.seq, envelope: row.envelope.toString('base64url') })),
@@ -277,7 +276,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
 
   /** Cases no browser has indexed yet, with their first message, for this browser to index. */
   app.get('/staff/identifiers/unindexed', { config: ACCESS }, async (request, reply) => {
-    const rows = await unindexedCases(db)
+    const rows = await unindexedCases(db, app.vault)
     // Each first message handed out here will be decrypted in the IDVA's browser: an opening.
     await db.transaction().execute(async (trx) => {
       for (const row of rows) await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.opened_for_index', object: { type: 'case', id: row.caseId } })

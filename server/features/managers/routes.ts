@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { AskPage, GuidePage, ManagersIndexPage } from '../../../views/pages/managers.tsx'
 import { HttpError } from '../../errors.ts'
 import { acceptNewCase } from '../cases/intake.ts'
-import { openService } from '../public/service.ts'
+import { sendingPage } from '../public/service.ts'
 import { loadGuidance } from './guidance.ts'
 
 /**
@@ -11,14 +11,13 @@ import { loadGuidance } from './guidance.ts'
  * service like a disclosure, with its own code; the manager reads the advice at /return.
  */
 const managersRoutes: FastifyPluginAsync = async (app) => {
-  const db = app.database.db
   const guides = loadGuidance()
   const summaries = guides.map(({ slug, title, summary }) => ({ slug, title, summary }))
 
   app.get('/managers', async (_request, reply) => reply.html(ManagersIndexPage({ context: app.pageContext, guides: summaries })))
 
   app.get('/managers/ask', async (_request, reply) =>
-    reply.html(AskPage({ context: app.pageContext, service: await openService(db), guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
+    sendingPage(app, reply, 'Ask an IDVA for advice', (service) => AskPage({ context: app.pageContext, service, guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
   )
 
   app.post('/managers/ask', { bodyLimit: 400_000, config: { rateLimit: { name: 'consultation-submit', max: 5, windowSeconds: 3600 } } }, async (request, reply) => {

@@ -1,17 +1,26 @@
-import type { Kysely } from 'kysely'
-import { fingerprint } from '../../../crypto/fingerprint.ts'
-import type { Schema } from '../../db/schema.ts'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ServiceSummary } from '../../../views/components/service.tsx'
-import { findGroup, firstGeneration, IDVA_SERVICE_ID } from '../staff/repository.ts'
+import { KeyUncheckedPage } from '../../../views/pages/safety.tsx'
 
 /**
- * The IDVA service and its published fingerprint, or null while the portal is not open. The
- * published key is the first generation: later ones are certified by the one before, so the
- * posters stay right when the key is rotated (the reporter's browser follows the chain).
+ * The IDVA service as the public pages show it: its name and the fingerprint pinned in the
+ * configuration (never one read from the database), or null while the portal is not open.
+ * 'unchecked' when the service's key cannot be checked against the pin (not pinned, or the
+ * database holds another key): then nothing may be sent.
  */
-export async function openService(db: Kysely<Schema>): Promise<ServiceSummary | null> {
-  const group = await findGroup(db, IDVA_SERVICE_ID)
-  const first = await firstGeneration(db, IDVA_SERVICE_ID)
-  if (group === undefined || first === undefined) return null
-  return { name: group.name, fingerprint: await fingerprint({ encryption: first.x25519_public, signing: first.ed25519_public }) }
+export async function publicService(app: FastifyInstance): Promise<ServiceSummary | null | 'unchecked'> {
+  const state = await app.anchor.state()
+  if (state.kind === 'not_set_up') return null
+  if (state.kind === 'open') return { name: state.name, fingerprint: state.fingerprint }
+  return 'unchecked'
+}
+
+/**
+ * Renders a page that can send or open a case (/report, /managers/ask, /return): refused with a
+ * clear 503 page while the service's key cannot be checked.
+ */
+export async function sendingPage(app: FastifyInstance, reply: FastifyReply, title: string, page: (service: ServiceSummary | null) => JSX.Element): Promise<FastifyReply> {
+  const service = await publicService(app)
+  if (service === 'unchecked') return reply.code(503).html(KeyUncheckedPage({ context: app.pageContext, title }))
+  return reply.html(page(service))
 }

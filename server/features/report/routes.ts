@@ -2,12 +2,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { checkEncryptedEvidence, isCryptoError, MAX_ENCRYPTED_EVIDENCE_BYTES } from '../../../crypto/index.ts'
 import { HttpError } from '../../errors.ts'
-import { sha256 } from '../../security/tokens.ts'
 import { ReportPage, ReportStep, REPORT_STEPS, type ReportChoices } from '../../../views/pages/report.tsx'
-import { openService } from '../public/service.ts'
-import { acceptNewCase, NOT_OPEN, withinGlobalCap } from '../cases/intake.ts'
+import { sendingPage } from '../public/service.ts'
+import { acceptNewCase, trustedServiceKeys, withinGlobalCap } from '../cases/intake.ts'
 import { refuseCrossSite } from '../../http/cross-site.ts'
-import { serviceEncryptionKeys, serviceKeyChain, STAGED_UPLOAD_MS } from '../cases/repository.ts'
+import { serviceKeyChain, stageUpload } from '../cases/repository.ts'
 
 /**
  * The reporter's way in: /report (the questions, in steps), the IDVA service's key chain for the
@@ -26,7 +25,9 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
     ranks: [...app.routingPolicy.ranks],
   }
 
-  app.get('/report', async (_request, reply) => reply.html(ReportPage({ context: app.pageContext, service: await openService(db), firstReplyTargetDays: app.config.firstReplyTargetDays, choices })))
+  app.get('/report', async (_request, reply) =>
+    sendingPage(app, reply, 'Tell the IDVA service what is happening', (service) => ReportPage({ context: app.pageContext, service, firstReplyTargetDays: app.config.firstReplyTargetDays, choices })),
+  )
 
   /** One step of the questions, as an htmx fragment (step 1 is in the page itself). */
   app.get('/report/steps/:step', async (request, reply) => {
@@ -35,11 +36,13 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
     return reply.html(ReportStep({ step, choices }))
   })
 
-  /** The IDVA service's public keys, oldest first, for the browser to follow from the published one. */
+  /**
+   * The IDVA service's public keys, oldest first, for the browser to follow from the pinned one (it
+   * checks them itself). Refused while they do not check out here either.
+   */
   app.get('/report/keys', async (_request, reply) => {
-    const chain = await serviceKeyChain(db)
-    if (chain === null) throw new HttpError(503, NOT_OPEN)
-    return reply.send(chain)
+    await trustedServiceKeys(app)
+    return reply.send(await serviceKeyChain(db))
   })
 
   // Encrypted evidence, one file per request, held for an hour until the message that carries its
@@ -58,14 +61,11 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
           if (isCryptoError(error)) throw new HttpError(error.code === 'too_large' ? 413 : 400, 'This is not an encrypted file this portal can store, so nothing was stored. Files are up to 25 MB each.')
           throw error
         }
-        if ((await serviceEncryptionKeys(db)) === null) throw new HttpError(503, NOT_OPEN)
+        await trustedServiceKeys(app)
         await withinGlobalCap(app, 'report-upload', app.config.casesPerHour * 10)
         const id = randomUUID()
         const token = randomBytes(32)
-        await db
-          .insertInto('case_evidence')
-          .values({ id, case_id: null, message_id: null, upload_token_hash: sha256(token), encrypted: request.body, size: request.body.length, staged_until: new Date(Date.now() + STAGED_UPLOAD_MS) })
-          .execute()
+        await stageUpload(db, { id, token, encrypted: request.body })
         return reply.code(201).send({ id, token: token.toString('base64url') })
       },
     )

@@ -1,13 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
 import { verifyCaseLogin } from '../../../crypto/index.ts'
 import { recordAudit } from '../../audit/audit.ts'
 import { HttpError } from '../../errors.ts'
 import { ReturnPage } from '../../../views/pages/return.tsx'
-import { body, bytes, text } from '../../http/input.ts'
-import { openService } from '../public/service.ts'
+import { body, bytes } from '../../http/input.ts'
+import { UUID } from '../../../crypto/thread.ts'
+import { sendingPage } from '../public/service.ts'
+import { ReturnChallenges } from '../../security/return-challenge.ts'
+import { sha256 } from '../../security/tokens.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from '../cases/incoming.ts'
-import { caseThread, claimUploads, findCase, findCaseByLookup, serviceEncryptionKeys, serviceKeyChain, touchCase } from '../cases/repository.ts'
+import { trustedServiceKeys } from '../cases/intake.ts'
+import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
 
 /**
  * /return: a reporter comes back with their case code. The browser derives the case's keys from
@@ -18,7 +22,6 @@ import { caseThread, claimUploads, findCase, findCaseByLookup, serviceEncryption
  * A code that finds no case gets the same answer whether it never existed or was withdrawn.
  */
 
-const CHALLENGE_MS = 2 * 60 * 1000
 const UNKNOWN_CODE = 'We could not find a case with that code. Check each word against where you noted it. If the case was withdrawn, it no longer exists.'
 
 /** What a reporter sees of the workflow: three plain states. */
@@ -30,32 +33,36 @@ export function reporterStatus(status: string): 'received' | 'in_contact' | 'clo
 
 const returnRoutes: FastifyPluginAsync = async (app) => {
   const db = app.database.db
+  const challenges = new ReturnChallenges(app.config.serverSecret)
   const codeAttempts = { rateLimit: { name: 'case-code', max: 20, windowSeconds: 900 } }
 
   app.get('/return', { config: { caseAccess: 'public' } }, async (_request, reply) =>
-    reply.html(ReturnPage({ context: app.pageContext, service: await openService(db), firstReplyTargetDays: app.config.firstReplyTargetDays })),
+    sendingPage(app, reply, 'Come back to your case', (service) => ReturnPage({ context: app.pageContext, service, firstReplyTargetDays: app.config.firstReplyTargetDays })),
   )
 
-  /** A fresh single-use challenge. It names no case: the signature over it does. */
-  app.post('/return/challenge', { config: { caseAccess: 'public', ...codeAttempts } }, async (_request, reply) => {
-    const id = randomBytes(16).toString('base64url')
-    const challenge = randomBytes(32)
-    await db.insertInto('case_challenges').values({ id, challenge, expires_at: new Date(Date.now() + CHALLENGE_MS) }).execute()
-    return reply.send({ challengeId: id, challenge: challenge.toString('base64url') })
-  })
+  /** A fresh single-use challenge (nothing is stored). It names no case: the signature over it does. */
+  app.post('/return/challenge', { config: { caseAccess: 'public', ...codeAttempts } }, async (_request, reply) =>
+    reply.send({ challenge: challenges.issue().toString('base64url') }),
+  )
 
   app.post('/return/session', { config: { caseAccess: 'public', ...codeAttempts } }, async (request, reply) => {
     const input = body(request.body)
-    const challengeId = text(input, 'challengeId', { min: 22, max: 22, pattern: /^[A-Za-z0-9_-]{22}$/ })
+    const challenge = bytes(input, 'challenge', { max: 64 })
     const lookupId = bytes(input, 'lookupId', { length: 16 })
     const signature = bytes(input, 'signature', { length: 64 })
-    // Used once, whatever happens next: deleting it is what makes a replay fail.
-    const used = await db.deleteFrom('case_challenges').where('id', '=', challengeId).returning(['challenge', 'expires_at']).executeTakeFirst()
-    if (used === undefined || used.expires_at.getTime() < Date.now()) {
-      throw new HttpError(400, 'This attempt to open your case has expired or was already used. Please enter your code again.')
-    }
-    const found = await findCaseByLookup(db, lookupId)
-    if (found === undefined || !(await verifyCaseLogin(found.auth_public, lookupId, used.challenge, signature))) {
+    const expiredOrUsed = 'This attempt to open your case has expired or was already used. Please enter your code again.'
+    const nonce = challenges.check(challenge)
+    if (nonce === null) throw new HttpError(400, expiredOrUsed)
+    // Used once, whatever happens next: recording its use is what makes a replay fail.
+    const used = await db
+      .insertInto('used_challenges')
+      .values({ nonce_hash: sha256(nonce), used_on: sql<string>`current_date` })
+      .onConflict((conflict) => conflict.doNothing())
+      .returning('nonce_hash')
+      .executeTakeFirst()
+    if (used === undefined) throw new HttpError(400, expiredOrUsed)
+    const found = await findCaseByLookup(db, app.vault, lookupId)
+    if (found === undefined || !(await verifyCaseLogin(found.authPublic, lookupId, challenge, signature))) {
       throw new HttpError(404, UNKNOWN_CODE)
     }
     const csrfToken = await app.startCaseSession(reply, found.id)
@@ -66,9 +73,9 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
   /** The case and its thread, for the browser to check and decrypt. */
   app.get('/return/thread', { config: { caseAccess: 'case' } }, async (request, reply) => {
     const caseId = request.caseSession!.caseId
-    const found = await findCase(db, caseId)
+    const found = await findCase(db, app.vault, caseId)
     if (found === undefined) throw new HttpError(404, UNKNOWN_CODE)
-    const messages = await caseThread(db, caseId)
+    const messages = await caseThread(db, found.dataKey, caseId)
     return reply.send({
       caseId,
       kind: found.kind,
@@ -90,14 +97,11 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/return/evidence/:id', { config: { caseAccess: 'case' } }, async (request, reply) => {
     const id = (request.params as { id: string }).id
-    const file = await db
-      .selectFrom('case_evidence')
-      .select('encrypted')
-      .where('id', '=', id)
-      .where('case_id', '=', request.caseSession!.caseId)
-      .executeTakeFirst()
-    if (file === undefined) throw new HttpError(404, 'That file is not part of your case.')
-    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file.encrypted)
+    const caseId = request.caseSession!.caseId
+    const found = UUID.test(id) ? await findCase(db, app.vault, caseId) : undefined
+    const file = found === undefined ? null : await evidenceFile(db, found.dataKey, caseId, id)
+    if (file === null) throw new HttpError(404, 'That file is not part of your case.')
+    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file)
   })
 
   app.post('/return/messages', { bodyLimit: 1_600_000, config: { caseAccess: 'case', rateLimit: { name: 'case-message', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
@@ -106,9 +110,9 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     const { messageId, envelope } = readMessage(input)
     const uploads = readUploads(input)
     const seq = typeof input.seq === 'number' && Number.isInteger(input.seq) ? input.seq : 0
-    const found = await findCase(db, caseId)
-    const service = await serviceEncryptionKeys(db)
-    if (found === undefined || service === null) throw new HttpError(404, UNKNOWN_CODE)
+    const found = await findCase(db, app.vault, caseId)
+    if (found === undefined) throw new HttpError(404, UNKNOWN_CODE)
+    const service = await trustedServiceKeys(app)
     if (found.status === 'closed') throw new HttpError(409, 'This case is closed, so new messages cannot be added. You can start a new disclosure at any time.')
     if (found.kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
     const paddedSize = await checkReporterEnvelope(envelope, {
@@ -116,9 +120,10 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       caseId,
       seq,
       messageId,
-      authPublic: found.auth_public,
-      replyPublic: found.reply_public,
-      servicePublic: service.current, previousServiceKeys: service.previous,
+      authPublic: found.authPublic,
+      replyPublic: found.replyPublic,
+      servicePublic: service.current.encryption,
+      previousServiceKeys: service.previousEncryption,
     })
     await db.transaction().execute(async (trx) => {
       // The case row is locked, so two messages cannot take the same place in the thread.
@@ -127,8 +132,8 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       const last = await trx.selectFrom('case_messages').select((eb) => eb.fn.max('seq').as('seq')).where('case_id', '=', caseId).executeTakeFirst()
       if (seq !== (last?.seq ?? 0) + 1) throw new HttpError(409, 'A new message arrived in your case while you were writing. Your browser will place yours after it.')
       if ((await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This message has already been received.')
-      await trx.insertInto('case_messages').values({ id: messageId, case_id: caseId, seq, author: 'reporter', kind: 'reporter_message', envelope, padded_size: paddedSize }).execute()
-      if (!(await claimUploads(trx, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
+      await insertMessage(trx, found.dataKey, { id: messageId, caseId, seq, author: 'reporter', kind: 'reporter_message', envelope, paddedSize })
+      if (!(await claimUploads(trx, found.dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
       await touchCase(trx, caseId, uploads.length)
       await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.reporter_message_added', object: { type: 'message', id: messageId } })
     })
@@ -143,6 +148,7 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       if (Number(deleted.numDeletedRows) !== 1) throw new HttpError(404, UNKNOWN_CODE)
       await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.withdrawn_and_deleted', object: { type: 'case', id: caseId } })
     })
+    app.reclaimer.schedule()
     request.caseSession = null
     await app.endCaseSession(request, reply)
     return reply.send({ withdrawn: true })

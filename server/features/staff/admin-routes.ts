@@ -7,8 +7,8 @@ import type { Policy } from '../../routing/types.ts'
 import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type PolicyUnit } from '../../../views/pages/staff/admin.tsx'
 import { staffView } from './view-context.ts'
 import { body, text } from '../../http/input.ts'
-import { findAccount, findGroup } from './repository.ts'
-import { createInvitation, removeMember } from './team-routes.ts'
+import { findAccount, findGroup, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'
+import { createInvitation, removeMember, resetSecondFactor } from './team-routes.ts'
 
 /**
  * The portal administrator (force IT): units, accounts and invitations; counts and health on the
@@ -17,6 +17,19 @@ import { createInvitation, removeMember } from './team-routes.ts'
  */
 
 const ADMIN = { access: { roles: ['admin'] as readonly Role[] } }
+
+/**
+ * The IDVA service (a charity, not the force) manages its own people through its IDVA lead. An
+ * administrator can do nothing to its accounts or its invitations: not disable, enable (so a
+ * member the lead removed stays removed), reset a second factor, remove or revoke.
+ */
+export const IDVA_SERVICE_MANAGED = 'This account belongs to the IDVA service: only its IDVA lead manages it. Nothing was changed.'
+const IDVA_SERVICE_INVITATION = 'This invitation is into the IDVA service: only its IDVA lead manages it. Nothing was changed.'
+
+/** An account (or invitation) of the IDVA service: by its role, or by its team. */
+export function belongsToIdvaService(row: { role: Role; group_id: string | null }): boolean {
+  return row.role === 'idva_lead' || row.role === 'idva' || row.group_id === IDVA_SERVICE_ID
+}
 
 /** Every receiving unit the routing policy names, as units an administrator can open. */
 export function policyUnits(policy: Policy): PolicyUnit[] {
@@ -39,7 +52,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     const accounts = await db
       .selectFrom('accounts')
       .leftJoin('groups', 'groups.id', 'accounts.group_id')
-      .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.status', 'accounts.created_at', 'accounts.last_login_at', 'accounts.totp_secret_sealed', 'groups.name as groupName'])
+      .select(['accounts.id', 'accounts.username', 'accounts.role', 'accounts.group_id', 'accounts.status', 'accounts.created_at', 'accounts.last_login_at', 'accounts.totp_secret_sealed', 'groups.name as groupName'])
       .orderBy('accounts.username')
       .execute()
     return AdminAccountsPage({
@@ -54,6 +67,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
         createdAt: account.created_at,
         lastLoginAt: account.last_login_at,
         isViewer: account.id === request.staff!.accountId,
+        idvaService: belongsToIdvaService({ role: account.role, group_id: account.group_id }),
       })),
     })
   }
@@ -65,6 +79,10 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     const account = await findAccount(db, id)
     if (account === undefined) throw new HttpError(404, 'There is no such account.')
     if (account.id === request.staff!.accountId) throw new HttpError(400, 'You cannot change your own account here. Ask another administrator.')
+    if (belongsToIdvaService(account)) {
+      await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'security.access_denied', object: { type: 'account', id: account.id } })
+      throw new HttpError(403, IDVA_SERVICE_MANAGED)
+    }
     return account
   }
 
@@ -91,12 +109,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
   /** A lost phone: the second factor is removed, and the member must set up a new one at next sign-in. */
   app.post('/staff/admin/accounts/:accountId/reset-second-factor', { config: ADMIN }, async (request, reply) => {
     const account = await targetAccount(request)
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_last_step: 0 }).where('id', '=', account.id).execute()
-      await trx.deleteFrom('recovery_codes').where('account_id', '=', account.id).execute()
-      await trx.deleteFrom('sessions').where('account_id', '=', account.id).execute()
-      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.second_factor_reset', object: { type: 'account', id: account.id } })
-    })
+    await resetSecondFactor(db, request.staff!.accountId, account.id)
     return reply.redirect('/staff/admin/accounts', 303)
   })
 
@@ -155,7 +168,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     const invitations = await db
       .selectFrom('invitations')
       .leftJoin('groups', 'groups.id', 'invitations.group_id')
-      .select(['invitations.id', 'invitations.role', 'invitations.created_at', 'invitations.expires_at', 'invitations.used_at', 'invitations.revoked_at', 'groups.name as groupName'])
+      .select(['invitations.id', 'invitations.role', 'invitations.group_id', 'invitations.created_at', 'invitations.expires_at', 'invitations.used_at', 'invitations.revoked_at', 'groups.name as groupName'])
       .orderBy('invitations.created_at', 'desc')
       .limit(200)
       .execute()
@@ -170,6 +183,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
         role: row.role,
         group: row.groupName,
         createdAt: row.created_at,
+        idvaService: belongsToIdvaService({ role: row.role, group_id: row.group_id }),
         state: row.used_at !== null ? 'used' : row.revoked_at !== null ? 'revoked' : row.expires_at.getTime() < now ? 'expired' : 'open',
       })),
     })
@@ -195,9 +209,15 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/staff/admin/invitations/:invitationId/revoke', { config: ADMIN }, async (request, reply) => {
     const id = (request.params as { invitationId: string }).invitationId
-    const result = await db.updateTable('invitations').set({ revoked_at: new Date() }).where('id', '=', id).where('used_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst()
-    if (Number(result.numUpdatedRows) !== 1) throw new HttpError(404, 'There is no open invitation with that id.')
-    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.invitation_revoked', object: { type: 'invitation', id } })
+    const invitation = await db.selectFrom('invitations').select(['id', 'role', 'group_id']).where('id', '=', id).executeTakeFirst()
+    if (invitation !== undefined && belongsToIdvaService(invitation)) {
+      await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'security.access_denied', object: { type: 'invitation', id } })
+      throw new HttpError(403, IDVA_SERVICE_INVITATION)
+    }
+    await db.transaction().execute(async (trx) => {
+      if (!(await revokeOpenInvitation(trx, id, 'force'))) throw new HttpError(404, 'There is no open invitation with that id.')
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.invitation_revoked', object: { type: 'invitation', id } })
+    })
     return reply.redirect('/staff/admin/invitations', 303)
   })
 }

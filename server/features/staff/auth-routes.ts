@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import QRCode from 'qrcode'
 import { recordAudit } from '../../audit/audit.ts'
+import { fingerprint } from '../../../crypto/fingerprint.ts'
 import { HttpError } from '../../errors.ts'
 import { ALL_STAFF } from '../../plugins/staff-auth.ts'
 import { sha256 } from '../../security/tokens.ts'
@@ -9,7 +10,7 @@ import { staffView } from './view-context.ts'
 import { checkVerifier, ServerKeys } from '../../security/server-keys.ts'
 import { body, bytes, text, username as readUsername } from '../../http/input.ts'
 import { createAccount, issueTicket, newRecoveryCodes, normaliseRecoveryCode, openTicket, readMember, readPassphrase, readPublicKeys } from './enrolment.ts'
-import { findAccount, findAccountByUsername, findGroup, groupGenerations, grantsOf, IDVA_SERVICE_ID, insertRecoveryCodes, serviceExists, useRecoveryCode } from './repository.ts'
+import { findAccount, findAccountByUsername, findGroup, groupGenerations, grantsOf, IDVA_SERVICE_ID, insertRecoveryCodes, recordLoginFailure, recordSignIn, serviceExists, signInWithRecoveryCode } from './repository.ts'
 import { verifyTotp } from './totp.ts'
 
 /**
@@ -79,7 +80,10 @@ const authRoutes: FastifyPluginAsync = async (app) => {
       return account
     })
     await app.startSession(reply, result.accountId, 'full')
-    return reply.send({ recoveryCodes: result.recoveryCodes, next: '/staff' })
+    // The trust anchor: with the embedded database the new service's fingerprint is pinned beside
+    // the server secret at once; otherwise the operator must add the line to the configuration.
+    const pin = await app.anchor.pinAfterSetup(await fingerprint({ encryption: service.x25519_public, signing: service.ed25519_public }))
+    return reply.send({ recoveryCodes: result.recoveryCodes, next: '/staff', pin })
   })
 
   // ---- enrolment by invitation ----------------------------------------------------------------
@@ -178,40 +182,35 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     const verifierOk = await checkVerifier(account?.verifier_hash ?? null, verifier)
 
     const refuse = async (): Promise<never> => {
-      if (account !== undefined) {
-        const failures = account.failed_logins + 1
-        const lockMinutes = failures >= LOCK_AFTER_FAILURES ? Math.min(2 ** (failures - LOCK_AFTER_FAILURES), 60) : 0
-        await db
-          .updateTable('accounts')
-          .set({ failed_logins: failures, locked_until: lockMinutes > 0 ? new Date(Date.now() + lockMinutes * 60_000) : account.locked_until })
-          .where('id', '=', account.id)
-          .execute()
-      }
+      // Counted in the database (failed_logins + 1), so failures at the same moment all count.
+      if (account !== undefined) await recordLoginFailure(db, account.id, new Date(), LOCK_AFTER_FAILURES)
       await recordAudit(db, { actor: { type: 'system' }, action: 'staff.login_failed', ...(account === undefined ? {} : { object: { type: 'account', id: account.id } }) })
       throw await slowly(new HttpError(401, LOGIN_FAILURE))
     }
     if (account === undefined || !verifierOk || account.status !== 'active') return refuse()
     if (account.locked_until !== null && account.locked_until.getTime() > Date.now()) return refuse()
 
+    // What was read above may be stale by now (another sign-in at the same moment): acceptance is
+    // one conditional write that checks again, so a code or a recovery code works once only.
     let stage: 'full' | 'second_factor_enrolment' = 'full'
-    let step = account.totp_last_step
     let usedRecovery = false
+    let accepted: boolean
     if (account.totp_secret_sealed === null) {
-      // An administrator reset the second factor: this session may only set up a new one.
+      // The second factor was reset: this session may only set up a new one.
       stage = 'second_factor_enrolment'
+      accepted = await recordSignIn(db, account.id, new Date(), { withoutSecondFactor: true })
     } else {
       const recovery = normaliseRecoveryCode(code)
       if (recovery !== null) {
-        usedRecovery = await useRecoveryCode(db, account.id, sha256(recovery))
-        if (!usedRecovery) return refuse()
+        usedRecovery = await signInWithRecoveryCode(db, account.id, sha256(recovery), new Date())
+        accepted = usedRecovery
       } else {
         const secret = await keys.open(account.totp_secret_sealed, `totp:${account.id}`)
         const matched = secret === null ? null : verifyTotp(secret, code, Date.now(), account.totp_last_step)
-        if (matched === null) return refuse()
-        step = matched
+        accepted = matched !== null && (await recordSignIn(db, account.id, new Date(), { totpStep: matched }))
       }
     }
-    await db.updateTable('accounts').set({ failed_logins: 0, locked_until: null, last_login_at: new Date(), totp_last_step: step }).where('id', '=', account.id).execute()
+    if (!accepted) return refuse()
     // Whatever session the browser had before is ended: a new token for a new login.
     await app.endSession(request, reply)
     await app.startSession(reply, account.id, stage)

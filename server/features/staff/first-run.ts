@@ -7,13 +7,14 @@ import { serviceExists } from './repository.ts'
 import { createInvitation } from './team-routes.ts'
 
 /**
- * The two links a new portal needs, printed to the terminal at start (never logged): one for the
- * IDVA service's lead, while no IDVA service exists, and one for the first portal administrator,
- * while no administrator exists. Each works once, for an hour; a restart issues a new one and the
- * older unused one stops working. Only whoever runs the server sees them.
+ * The two links a new portal needs, issued at start (never logged): one for the IDVA service's
+ * lead, while no IDVA service exists, and one for the first portal administrator, while no
+ * administrator exists. Each works once, for an hour; a restart issues a new one and the older
+ * unused one stops working. Only whoever runs the server sees them: first-run-file.ts writes them
+ * to a file only the portal's user can read, and shows them on a terminal.
  */
 
-const FIRST_RUN_LINK_LIFETIME_MS = 60 * 60 * 1000
+export const FIRST_RUN_LINK_LIFETIME_MS = 60 * 60 * 1000
 
 export async function issueSetupLink(db: Kysely<Schema>, publicOrigin: string): Promise<string | null> {
   if (await serviceExists(db)) return null

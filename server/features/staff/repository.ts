@@ -76,6 +76,58 @@ export async function useRecoveryCode(db: Db, accountId: string, hash: Buffer): 
   return Number(result.numUpdatedRows) === 1
 }
 
+/**
+ * Records a successful sign-in, in one statement, only if the account may still sign in at this
+ * moment: active, not locked, and (with `totpStep`) the code's step later than the last one used.
+ * The check and the write are one conditional UPDATE, so of two sign-ins sending the same code at
+ * the same moment exactly one is accepted. With `withoutSecondFactor`, only while the account has
+ * no second factor (after a reset). True when it was recorded.
+ */
+export async function recordSignIn(db: Db, accountId: string, now: Date, second: { totpStep: number } | { withoutSecondFactor: true } | { recoveryCodeUsed: true }): Promise<boolean> {
+  let query = db
+    .updateTable('accounts')
+    .set({ failed_logins: 0, locked_until: null, last_login_at: now })
+    .where('id', '=', accountId)
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+  if ('totpStep' in second) query = query.set({ totp_last_step: second.totpStep }).where('totp_last_step', '<', second.totpStep).where('totp_secret_sealed', 'is not', null)
+  if ('withoutSecondFactor' in second) query = query.where('totp_secret_sealed', 'is', null)
+  const row = await query.returning('id').executeTakeFirst()
+  return row !== undefined
+}
+
+/**
+ * Signs in with a recovery code: under the account's row lock, checks that it may sign in, marks
+ * the code used (once only) and records the sign-in, all or nothing. True when accepted.
+ */
+export async function signInWithRecoveryCode(db: Kysely<Schema>, accountId: string, hash: Buffer, now: Date): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const account = await trx.selectFrom('accounts').select(['status', 'locked_until', 'totp_secret_sealed']).where('id', '=', accountId).forUpdate().executeTakeFirst()
+    if (account === undefined || account.status !== 'active' || account.totp_secret_sealed === null) return false
+    if (account.locked_until !== null && account.locked_until.getTime() > now.getTime()) return false
+    if (!(await useRecoveryCode(trx, accountId, hash))) return false
+    return recordSignIn(trx, accountId, now, { recoveryCodeUsed: true })
+  })
+}
+
+/**
+ * Counts a failed sign-in in the database itself (failed_logins + 1, never a value read earlier),
+ * so failures at the same moment are each counted. From `lockAfter` failures on, the account is
+ * locked for 2^(failures - lockAfter) minutes, at most an hour, from `now`.
+ */
+export async function recordLoginFailure(db: Db, accountId: string, now: Date, lockAfter: number): Promise<void> {
+  await db
+    .updateTable('accounts')
+    .set({
+      failed_logins: sql<number>`failed_logins + 1`,
+      locked_until: sql<Date | null>`CASE WHEN failed_logins + 1 >= ${lockAfter}
+        THEN ${now}::timestamptz + make_interval(mins => LEAST(1 << LEAST(GREATEST(failed_logins + 1 - ${lockAfter}, 0), 6), 60))
+        ELSE locked_until END`,
+    })
+    .where('id', '=', accountId)
+    .execute()
+}
+
 export async function countsByRole(db: Db): Promise<Record<Role, number>> {
   const rows = await db
     .selectFrom('accounts')
@@ -86,4 +138,19 @@ export async function countsByRole(db: Db): Promise<Record<Role, number>> {
   const counts: Record<Role, number> = { idva_lead: 0, idva: 0, investigator: 0, admin: 0 }
   for (const row of rows) counts[row.role] = Number(row.n)
   return counts
+}
+
+/**
+ * Revokes an invitation that is still open (not used, not revoked), if it is on the side named:
+ * the IDVA service's (its lead revokes those) or the force's (the administrator revokes those).
+ * False when there is no such open invitation on that side.
+ */
+export async function revokeOpenInvitation(db: Db, id: string, side: 'idva_service' | 'force'): Promise<boolean> {
+  let update = db.updateTable('invitations').set({ revoked_at: new Date() }).where('id', '=', id).where('used_at', 'is', null).where('revoked_at', 'is', null)
+  update =
+    side === 'idva_service'
+      ? update.where('group_id', '=', IDVA_SERVICE_ID)
+      : update.where('role', 'not in', ['idva_lead', 'idva']).where((eb) => eb.or([eb('group_id', 'is', null), eb('group_id', '!=', IDVA_SERVICE_ID)]))
+  const result = await update.executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
 }

@@ -13,7 +13,7 @@ import { staffView } from './view-context.ts'
 import { overdueCutoffs } from '../idva/clock.ts'
 import { queueCounts, today } from '../idva/repository.ts'
 import { body, bytes, integer, list, text } from '../../http/input.ts'
-import { countsByRole, currentGeneration, findAccount, findGroup, groupGenerations, groupMembers, IDVA_SERVICE_ID } from './repository.ts'
+import { countsByRole, currentGeneration, findAccount, findGroup, groupGenerations, groupMembers, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'
 
 /**
  * A group's members and keys: giving a newcomer access (their colleague's browser seals the group's
@@ -116,7 +116,12 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
       group.kind === 'idva_service'
         ? await Promise.all((await db.selectFrom('groups').select('id').where('kind', '=', 'investigator_unit').orderBy('id').execute()).map((row) => summary(row.id, staff)))
         : []
-    return TeamPage({ view: staffView(app, request), group, units: units.filter((unit): unit is GroupSummary => unit !== null), invitationLink })
+    // The IDVA lead manages invitations into the service (an administrator cannot revoke them).
+    const invitations =
+      group.kind === 'idva_service' && staff.role === 'idva_lead'
+        ? (await openServiceInvitations(db)).map((row) => ({ id: row.id, role: row.role, createdAt: row.created_at, expiresAt: row.expires_at }))
+        : []
+    return TeamPage({ view: staffView(app, request), group, units: units.filter((unit): unit is GroupSummary => unit !== null), invitationLink, invitations })
   }
 
   app.get('/staff/team', { config: { access: { roles: IDVA_ROLES } } }, async (request, reply) => reply.html(await teamPage(request, IDVA_SERVICE_ID)))
@@ -218,14 +223,64 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
     return reply.html(await teamPage(request, IDVA_SERVICE_ID, invitation.link))
   })
 
-  app.post('/staff/team/members/:accountId/remove', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
-    const staff = request.staff!
+  /** Another member of the service, named in the URL (404 if not one; 400 if it is the lead themself). */
+  async function otherMember(request: FastifyRequest, self: string) {
     const accountId = (request.params as { accountId: string }).accountId
-    if (accountId === staff.accountId) throw new HttpError(400, 'You cannot remove yourself. Ask another IDVA lead.')
+    if (accountId === request.staff!.accountId) throw new HttpError(400, self)
     const target = await findAccount(db, accountId)
     if (target === undefined || target.group_id !== IDVA_SERVICE_ID) throw new HttpError(404, 'There is no such member of the service.')
-    await removeMember(db, staff.accountId, accountId, IDVA_SERVICE_ID)
+    return target
+  }
+
+  app.post('/staff/team/members/:accountId/remove', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const target = await otherMember(request, 'You cannot remove yourself. Ask another IDVA lead.')
+    await removeMember(db, request.staff!.accountId, target.id, IDVA_SERVICE_ID)
     return reply.redirect('/staff/team?removed=1', 303)
+  })
+
+  /** A member's lost phone: the IDVA lead (never an administrator) resets their second factor. */
+  app.post('/staff/team/members/:accountId/reset-second-factor', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const target = await otherMember(request, 'You cannot reset your own second factor. Ask another IDVA lead, or sign in with a recovery code.')
+    if (target.status !== 'active') throw new HttpError(409, 'This member has been removed. To bring them back, invite them again.')
+    await resetSecondFactor(db, request.staff!.accountId, target.id)
+    return reply.redirect('/staff/team', 303)
+  })
+
+  app.post('/staff/team/invitations/:invitationId/revoke', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const staff = request.staff!
+    const id = (request.params as { invitationId: string }).invitationId
+    await db.transaction().execute(async (trx) => {
+      if (!(await revokeOpenInvitation(trx, id, 'idva_service'))) throw new HttpError(404, 'There is no open invitation into the service with that id.')
+      await recordAudit(trx, { actor: { type: 'staff', id: staff.accountId }, action: 'staff.invitation_revoked', object: { type: 'invitation', id } })
+    })
+    return reply.redirect('/staff/team', 303)
+  })
+}
+
+/** Invitations into the IDVA service that can still be used, newest first. */
+async function openServiceInvitations(db: Kysely<Schema>) {
+  return db
+    .selectFrom('invitations')
+    .select(['id', 'role', 'created_at', 'expires_at'])
+    .where('group_id', '=', IDVA_SERVICE_ID)
+    .where('used_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date())
+    .orderBy('created_at', 'desc')
+    .limit(100)
+    .execute()
+}
+
+/**
+ * A lost phone: the member's second factor and recovery codes are removed and their sessions end;
+ * at their next sign-in (with their passphrase) they must set up a new authenticator first.
+ */
+export async function resetSecondFactor(db: Kysely<Schema>, actorId: string, accountId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_last_step: 0 }).where('id', '=', accountId).execute()
+    await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute()
+    await trx.deleteFrom('sessions').where('account_id', '=', accountId).execute()
+    await recordAudit(trx, { actor: { type: 'staff', id: actorId }, action: 'staff.second_factor_reset', object: { type: 'account', id: accountId } })
   })
 }
 

@@ -6,6 +6,7 @@ export function staffView(app: FastifyInstance, request: FastifyRequest): StaffV
   const staff = request.staff
   return {
     page: app.pageContext,
+    servicePin: app.anchor.pin,
     staff: staff === null ? null : { accountId: staff.accountId, username: staff.username, role: staff.role, csrfToken: staff.csrfToken, stage: staff.stage },
   }
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ENVELOPE_KINDS, MAX_RECIPIENTS, openEnvelope, parseEnvelope, sealEnvelope, SIGNED_KINDS, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/envelope.ts'
+import { ENVELOPE_KINDS, isEnvelopeKind, MAX_RECIPIENTS, openEnvelope, parseEnvelope, sealEnvelope, SIGNED_KINDS, verifyEnvelopeSignature, type EnvelopeKind } from '../../../crypto/envelope.ts'
 import { generateKeySet, keyId, type KeySet } from '../../../crypto/keys.ts'
 import { MAX_PADDED_PLAINTEXT } from '../../../crypto/padding.ts'
 import { loadSodium } from '../../../crypto/sodium.ts'
@@ -281,4 +281,13 @@ t.test('sealing refuses bad options without producing anything', async (t) => {
   await rejectsWithCryptoError(t, sealEnvelope({ ...base, kind: 'gossip' as EnvelopeKind, recipients: [service.encryption.publicKey] }), 'unsupported')
   const sixteen = await sealEnvelope({ ...base, recipients: keyPool.slice(0, 16).map((k) => k.encryption.publicKey) })
   t.equal(parseEnvelope(sixteen).recipients.length, 16, 'sixteen recipients is allowed')
+})
+
+t.test('a kind is an own name of ENVELOPE_KINDS, never one every object inherits', async (t) => {
+  for (const kind of KINDS) t.ok(isEnvelopeKind(kind), `${kind} is a kind`)
+  for (const inherited of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
+    t.notOk(isEnvelopeKind(inherited), `${inherited} is not a kind`)
+    await rejectsWithCryptoError(t, sealEnvelope({ kind: inherited as EnvelopeKind, caseId: 'c7', plaintext: text('x'), recipients: [service.encryption.publicKey] }), 'unsupported', `sealing as ${inherited} is refused`)
+  }
+  t.notOk(isEnvelopeKind(1), 'a number is not a kind')
 })

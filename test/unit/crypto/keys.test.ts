@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { base64 } from '../../../crypto/bytes.ts'
 import { fingerprint } from '../../../crypto/fingerprint.ts'
-import { decodePublicKeySet, decodeSecretKeySet, encodePublicKeySet, encodeSecretKeySet, generateKeySet, keyId, publicKeysOf } from '../../../crypto/keys.ts'
+import { decodePublicKeySet, decodeSecretKeySet, encodePublicKeySet, encodeSecretKeySet, generateKeySet, keyId, publicKeysOf, type KeyType } from '../../../crypto/keys.ts'
 import { failsWithCryptoError, rejectsWithCryptoError } from '../../helpers/crypto.ts'
 
 t.test('key ids: 16 bytes, derived from the key and its type', async (t) => {
@@ -12,6 +12,9 @@ t.test('key ids: 16 bytes, derived from the key and its type', async (t) => {
   t.same(await keyId('x25519', keys.encryption.publicKey), id, 'deterministic')
   t.notSame(await keyId('ed25519', keys.encryption.publicKey), id, 'the type is part of the id')
   await rejectsWithCryptoError(t, keyId('x25519', new Uint8Array(31)), 'malformed')
+  for (const inherited of ['toString', '__proto__', 'constructor', 'rsa']) {
+    await rejectsWithCryptoError(t, keyId(inherited as KeyType, keys.encryption.publicKey), 'unsupported', `${inherited} is not a key type`)
+  }
 })
 
 t.test('key files round-trip, and the secret file determines the public one', async (t) => {

@@ -4,7 +4,7 @@ import { CryptoError } from '../../../crypto/errors.ts'
 import { openEnvelope, sealEnvelope } from '../../../crypto/envelope.ts'
 import { utf8 } from '../../../crypto/bytes.ts'
 import { generateKeySet } from '../../../crypto/keys.ts'
-import { readRecordContent, recordContext, RECORD_ENVELOPE_KIND } from '../../../crypto/records.ts'
+import { readRecordContent, recordContext, RECORD_ENVELOPE_KIND, type RecordKind } from '../../../crypto/records.ts'
 
 /** IDVA records: bound to their kind and place, signed, and strictly read. */
 
@@ -56,4 +56,10 @@ t.test('record content is checked strictly', async (t) => {
     ['names not a list', 'identifiers', { v: 1, type: 'identifiers', names: 'a b', numbers: [] }],
   ]
   for (const [what, kind, value] of bad) t.throws(() => readRecordContent(kind, typeof value === 'string' ? value : JSON.stringify(value)), CryptoError, what)
+})
+
+t.test('a record of a kind that is not one is refused, even when the content names the same kind', async (t) => {
+  for (const kind of ['toString', '__proto__', 'constructor', 'diary']) {
+    t.throws(() => readRecordContent(kind as RecordKind, JSON.stringify({ v: 1, type: kind, author: 'idva.one', writtenOn: '2026-12-01', text: 'x' })), CryptoError, `${kind} is not a record kind`)
+  }
 })

@@ -37,6 +37,8 @@ export function AdminAccountsPage(props: {
     createdAt: Date
     lastLoginAt: Date | null
     isViewer: boolean
+    /** An IDVA lead or IDVA: managed by the IDVA lead alone, so no action is offered here. */
+    idvaService: boolean
   }[]
 }): JSX.Element {
   const csrfToken = props.view.staff?.csrfToken ?? ''
@@ -44,6 +46,7 @@ export function AdminAccountsPage(props: {
     <StaffLayout view={props.view} title="Accounts" page="staff-admin">
       <h1>Accounts</h1>
       <p>Disabling an account ends its sessions at once. Resetting a second factor makes the member set up a new one when they next sign in.</p>
+      <p>The IDVA service's accounts are managed by its IDVA lead: they invite, remove and reset the second factor of IDVAs and IDVA leads. A member the lead removed comes back only through a new invitation from the lead.</p>
       <table class="table">
         <thead>
           <tr>
@@ -68,6 +71,8 @@ export function AdminAccountsPage(props: {
               <td>
                 {account.isViewer ? (
                   'This is you'
+                ) : account.idvaService ? (
+                  'Managed by the IDVA lead'
                 ) : (
                   <>
                     {account.active ? (
@@ -154,7 +159,7 @@ export function AdminInvitationsPage(props: {
   view: StaffView
   newLink: string | null
   groups: readonly { id: string; name: string; kind: string }[]
-  invitations: readonly { id: string; role: Role; group: string | null; createdAt: Date; state: 'open' | 'used' | 'revoked' | 'expired' }[]
+  invitations: readonly { id: string; role: Role; group: string | null; createdAt: Date; idvaService: boolean; state: 'open' | 'used' | 'revoked' | 'expired' }[]
 }): JSX.Element {
   const csrfToken = props.view.staff?.csrfToken ?? ''
   const units = props.groups.filter((group) => group.kind === 'investigator_unit')
@@ -215,7 +220,15 @@ export function AdminInvitationsPage(props: {
               <td safe>{invitation.group ?? '–'}</td>
               <td safe>{date(invitation.createdAt)}</td>
               <td>{invitation.state}</td>
-              <td>{invitation.state === 'open' ? <PostButton action={`/staff/admin/invitations/${invitation.id}/revoke`} label="Revoke" csrfToken={csrfToken} warning /> : ''}</td>
+              <td>
+                {invitation.state !== 'open' ? (
+                  ''
+                ) : invitation.idvaService ? (
+                  'Managed by the IDVA lead'
+                ) : (
+                  <PostButton action={`/staff/admin/invitations/${invitation.id}/revoke`} label="Revoke" csrfToken={csrfToken} warning />
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

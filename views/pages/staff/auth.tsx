@@ -81,6 +81,20 @@ function RecoveryCodes(): JSX.Element {
           write is locked to your service's key.
         </p>
         <p class="fingerprint" data-fingerprint=""></p>
+        <div data-pin-pinned="" hidden>
+          <p>
+            The portal has pinned this fingerprint in its own configuration, beside its server secret (not in the database):
+            reporters' browsers check the service's key against it before they send anything.
+          </p>
+        </div>
+        <div class="notice notice--warning" data-pin-needed="" hidden>
+          <h3 class="notice__title">One more step for the portal's administrator</h3>
+          <p>
+            Until this line is in the portal's configuration, on every instance, and the portal restarted, nothing can be sent
+            from the reporters' pages: they check the service's key against it, and it cannot come from the database.
+          </p>
+          <pre class="config-line"><code data-pin-line=""></code></pre>
+        </div>
       </div>
       <p>
         <a class="button" href="/staff" data-continue="">

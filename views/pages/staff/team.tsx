@@ -78,7 +78,7 @@ export function StaffHomePage({ view, group, admin, cases = null }: { view: Staf
       )}
       {admin === null ? '' : (
         <>
-          <p>You manage accounts, units and invitations. You cannot read any case: administrators hold no keys to them.</p>
+          <p>You manage units, investigators and administrators: their accounts and invitations. The IDVA service's people are managed by its IDVA lead. You cannot read any case: administrators hold no keys to them.</p>
           {admin.examplePolicy ? <p class="notice notice--warning">The routing policy in use is the shipped example. The force must check it and set its own.</p> : ''}
           <h2>At a glance</h2>
           <dl class="summary">
@@ -99,6 +99,18 @@ export function StaffHomePage({ view, group, admin, cases = null }: { view: Staf
       )}
     </StaffLayout>
   )
+}
+
+/** An invitation into the IDVA service that can still be used (shown to its IDVA leads). */
+export interface OpenInvitation {
+  readonly id: string
+  readonly role: Role
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+
+function date(value: Date): string {
+  return value.toISOString().slice(0, 16).replace('T', ' ')
 }
 
 function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: GroupSummary; member: MemberSummary; canGrant: boolean; canRemove: boolean; csrfToken: string }): JSX.Element {
@@ -134,12 +146,20 @@ function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: G
           ''
         )}
         {canRemove && member.active && !member.isViewer ? (
-          <form method="post" action={`/staff/team/members/${member.id}/remove`} class="inline-form">
-            <input type="hidden" name="_csrf" value={csrfToken} />
-            <button type="submit" class="button button--small button--warning">
-              Remove from the service
-            </button>
-          </form>
+          <>
+            <form method="post" action={`/staff/team/members/${member.id}/reset-second-factor`} class="inline-form">
+              <input type="hidden" name="_csrf" value={csrfToken} />
+              <button type="submit" class="button button--small">
+                Reset second factor
+              </button>
+            </form>
+            <form method="post" action={`/staff/team/members/${member.id}/remove`} class="inline-form">
+              <input type="hidden" name="_csrf" value={csrfToken} />
+              <button type="submit" class="button button--small button--warning">
+                Remove from the service
+              </button>
+            </form>
+          </>
         ) : (
           ''
         )}
@@ -148,7 +168,20 @@ function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: G
   )
 }
 
-export function TeamPage({ view, group, units, invitationLink }: { view: StaffView; group: GroupSummary; units: readonly GroupSummary[]; invitationLink: string | null }): JSX.Element {
+export function TeamPage({
+  view,
+  group,
+  units,
+  invitationLink,
+  invitations = [],
+}: {
+  view: StaffView
+  group: GroupSummary
+  units: readonly GroupSummary[]
+  invitationLink: string | null
+  /** Open invitations into the service, for its IDVA leads. */
+  invitations?: readonly OpenInvitation[]
+}): JSX.Element {
   const role = view.staff?.role
   const csrfToken = view.staff?.csrfToken ?? ''
   const viewer = group.members.find((member) => member.isViewer)
@@ -197,6 +230,14 @@ export function TeamPage({ view, group, units, invitationLink }: { view: StaffVi
 
       <h2>Members</h2>
       <p>Before giving a colleague access, ask them to read you the fingerprint on their home page, and check it matches the one here.</p>
+      {lead && group.kind === 'idva_service' ? (
+        <p>
+          You manage the service's people; the portal administrator cannot. If a colleague loses their phone, reset their second factor: they sign in with their passphrase and set up a new
+          authenticator. Someone removed from the service can come back only through a new invitation, with new keys.
+        </p>
+      ) : (
+        ''
+      )}
       <table class="table">
         <thead>
           <tr>
@@ -240,6 +281,40 @@ export function TeamPage({ view, group, units, invitationLink }: { view: StaffVi
               Create an invitation link
             </button>
           </form>
+          {invitations.length === 0 ? (
+            ''
+          ) : (
+            <>
+              <h3>Invitations not used yet</h3>
+              <table class="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Role</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Works until</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {invitations.map((invitation) => (
+                    <tr>
+                      <td safe>{ROLE_NAMES[invitation.role]}</td>
+                      <td safe>{date(invitation.createdAt)}</td>
+                      <td safe>{date(invitation.expiresAt)}</td>
+                      <td>
+                        <form method="post" action={`/staff/team/invitations/${invitation.id}/revoke`} class="inline-form">
+                          <input type="hidden" name="_csrf" value={csrfToken} />
+                          <button type="submit" class="button button--small button--warning">
+                            Revoke
+                          </button>
+                        </form>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
         </>
       ) : (
         ''

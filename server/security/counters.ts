@@ -1,0 +1,31 @@
+import { createHmac } from 'node:crypto'
+
+/**
+ * Names for rate-limit counters that say nothing to whoever reads the table.
+ *
+ * A counter is for one limit, one subject (a client address, normalised, or '' for a global cap)
+ * and one fixed window. Its name is HMAC-SHA256(daily_key, limit ‖ 0x00 ‖ subject ‖ 0x00 ‖ window
+ * start in ms), where daily_key = HMAC-SHA256(SERVER_SECRET, "rate-limit" ‖ 0x00 ‖ YYYY-MM-DD), held
+ * in memory and never stored. So the table holds neither an address nor a time: only opaque names,
+ * counts and the day. Windows are aligned to the epoch and divide a day, so none spans midnight.
+ * Every instance computes the same name from its own clock (kept in step by NTP).
+ */
+export class CounterNames {
+  #daily: { day: string; key: Buffer } | undefined
+
+  constructor(private readonly serverSecret: Buffer) {}
+
+  #key(now: number): Buffer {
+    const day = new Date(now).toISOString().slice(0, 10)
+    if (this.#daily?.day !== day) this.#daily = { day, key: createHmac('sha256', this.serverSecret).update(`rate-limit\0${day}`).digest() }
+    return this.#daily.key
+  }
+
+  /** The counter's name for this window, and the seconds until the window ends. */
+  name(limit: string, subject: string, windowSeconds: number, now = Date.now()): { counter: string; secondsLeft: number } {
+    const windowMs = windowSeconds * 1000
+    const start = Math.floor(now / windowMs) * windowMs
+    const counter = createHmac('sha256', this.#key(now)).update(`${limit}\0${subject}\0${start}`).digest('base64url')
+    return { counter, secondsLeft: Math.max(1, Math.ceil((start + windowMs - now) / 1000)) }
+  }
+}
