@@ -34,7 +34,7 @@ import {
   type TriageContent,
 } from '../../crypto/index.ts'
 import type { EvidenceReference } from '../../crypto/thread.ts'
-import { assessRisk, isLower, RISK_LEVEL_NAMES, RISK_QUESTIONS } from '../../server/features/idva/risk-checklist.ts'
+import { assessRisk, isLower, RISK_LEVEL_NAMES, RISK_QUESTIONS } from '../../rules/risk-checklist.ts'
 import { AT_A_GLANCE, CONSULTATION_AT_A_GLANCE, IDVA_QUESTION_NAMES } from '../answers.ts'
 import { appendContent, answerList, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
 import { FormStatus, Problem, required, submitButton } from '../ui.ts'

@@ -1,4 +1,7 @@
 import type { Generated } from 'kysely'
+import type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role } from '../../rules/enums.ts'
+
+export type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role }
 
 /**
  * Table types for kysely. Row types stay inside server/db and the services that use them;
@@ -43,7 +46,6 @@ export interface RateLimitCounterTable {
   day: Generated<string>
 }
 
-export type Role = 'idva_lead' | 'idva' | 'investigator' | 'admin'
 
 export interface GroupsTable {
   id: string
@@ -135,11 +137,6 @@ export interface RecoveryCodesTable {
   used_at: Date | null
 }
 
-export type CaseKind = 'disclosure' | 'consultation'
-export type CaseStatus = 'new' | 'in_contact' | 'support_ongoing' | 'referred' | 'closed'
-export type RiskLevel = 'standard' | 'medium' | 'high'
-export type RecordKind = 'triage' | 'note' | 'consent' | 'identifiers'
-export type MessageKind = 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'
 
 export interface CasesTable {
   id: string

@@ -1,7 +1,6 @@
 /**
- * The routing engine: pure, and safe to bundle for the browser (no Node modules here; loading a
- * policy file from disk is in policy-file.ts).
+ * The routing engine, as the server and scripts/route.ts import it. The engine itself is pure and
+ * lives in rules/routing/, below the server, the views and the browser bundle, which all use it;
+ * reading a policy file from disk is here, in policy-file.ts.
  */
-export { route } from './engine.ts'
-export { validateFacts, validatePolicy } from './validate.ts'
-export * from './types.ts'
+export * from '../../rules/routing/index.ts'

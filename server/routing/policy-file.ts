@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { RoutingInputError, type Policy } from './types.ts'
-import { validatePolicy } from './validate.ts'
+import { RoutingInputError, type Policy } from '../../rules/routing/types.ts'
+import { validatePolicy } from '../../rules/routing/validate.ts'
 
 /** The example policy for the Metropolitan Police that ships with the portal. */
 export const EXAMPLE_POLICY_PATH = resolve(import.meta.dirname, '../../config/routing/met-example.json')

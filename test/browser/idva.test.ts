@@ -6,7 +6,7 @@ import { base64url } from '../../crypto/index.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
 import { launchChromium, PageWatch, signIn } from '../helpers/browser.ts'
 import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
-import { RISK_QUESTIONS } from '../../server/features/idva/risk-checklist.ts'
+import { RISK_QUESTIONS } from '../../rules/risk-checklist.ts'
 
 /**
  * The whole first response in real Chromium, under the real CSP and bundle: a reporter submits at

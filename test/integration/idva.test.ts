@@ -5,7 +5,7 @@ import { base64url, fromUtf8, generateKeySet, messageContext, openEnvelope, read
 import { rotateGroupKeys } from '../../crypto/staff-keys.ts'
 import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import type { CaseKind, CaseStatus, RiskLevel } from '../../server/db/schema.ts'
-import { addWorkingDays, subtractWorkingDays } from '../../server/features/idva/clock.ts'
+import { addWorkingDays, subtractWorkingDays } from '../../rules/working-days.ts'
 import { today } from '../../server/features/idva/repository.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { CONSENT, NOTE, recordBody, replyBody, TRIAGE } from '../helpers/idva.ts'

@@ -1,7 +1,7 @@
 import type { PropsWithChildren } from '@kitajs/html'
 import type { PageContext } from '../context.ts'
 import { Layout } from '../layout.tsx'
-import type { Role } from '../../server/db/schema.ts'
+import type { Role } from '../../rules/enums.ts'
 
 /** Who is signed in, as the staff pages see it: a name, a role, the CSRF token. Never a key. */
 export interface StaffView {

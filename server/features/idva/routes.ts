@@ -10,7 +10,7 @@ import { caseThread, evidenceFile, findCase, insertMessage, insertRecord, servic
 import { trustedServiceKeys } from '../cases/intake.ts'
 import { body, bytes, integer, text } from '../../http/input.ts'
 import { staffView } from '../staff/view-context.ts'
-import { overdueCutoffs, responseClock } from './clock.ts'
+import { overdueCutoffs, responseClock } from '../../../rules/working-days.ts'
 import { checkServiceEnvelope } from './incoming.ts'
 import { caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, type QueueQuery, type RiskFilter, type StatusFilter } from './repository.ts'
 

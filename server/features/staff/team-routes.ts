@@ -10,7 +10,7 @@ import { ALL_STAFF, IDVA_ROLES, type StaffSession } from '../../plugins/staff-au
 import { sha256 } from '../../security/tokens.ts'
 import { StaffHomePage, TeamPage, type GroupSummary } from '../../../views/pages/staff/team.tsx'
 import { staffView } from './view-context.ts'
-import { overdueCutoffs } from '../idva/clock.ts'
+import { overdueCutoffs } from '../../../rules/working-days.ts'
 import { queueCounts, today } from '../idva/repository.ts'
 import { body, bytes, integer, list, text } from '../../http/input.ts'
 import { countsByRole, currentGeneration, findAccount, findGroup, groupGenerations, groupMembers, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'

@@ -1,5 +1,5 @@
 import { loadPolicyFile, EXAMPLE_POLICY_PATH } from '../../../server/routing/policy-file.ts'
-import type { Facts, Policy } from '../../../server/routing/types.ts'
+import type { Facts, Policy } from '../../../rules/routing/types.ts'
 
 export const policy = loadPolicyFile(EXAMPLE_POLICY_PATH)
 

@@ -1,8 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { route } from '../../../server/routing/index.ts'
-import { key } from '../../../server/routing/validate.ts'
-import { RoutingInputError, type Decision, type Facts } from '../../../server/routing/types.ts'
+import { key } from '../../../rules/routing/validate.ts'
+import { RoutingInputError, type Decision, type Facts } from '../../../rules/routing/types.ts'
 import { policy, policyWith } from './fixtures.ts'
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { route } from '../../../server/routing/index.ts'
-import { RoutingInputError, type Decision, type Policy } from '../../../server/routing/types.ts'
+import { RoutingInputError, type Decision, type Policy } from '../../../rules/routing/types.ts'
 import { facts, policy, policyWith } from './fixtures.ts'
 
 /**

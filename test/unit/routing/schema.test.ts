@@ -2,8 +2,8 @@ import t from 'tap'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { validatePolicy } from '../../../server/routing/validate.ts'
-import { RoutingInputError } from '../../../server/routing/types.ts'
+import { validatePolicy } from '../../../rules/routing/validate.ts'
+import { RoutingInputError } from '../../../rules/routing/types.ts'
 
 /**
  * config/routing/policy.schema.json documents the policy format for editors and tools. The example
@@ -42,7 +42,7 @@ t.test('what the schema refuses, the portal refuses too', async (t) => {
 t.test('the engine bundles for the browser: no Node modules, no eval', async (t) => {
   const { build } = await import('esbuild')
   const result = await build({
-    entryPoints: [join(import.meta.dirname, '../../../server/routing/index.ts')],
+    entryPoints: [join(import.meta.dirname, '../../../rules/routing/index.ts')],
     bundle: true,
     platform: 'browser',
     format: 'esm',

@@ -1,4 +1,4 @@
-import type { Role } from '../../../server/db/schema.ts'
+import type { Role } from '../../../rules/enums.ts'
 import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
 
 /** The administrator's pages: accounts, units, invitations. Names, roles, dates, counts; no content. */

@@ -1,5 +1,5 @@
 import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
-import type { Role } from '../../../server/db/schema.ts'
+import type { Role } from '../../../rules/enums.ts'
 
 /**
  * Sign-in, set-up and enrolment pages. Passphrase fields have no `name`, so even if a script failed

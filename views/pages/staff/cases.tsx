@@ -1,5 +1,5 @@
-import type { CaseKind, CaseStatus, RiskLevel } from '../../../server/db/schema.ts'
-import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../server/features/idva/risk-checklist.ts'
+import type { CaseKind, CaseStatus, RiskLevel } from '../../../rules/enums.ts'
+import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../rules/risk-checklist.ts'
 import { COUNT_CAP } from '../../../server/features/idva/repository.ts'
 import { StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
 

@@ -1,4 +1,4 @@
-import type { Role } from '../../../server/db/schema.ts'
+import type { Role } from '../../../rules/enums.ts'
 import { ROLE_NAMES, StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
 import { cappedCount } from './cases.tsx'
 

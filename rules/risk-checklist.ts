@@ -1,4 +1,4 @@
-import type { Answer, RiskLevel } from '../../../crypto/records.ts'
+import type { Answer, RiskLevel } from '../crypto/records.ts'
 
 /**
  * The risk-indicators checklist, written for this project and modelled on the checklist UK

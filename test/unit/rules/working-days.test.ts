@@ -1,5 +1,5 @@
 import t from 'tap'
-import { addWorkingDays, overdueCutoff, responseClock, subtractWorkingDays, workingDaysBetween } from '../../../server/features/idva/clock.ts'
+import { addWorkingDays, overdueCutoff, responseClock, subtractWorkingDays, workingDaysBetween } from '../../../rules/working-days.ts'
 
 /** Working days, the first-response clock, and the cutoff the queue filters on. */
 

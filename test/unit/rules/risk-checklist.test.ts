@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Answer } from '../../../crypto/records.ts'
-import { assessRisk, HIGH_RISK_YES, higherLevel, isLower, levelFromYes, RISK_QUESTIONS } from '../../../server/features/idva/risk-checklist.ts'
+import { assessRisk, HIGH_RISK_YES, higherLevel, isLower, levelFromYes, RISK_QUESTIONS } from '../../../rules/risk-checklist.ts'
 
 /** The risk checklist: 24 questions; 14 "yes" is high; judgement raises, never lowers; MARAC. */
 

@@ -1,0 +1,7 @@
+/**
+ * The routing engine: pure, and safe to bundle for the browser (no Node modules here; loading a
+ * policy file from disk is in policy-file.ts).
+ */
+export { route } from './engine.ts'
+export { validateFacts, validatePolicy } from './validate.ts'
+export * from './types.ts'
