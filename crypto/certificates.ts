@@ -70,3 +70,44 @@ export async function verifyKeyChain(
   return current
 }
 
+
+/** One generation of a unit's keys as the server lists them. */
+export interface UnitKeyGeneration {
+  readonly generation: number
+  readonly publicKeys: PublicKeySet
+  /** Signed by the previous generation (from generation 2). */
+  readonly rotationCertificate: Uint8Array | null
+  /** Signed by the IDVA service (its generation `serviceGeneration`), once its lead vouched for it. */
+  readonly serviceCertificate: Uint8Array | null
+  readonly serviceGeneration: number | null
+}
+
+/**
+ * The unit key a package may be sealed to: the unit's newest generation, provided the IDVA service
+ * vouched for it, or for an earlier generation from which the newest follows by rotation
+ * certificates. `serviceSigningKeys` are the service's signing keys by generation, from a chain the
+ * caller has already checked against the pinned fingerprint. Throws CryptoError('bad_signature')
+ * when no generation carries a valid service certificate, or the chain from it is broken.
+ */
+export async function certifiedUnitKey(unitId: string, generations: readonly UnitKeyGeneration[], serviceSigningKeys: ReadonlyMap<number, Uint8Array>): Promise<{ generation: number; publicKeys: PublicKeySet }> {
+  const ordered = [...generations].sort((a, b) => a.generation - b.generation)
+  const newest = ordered.at(-1)
+  if (newest === undefined) fail('bad_signature', `${unitId} has no key`)
+  for (let index = ordered.length - 1; index >= 0; index--) {
+    const candidate = ordered[index]!
+    if (candidate.serviceCertificate === null || candidate.serviceGeneration === null) continue
+    const signer = serviceSigningKeys.get(candidate.serviceGeneration)
+    if (signer === undefined) continue
+    if (!(await verifyKeyCertificate(signer, { id: unitId, generation: candidate.generation, publicKeys: candidate.publicKeys }, candidate.serviceCertificate))) continue
+    // From the vouched-for generation to the newest, each certified by the one before.
+    let current = candidate.publicKeys
+    for (const next of ordered.slice(index + 1)) {
+      if (next.rotationCertificate === null || !(await verifyKeyCertificate(current.signing, { id: unitId, generation: next.generation, publicKeys: next.publicKeys }, next.rotationCertificate))) {
+        fail('bad_signature', `generation ${next.generation} of ${unitId} is not certified by the one before`)
+      }
+      current = next.publicKeys
+    }
+    return { generation: newest.generation, publicKeys: newest.publicKeys }
+  }
+  fail('bad_signature', `${unitId}'s key is not certified by the IDVA service`)
+}

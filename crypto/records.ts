@@ -1,6 +1,7 @@
 import { utf8 } from './bytes.ts'
 import { fail } from './errors.ts'
 import type { EnvelopeKind } from './envelope.ts'
+import { isShareableItem, type ShareableItem } from './referrals.ts'
 import { UUID } from './thread.ts'
 
 /**
@@ -17,8 +18,8 @@ import { UUID } from './thread.ts'
  * used; they are shown as text only.
  */
 
-export type RecordKind = 'triage' | 'note' | 'consent' | 'identifiers'
-export const RECORD_KINDS: readonly RecordKind[] = ['triage', 'note', 'consent', 'identifiers']
+export type RecordKind = 'triage' | 'note' | 'consent' | 'identifiers' | 'routing'
+export const RECORD_KINDS: readonly RecordKind[] = ['triage', 'note', 'consent', 'identifiers', 'routing']
 
 /** The envelope kind each record is sealed as (identifier index entries are IDVA-only notes). */
 export const RECORD_ENVELOPE_KIND: Readonly<Record<RecordKind, EnvelopeKind>> = {
@@ -26,6 +27,7 @@ export const RECORD_ENVELOPE_KIND: Readonly<Record<RecordKind, EnvelopeKind>> = 
   note: 'idva_note',
   consent: 'consent',
   identifiers: 'idva_note',
+  routing: 'idva_note',
 }
 
 export type Answer = 'yes' | 'no' | 'unknown'
@@ -71,6 +73,24 @@ export interface ConsentContent extends Authored {
   readonly words: string
   /** The day the person gave (or withheld) consent. */
   readonly givenOn: string
+  /**
+   * What may go to this track, item by item (crypto/referrals.ts), and which evidence files (upload
+   * ids), one by one. Empty in records made before items existed: a package needs a new version.
+   */
+  readonly items: readonly ShareableItem[]
+  readonly evidence: readonly string[]
+}
+
+/**
+ * The routing step: the facts the IDVA confirmed (the engine's input), the engine's decision on
+ * them, and any unit the IDVA chose instead, with the reason. Sealed like every record: the
+ * server sees only that it was saved (and, in the audit log, the policy version and rule ids).
+ */
+export interface RoutingContent extends Authored {
+  readonly type: 'routing'
+  readonly facts: Readonly<Record<string, unknown>>
+  readonly decision: Readonly<Record<string, unknown>>
+  readonly overrides: Readonly<Record<Track, { readonly unit: string; readonly reason: string } | null>>
 }
 
 export interface IdentifiersContent {
@@ -81,7 +101,7 @@ export interface IdentifiersContent {
   readonly numbers: readonly string[]
 }
 
-export type RecordContent = TriageContent | NoteContent | ConsentContent | IdentifiersContent
+export type RecordContent = TriageContent | NoteContent | ConsentContent | IdentifiersContent | RoutingContent
 
 export function recordContext(kind: RecordKind, seq: number, recordId: string): Uint8Array {
   if (!RECORD_KINDS.includes(kind)) fail('malformed', 'unknown record kind')
@@ -116,6 +136,17 @@ function level(value: unknown, what: string): RiskLevel {
 
 function strings(value: unknown, max: number, what: string): string[] {
   if (!Array.isArray(value) || value.length > max || !value.every((item) => typeof item === 'string' && item.length > 0 && item.length <= 200)) fail('malformed', `${what} is not a list of short texts`)
+  return [...(value as string[])]
+}
+
+function consentItems(value: unknown): ShareableItem[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.length > 20 || !value.every(isShareableItem)) fail('malformed', 'consented items are not valid')
+  return [...new Set(value as ShareableItem[])]
+}
+
+function uuids(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || value.length > 100 || !value.every((item) => typeof item === 'string' && UUID.test(item))) fail('malformed', `${what} is not a list of file ids`)
   return [...(value as string[])]
 }
 
@@ -154,7 +185,20 @@ export function readRecordContent(kind: RecordKind, json: string): RecordContent
         withWhom: text(value.withWhom, 1_000, 'with whom'),
         words: text(value.words, MAX_RECORD_TEXT, 'their words'),
         givenOn: day(value.givenOn, 'givenOn'),
+        items: consentItems(value.items),
+        evidence: value.evidence === undefined ? [] : uuids(value.evidence, 'consented evidence'),
       }
+    }
+    case 'routing': {
+      if (!isRecord(value.facts) || !isRecord(value.decision) || !isRecord(value.overrides)) fail('malformed', 'a routing record needs its facts, decision and overrides')
+      const overrides: Record<Track, { unit: string; reason: string } | null> = { criminal: null, misconduct: null }
+      for (const track of ['criminal', 'misconduct'] as const) {
+        const given = value.overrides[track]
+        if (given === null || given === undefined) continue
+        if (!isRecord(given) || typeof given.unit !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(given.unit)) fail('malformed', 'an override names no unit')
+        overrides[track] = { unit: given.unit, reason: text(given.reason, 5_000, 'the reason for the override') }
+      }
+      return { v: 1, type: 'routing', ...authored(value), facts: value.facts, decision: value.decision, overrides }
     }
     case 'triage': {
       if (!isRecord(value.answers) || Object.keys(value.answers).length > 40) fail('malformed', 'triage answers are not valid')

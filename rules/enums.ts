@@ -6,6 +6,5 @@
 export type Role = 'idva_lead' | 'idva' | 'investigator' | 'admin'
 export type CaseKind = 'disclosure' | 'consultation'
 export type CaseStatus = 'new' | 'in_contact' | 'support_ongoing' | 'referred' | 'closed'
-export type RiskLevel = 'standard' | 'medium' | 'high'
-export type RecordKind = 'triage' | 'note' | 'consent' | 'identifiers'
+export type { RecordKind, RiskLevel, Track } from '../crypto/records.ts'
 export type MessageKind = 'disclosure' | 'consultation' | 'reporter_message' | 'idva_reply'

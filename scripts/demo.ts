@@ -13,7 +13,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { recordAudit } from '../server/audit/audit.ts'
 import { openDatabase } from '../server/db/database.ts'
-import { policyUnits } from '../server/features/staff/admin-routes.ts'
+import { policyUnits } from '../rules/routing/units.ts'
 import { serviceExists } from '../server/features/staff/repository.ts'
 import { base32 } from '../server/features/staff/totp.ts'
 import { createLogger } from '../server/logger.ts'
@@ -27,7 +27,7 @@ import { fail } from './cli.ts'
 import { CaseVault } from '../server/security/case-vault.ts'
 import { writePinFile } from '../server/security/service-anchor.ts'
 import { fingerprint } from '../crypto/fingerprint.ts'
-import { publicKeysOf } from '../crypto/keys.ts'
+import { encodeSecretKeySet, publicKeysOf } from '../crypto/keys.ts'
 
 // Checked before the configuration is read: with DATABASE_URL set, the demo stops, full stop.
 if ((process.env.DATABASE_URL ?? '') !== '') {
@@ -47,9 +47,13 @@ try {
   const db = database.db
   if (!(await serviceExists(db))) {
     const policy = loadPolicyFile(config.routingPolicyPath)
-    const units = policyUnits(policy).filter((unit) => unit.force === policy.force)
-    const criminalUnit = units.find((unit) => unit.track === 'criminal')!
-    const misconductUnit = units.find((unit) => unit.track === 'misconduct')!
+    // The units ROUTING.md's worked example routes to: North Area safeguarding (a command unit that
+    // is not conflicted), this force's professional standards, and a partner force's professional
+    // standards outside this portal (its key added by the IDVA lead; it receives exported files).
+    const units = policyUnits(policy)
+    const criminalUnit = units.find((unit) => unit.id === 'met-na-safeguarding') ?? units.find((unit) => unit.track === 'criminal' && unit.force === policy.force)!
+    const misconductUnit = units.find((unit) => unit.track === 'misconduct' && unit.force === policy.force)!
+    const outsideUnit = units.find((unit) => unit.track === 'misconduct' && unit.force !== policy.force)
     const service = await seedService(db, { name: 'Demo IDVA Service (made-up)', force: policy.force })
     const people: [SeededStaff, string][] = []
     const add = async (username: string, role: SeededStaff['role'], groupId: string | null, team: string) => {
@@ -61,8 +65,16 @@ try {
     await seedGrant(db, await add('demo.idva', 'idva', service.id, 'IDVA service'), service)
     for (const [unitInfo, username] of [[criminalUnit, 'demo.criminal'], [misconductUnit, 'demo.misconduct']] as const) {
       const unit = (await seedUnit(db, { id: unitInfo.id, track: unitInfo.track, force: unitInfo.force, name: unitInfo.name }))!
+      await db.updateTable('groups').set({ command_unit: unitInfo.commandUnit }).where('id', '=', unit.id).execute()
       await seedGrant(db, await add(username, 'investigator', unit.id, unitInfo.name), unit)
       await seedUnitCertificate(db, unit, service)
+    }
+    if (outsideUnit !== undefined) {
+      const unit = (await seedUnit(db, { id: outsideUnit.id, track: outsideUnit.track, force: outsideUnit.force, name: outsideUnit.name }))!
+      await db.updateTable('groups').set({ external: true }).where('id', '=', unit.id).execute()
+      await seedUnitCertificate(db, unit, service)
+      // Its secret key, for trying `npm run envelope -- open-package` on an exported file.
+      writeFileSync(join(config.dataDir, `${outsideUnit.id}.secret.key`), `${await encodeSecretKeySet(unit.keys)}\n`, { mode: 0o600 })
     }
     await add('demo.admin', 'admin', null, 'Portal administration')
     const caseCodes = await seedDemoCases(db, new CaseVault(config.serverSecret), service.keys)
@@ -98,8 +110,13 @@ process.stdout.write(
     '',
     `Or add a TOTP key from ${loginsPath} to an authenticator app.`,
     '',
-    `${caseCodes.length} made-up disclosures wait in the IDVA queue (sign in as demo.idva). To read a reply as the`,
-    `person who sent one would, open ${config.publicOrigin}/return with its case code:`,
+    `${caseCodes.length} made-up disclosures wait in the IDVA queue (sign in as demo.idva). The oldest can be referred`,
+    'to investigators on both tracks (consent is recorded). A partner force\'s professional standards is outside the',
+    `portal: open a package exported to it with its key, ${join(config.dataDir, 'city-psd.secret.key')}:`,
+    '',
+    `  npm run --silent envelope -- open-package --key ${join(config.dataDir, 'city-psd.secret.key')} --service-fingerprint "$(cat ${join(config.dataDir, 'service-key-fingerprint')})" < FILE.sdpkg.json`,
+    '',
+    `To read a reply as the person who sent one would, open ${config.publicOrigin}/return with its case code:`,
     '',
     ...caseCodes.map((code) => `  ${code}`),
     '',

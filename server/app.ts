@@ -27,6 +27,7 @@ import staffAdminRoutes from './features/staff/admin-routes.ts'
 import staffAuthRoutes from './features/staff/auth-routes.ts'
 import staffTeamRoutes from './features/staff/team-routes.ts'
 import idvaRoutes from './features/idva/routes.ts'
+import referralRoutes from './features/referrals/routes.ts'
 
 export interface AppDependencies {
   readonly config: Config
@@ -109,5 +110,6 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(staffTeamRoutes)
   await app.register(staffAdminRoutes)
   await app.register(idvaRoutes)
+  await app.register(referralRoutes)
   return app
 }

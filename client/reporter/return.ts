@@ -26,7 +26,16 @@ interface Thread {
   readonly createdOn: string
   readonly firstReplyTargetDays: number
   readonly service: ServiceChain | null
+  readonly referrals: readonly { readonly track: 'criminal' | 'misconduct'; readonly outsideForce: boolean }[]
   readonly messages: readonly ThreadMessage[]
+}
+
+/** What the person agreed to, said back to them: the track and where, never the unit. */
+function referralLine(referral: Thread['referrals'][number]): string {
+  const where = referral.outsideForce ? 'an investigating team in another police force' : 'an investigating team outside your area'
+  return referral.track === 'criminal'
+    ? `As you agreed, your case has gone to ${where}, to look into it as a possible crime.`
+    : `As you agreed, your case has gone to ${where} that deals with police misconduct, separately from any criminal investigation.`
 }
 
 const CONSULTATION_STATUS_TEXT = {
@@ -135,6 +144,15 @@ export async function startReturn(): Promise<void> {
     // A consultation names nobody and carries no files.
     required<HTMLElement>(caseView, '[data-new-evidence-field]').hidden = consultation
     if (consultation) newFiles.value = ''
+    const referrals = required<HTMLElement>(caseView, '[data-referrals]')
+    referrals.hidden = thread.referrals.length === 0
+    required<HTMLElement>(referrals, '[data-referral-list]').replaceChildren(
+      ...thread.referrals.map((referral) => {
+        const item = document.createElement('li')
+        item.textContent = referralLine(referral)
+        return item
+      }),
+    )
     const list = required<HTMLElement>(caseView, '[data-thread]')
     const items: HTMLElement[] = []
     let expected = 1

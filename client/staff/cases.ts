@@ -31,8 +31,12 @@ import {
   type RecordContent,
   type RecordKind,
   type RiskLevel,
+  type RoutingContent,
+  type ShareableItem,
+  SHAREABLE_ITEM_NAMES,
   type TriageContent,
 } from '../../crypto/index.ts'
+import { wireRouting, type ReferralContext } from './referrals.ts'
 import type { EvidenceReference } from '../../crypto/thread.ts'
 import { assessRisk, isLower, RISK_LEVEL_NAMES, RISK_QUESTIONS } from '../../rules/risk-checklist.ts'
 import { AT_A_GLANCE, CONSULTATION_AT_A_GLANCE, IDVA_QUESTION_NAMES } from '../answers.ts'
@@ -151,7 +155,10 @@ export async function casePage(): Promise<void> {
   let disclosure: MessageContent | null = null
   let replyKey: Uint8Array | null = null
   let lastSeq = 0
-  let records: { triage: Opened<TriageContent>[]; note: Opened<NoteContent>[]; consent: Opened<ConsentContent>[]; identifiers: Opened<IdentifiersContent>[] } = { triage: [], note: [], consent: [], identifiers: [] }
+  let records: { triage: Opened<TriageContent>[]; note: Opened<NoteContent>[]; consent: Opened<ConsentContent>[]; identifiers: Opened<IdentifiersContent>[]; routing: Opened<RoutingContent>[] } = { triage: [], note: [], consent: [], identifiers: [], routing: [] }
+  let generations: readonly { generation: number; keys: KeySet }[] = []
+  let laterTexts: string[] = []
+  let evidence: EvidenceReference[] = []
 
   // A manager's consultation has no risk checklist or consent: those parts are not on its page.
   const hasTriage = document.querySelector('form[data-form="triage"]') !== null
@@ -161,12 +168,15 @@ export async function casePage(): Promise<void> {
     wireConsent()
   }
   wireNote()
+  const routingSection = document.querySelector<HTMLElement>('[data-routing]')
+  const routing = routingSection === null ? null : wireRouting(routingSection, referralContext)
 
   const store = await keysInThisTab((unlocked) => void start(unlocked))
   if (store !== null) await start(store)
 
   async function start(unlocked: Keystore): Promise<void> {
     ring = ringOf(unlocked)
+    generations = unlocked.group?.id === SERVICE_ID ? unlocked.group.generations : []
     if (ring === null) {
       pageStatus.error('You do not hold the IDVA service\'s key yet, so this case cannot be decrypted here. A colleague gives you access from the team page.')
       return
@@ -187,6 +197,8 @@ export async function casePage(): Promise<void> {
     let expected = 1
     disclosure = null
     replyKey = null
+    laterTexts = []
+    evidence = []
     let keysMatch = true
     for (const message of fetched.messages) {
       if (message.seq !== expected) items.push(gapNotice('A message is missing here: it may have been removed from the database. Tell the IDVA lead.'))
@@ -197,6 +209,10 @@ export async function casePage(): Promise<void> {
         const envelope = await openWithRing(keys, message.envelope, { caseId, kind: message.kind, context: messageContext(message.seq, message.id), ...(message.author === 'idva' ? {} : { signers: [authPublic] }) })
         const read = readMessageContent(fromUtf8(envelope.plaintext))
         opened++
+        if (message.author === 'reporter') {
+          evidence.push(...read.evidence)
+          if (message.seq !== 1 && read.text !== '') laterTexts.push(read.text)
+        }
         if (message.seq === 1) {
           disclosure = read
           // The first message names the case's keys: a server copy an insider swapped is refused,
@@ -216,7 +232,7 @@ export async function casePage(): Promise<void> {
     if (!keysMatch && disclosure !== null) pageStatus.error('The case\'s keys held by the portal do not match the ones the person sent, so replying is switched off. Tell the IDVA lead: the database may have been changed.')
     showGlance()
 
-    const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[] }
+    const byKind = { triage: [] as Opened<TriageContent>[], note: [] as Opened<NoteContent>[], consent: [] as Opened<ConsentContent>[], identifiers: [] as Opened<IdentifiersContent>[], routing: [] as Opened<RoutingContent>[] }
     for (const record of fetched.records) {
       const list = listForKind<Opened<RecordContent>>(byKind, record.kind)
       if (list === null) {
@@ -234,6 +250,7 @@ export async function casePage(): Promise<void> {
       showConsent()
     }
     showNotes()
+    if (routing !== null) await routing.show().catch((error: unknown) => pageStatus.error(`The routing step could not be prepared: ${(error as Error).message}`))
     view.hidden = false
     recordsView.hidden = false
     required<HTMLFormElement>(view, 'form[data-form="reply"]').hidden = fetched.status === 'closed'
@@ -456,9 +473,13 @@ export async function casePage(): Promise<void> {
       const givenOn = required<HTMLInputElement>(form, '[data-consent-date]').value
       if (agreed === 'yes' && (share === '' || withWhom === '')) throw new Problem('Say what the person agrees to share, and with whom.')
       if (!/^\d{4}-\d{2}-\d{2}$/.test(givenOn)) throw new Problem('Enter the day the person said so.')
-      const payload: ConsentContent = { v: 1, type: 'consent', author: username, writtenOn: todayHere(), track, agreed: agreed === 'yes', share, withWhom, words, givenOn }
+      const items = agreed === 'yes' ? [...form.querySelectorAll<HTMLInputElement>('[data-consent-item]:checked')].map((input) => input.value as ShareableItem) : []
+      const files = agreed === 'yes' ? [...form.querySelectorAll<HTMLInputElement>('[data-consent-file]:checked')].map((input) => input.value) : []
+      if (agreed === 'yes' && items.length === 0 && files.length === 0) throw new Problem('Tick what the person agrees may go to this track.')
+      const payload: ConsentContent = { v: 1, type: 'consent', author: username, writtenOn: todayHere(), track, agreed: agreed === 'yes', share, withWhom, words, givenOn, items, evidence: files }
       await sealRecord('consent', payload)
       for (const field of form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('[data-consent-share], [data-consent-with], [data-consent-words]')) field.value = ''
+      for (const box of form.querySelectorAll<HTMLInputElement>('[data-consent-item], [data-consent-file]')) box.checked = false
       return `Consent for the ${track} track recorded.`
     })
   }
@@ -470,11 +491,37 @@ export async function casePage(): Promise<void> {
     item.dataset.consentTrack = consent.track
     const what = consent.agreed ? `agreed to share ${consent.share} with ${consent.withWhom}` : 'did not agree to anything going to this track'
     item.append(text('p', `${consent.track === 'criminal' ? 'Criminal' : 'Misconduct'} track, ${consent.givenOn}: ${what}. Recorded by ${consent.author} on ${consent.writtenOn}.`))
+    if (consent.agreed) {
+      const files = evidence.filter((file) => consent.evidence.includes(file.id)).map((file) => file.name)
+      const parts = [...consent.items.map((shareable) => SHAREABLE_ITEM_NAMES[shareable]), ...(files.length === 0 ? [] : [`files: ${files.join(', ')}`])]
+      item.append(text('p', parts.length === 0 ? 'Nothing ticked item by item: record a new version before a package can be built.' : `May go to this track: ${parts.join('; ')}.`, 'hint'))
+    }
     if (consent.words !== '') item.append(text('p', `In their words: ${consent.words}`, 'message__text'))
     return item
   }
 
   function showConsent(): void {
+    // The person's files, to tick one by one.
+    const fileField = document.querySelector<HTMLElement>('[data-consent-evidence-field]')
+    const fileList = document.querySelector<HTMLElement>('[data-consent-evidence]')
+    if (fileField !== null && fileList !== null) {
+      fileList.replaceChildren(
+        ...evidence.map((file) => {
+          const row = document.createElement('div')
+          row.className = 'choice'
+          const input = document.createElement('input')
+          input.type = 'checkbox'
+          input.id = `consent-file-${file.id}`
+          input.value = file.id
+          input.dataset.consentFile = ''
+          const label = text('label', file.name)
+          label.setAttribute('for', input.id)
+          row.append(input, label)
+          return row
+        }),
+      )
+      fileField.hidden = evidence.length === 0
+    }
     const entries = records.consent
     required<HTMLElement>(document, '[data-consent-history]').replaceChildren(...withGaps(entries, consentLine).reverse())
     const current = required<HTMLElement>(document, '[data-consent-current]')
@@ -487,6 +534,28 @@ export async function casePage(): Promise<void> {
     list.className = 'list'
     list.append(...lines)
     current.replaceChildren(list)
+  }
+
+  // ---- referral --------------------------------------------------------------------------------
+
+  /** What the routing step needs, once the case is decrypted (null until then). */
+  function referralContext(): ReferralContext | null {
+    if (content === null || ring === null) return null
+    const latest = (track: 'criminal' | 'misconduct') => [...records.consent].reverse().find((entry) => entry.content?.track === track)?.content ?? null
+    return {
+      caseId,
+      username,
+      serviceName: document.querySelector<HTMLElement>('[data-routing]')?.dataset.serviceName ?? 'The IDVA service',
+      service: generations,
+      disclosure,
+      laterTexts,
+      evidence,
+      triage: records.triage.at(-1)?.content ?? null,
+      consent: { criminal: latest('criminal'), misconduct: latest('misconduct') },
+      routing: records.routing.at(-1)?.content ?? null,
+      saveRouting: (payload, audit) => sealRecord('routing', payload, audit),
+      reload: load,
+    }
   }
 
   // ---- notes -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { newGroupKeys, rotateGroupKeys, wrapGroupKeys, issueKeyCertificate, deriveStaffSecrets } from '../../crypto/staff-keys.ts'
 import { fingerprint } from '../../crypto/fingerprint.ts'
-import { publicKeysOf } from '../../crypto/keys.ts'
+import { decodePublicKeySet, publicKeysOf, type KeySet, type PublicKeySet } from '../../crypto/keys.ts'
 import { postJson, RequestRefused } from './http.ts'
 import { b64, fetchKeyMaterial, fingerprintOf, fromWire, publicKeysFrom, unlock, wirePublicKeys, wrapUnderNewPassphrase, type WirePassphrase } from './keys.ts'
 import { forgetKeys, saveKeys, type Keystore } from './keystore.ts'
@@ -277,6 +277,9 @@ async function teamPage(): Promise<void> {
     await saveKeys(store)
   })
 
+  wireOutsideUnit(needKeys)
+  for (const button of document.querySelectorAll<HTMLButtonElement>('form[data-form="outside-unit"] [data-submit]')) button.disabled = false
+
   act('[data-certify]', async (button) => {
     const serviceId = button.dataset.service!
     const serviceGeneration = Number(button.dataset.serviceGeneration)
@@ -289,6 +292,38 @@ async function teamPage(): Promise<void> {
       publicKeys: publicKeysFrom({ x25519Public: button.dataset.x25519!, ed25519Public: button.dataset.ed25519! }),
     })
     await postJson(`/staff/units/${encodeURIComponent(unitId)}/certify`, { generation, certificate: b64(certificate) })
+  })
+}
+
+/**
+ * The IDVA lead adds a key for a unit outside this portal: the key file the unit sent, and the
+ * fingerprint it read out by another channel. The browser computes the fingerprint of the key
+ * itself and goes on only if the two match; then it vouches for the key with the service's key.
+ */
+function wireOutsideUnit(needKeys: (groupId: string, generation: number) => KeySet): void {
+  const form = document.querySelector<HTMLFormElement>('form[data-form="outside-unit"]')
+  if (form === null) return
+  const status = new FormStatus(form, [submitButton(form)])
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    void status.run(async () => {
+      const unitId = required<HTMLSelectElement>(form, '[data-outside-unit]').value
+      let publicKeys: PublicKeySet
+      try {
+        publicKeys = decodePublicKeySet(valueOf(form, '[data-outside-key]'))
+      } catch {
+        throw new Problem('That is not a public.key file: paste its one line of text exactly as the unit sent it.')
+      }
+      const typed = valueOf(form, '[data-outside-fingerprint]').replace(/\D/g, '')
+      if (typed.length !== 30) throw new Problem('Enter the fingerprint the unit read to you: six groups of five digits.')
+      const computed = await fingerprint(publicKeys)
+      if (computed.replace(/\D/g, '') !== typed) throw new Problem(`The fingerprint of this key is ${computed}, not the one the unit read to you. Do not add it: check with the unit by phone or in person.`)
+      const serviceGeneration = Number(form.dataset.serviceGeneration)
+      const service = needKeys(form.dataset.service!, serviceGeneration)
+      const certificate = await issueKeyCertificate(service.signing, { id: unitId, generation: 1, publicKeys })
+      await postJson('/staff/referrals/outside-units', { unitId, ...wirePublicKeys(publicKeys), serviceCertificate: b64(certificate), serviceGeneration })
+      window.location.reload()
+    })
   })
 }
 

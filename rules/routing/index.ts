@@ -5,3 +5,4 @@
 export { route } from './engine.ts'
 export { validateFacts, validatePolicy } from './validate.ts'
 export * from './types.ts'
+export { overrideCandidates, policyUnits, type PolicyUnit } from './units.ts'

@@ -55,6 +55,8 @@ export interface Policy {
   readonly otherForceFromRank: string
   readonly chiefOfficerFromRank: string
   readonly seniorStaffGrades: readonly string[]
+  /** Optional: every police staff grade of the force, for the report's question (senior ones among them). */
+  readonly staffGrades?: readonly string[]
   readonly conflictedDepartments: readonly string[]
   readonly otherForceAlways: boolean
   /** In order of preference. */

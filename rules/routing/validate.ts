@@ -95,6 +95,7 @@ const POLICY_FIELDS = [
   'otherForceFromRank',
   'chiefOfficerFromRank',
   'seniorStaffGrades',
+  'staffGrades',
   'conflictedDepartments',
   'otherForceAlways',
   'partnerForces',
@@ -107,10 +108,12 @@ const POLICY_FIELDS = [
  * policy that would give one unit both a criminal and a misconduct track is refused here.
  */
 export function validatePolicy(input: Json): Policy & { readonly example: boolean } {
-  const p = object(input, 'policy', POLICY_FIELDS, POLICY_FIELDS.filter((field) => !['$schema', 'description', 'example', 'names'].includes(field)))
+  const p = object(input, 'policy', POLICY_FIELDS, POLICY_FIELDS.filter((field) => !['$schema', 'description', 'example', 'names', 'staffGrades'].includes(field)))
   if (p.description !== undefined && typeof p.description !== 'string') throw new RoutingInputError('policy.description', 'must be a string')
   const example = p.example === undefined ? false : boolean(p.example, 'policy.example')
   const version = text(p.version, 'policy.version')
+  // The version goes into audit entries and package contexts: short, plain characters.
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(version)) throw new RoutingInputError('policy.version', 'must be 1 to 64 letters, digits, dots, hyphens, underscores or colons')
   const force = text(p.force, 'policy.force')
 
   const commandUnits = record(p.commandUnits, 'policy.commandUnits', (value, path) => textList(value, path, { min: 1 }))
@@ -150,6 +153,10 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
   }
 
   const seniorStaffGrades = textList(p.seniorStaffGrades, 'policy.seniorStaffGrades')
+  // The grades a reporter can choose from, when the force lists them; the senior ones among them.
+  const staffGrades = p.staffGrades === undefined ? undefined : textList(p.staffGrades, 'policy.staffGrades', { min: 1 })
+  const missing = staffGrades === undefined ? undefined : seniorStaffGrades.find((grade) => !staffGrades.some((candidate) => key(candidate) === key(grade)))
+  if (missing !== undefined) throw new RoutingInputError('policy.seniorStaffGrades', `must be among policy.staffGrades (got ${show(missing)})`)
   const conflictedDepartments = textList(p.conflictedDepartments, 'policy.conflictedDepartments')
   const otherForceAlways = boolean(p.otherForceAlways, 'policy.otherForceAlways')
   const partnerForces = textList(p.partnerForces, 'policy.partnerForces')
@@ -201,6 +208,7 @@ export function validatePolicy(input: Json): Policy & { readonly example: boolea
     otherForceFromRank,
     chiefOfficerFromRank,
     seniorStaffGrades,
+    ...(staffGrades === undefined ? {} : { staffGrades }),
     conflictedDepartments,
     otherForceAlways,
     partnerForces,

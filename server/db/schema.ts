@@ -53,6 +53,10 @@ export interface GroupsTable {
   track: 'criminal' | 'misconduct' | null
   force: string
   name: string
+  /** A criminal unit of this force: its command unit in the routing policy. */
+  command_unit: Generated<string | null>
+  /** A unit of a force with no accounts here, whose key the IDVA lead added: it receives exported files. */
+  external: Generated<boolean>
   created_at: Generated<Date>
   disabled_at: Date | null
   rotation_recommended_at: Date | null
@@ -203,6 +207,28 @@ export interface CaseRecordsTable {
   sealed: boolean
 }
 
+export type ReferralStatus = 'sent' | 'exported' | 'acknowledged' | 'investigating' | 'no_further_action' | 'transferred' | 'closed' | 'returned'
+
+/** A package sent to an investigating unit on one track (staff actions: times are kept). */
+export interface ReferralsTable {
+  id: string
+  case_id: string
+  track: 'criminal' | 'misconduct'
+  unit_id: string
+  unit_generation: number
+  delivery: 'portal' | 'export'
+  status: ReferralStatus
+  iopc_required: boolean
+  /** The person agreed (not a safeguarding override): /return may say it went, never to whom. */
+  tell_reporter: boolean
+  /** The package envelope, sealed at rest under the case's data key. */
+  envelope: Buffer
+  padded_size: number
+  sent_by: string | null
+  sent_at: Generated<Date>
+  status_changed_at: Generated<Date>
+}
+
 /** One random data key per case, sealed under a key derived from SERVER_SECRET. */
 export interface CaseKeysTable {
   case_id: string
@@ -241,6 +267,7 @@ export interface Schema {
   case_evidence: CaseEvidenceTable
   case_records: CaseRecordsTable
   case_keys: CaseKeysTable
+  referrals: ReferralsTable
   used_challenges: UsedChallengesTable
   case_sessions: CaseSessionsTable
 }

@@ -179,6 +179,7 @@ if (browser !== null) {
     await page.fill('#consent-share', 'what happened in November')
     await page.fill('#consent-with', 'an investigator outside my borough')
     await page.fill('#consent-words', 'I want it looked at, but not by anyone at my station')
+    await page.check('#consent-item-what_happened')
     await page.click('form[data-form="consent"] [data-submit]')
     await page.locator('form[data-form="consent"] [data-done]:not([hidden])').waitFor()
     t.match(await page.textContent('[data-consent-current]'), /Criminal track, \d{4}-\d{2}-\d{2}: agreed to share what happened in November with an investigator outside my borough/)

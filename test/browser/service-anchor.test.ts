@@ -101,7 +101,7 @@ if (browser !== null) {
     // The page as an instance serves it before it notices (the pin is from its configuration).
     await page.route(`${origin}/report`, async (route) => {
       const { ReportPage } = await import('../../views/pages/report.tsx')
-      const body = await ReportPage({ context: app.pageContext, service: { name: 'x', fingerprint: app.anchor.pin! }, firstReplyTargetDays: 2, choices: { boroughs: [], ranks: [] } })
+      const body = await ReportPage({ context: app.pageContext, service: { name: 'x', fingerprint: app.anchor.pin! }, firstReplyTargetDays: 2, choices: { boroughs: [], ranks: [], staffGrades: [] } })
       return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: String(body) })
     })
     const posts = postsFrom(page)

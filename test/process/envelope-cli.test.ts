@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeSecretKeySet, sealEnvelope } from '../../crypto/index.ts'
+import { base64url, decodeSecretKeySet, encodeSecretKeySet, fingerprint, generateKeySet, issueKeyCertificate, publicKeysOf, sealEnvelope } from '../../crypto/index.ts'
+import { buildExport, serviceChain, SERVICE_ID } from '../helpers/referral-export.ts'
 
 /** The envelope CLI exactly as documented: npm run --silent envelope -- ... */
 
@@ -87,4 +88,74 @@ t.test('signed envelopes need the signer named to open', async (t) => {
   t.equal(opened.stdout.toString(), 'signed reply')
   refused(t, envelope(['open', '--key', join(keys, 'secret.key'), '--case', 'c-4', '--signer', join(other, 'public.key')], signed.stdout), /signature does not verify/)
   t.ok(existsSync(join(other, 'public.key')))
+})
+
+t.test('open-package: an exported referral package, for a unit outside the portal', async (t) => {
+  // The IDVA service rotated once, so the chain from the published key is followed.
+  const service = await serviceChain(2)
+  const published = await fingerprint(publicKeysOf(service.keys[0]!))
+  const unit = await generateKeySet()
+  const unitKey = join(dir, 'unit.key')
+  writeFileSync(unitKey, `${await encodeSecretKeySet(unit)}\n`, { mode: 0o600 })
+  const otherUnitKey = join(dir, 'other-unit.key')
+  writeFileSync(otherUnitKey, `${await encodeSecretKeySet(await generateKeySet())}\n`, { mode: 0o600 })
+  const photo = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Buffer.from('a photo, every byte kept'), 0, 0x80, 0])
+  const hostile = Buffer.from('a file with a hostile name')
+  const built = await buildExport({
+    service,
+    unit,
+    files: [
+      { name: 'photo.jpg', type: 'image/jpeg', bytes: photo },
+      { name: '../../.\u202Egpj.exe\u0007\n', type: 'application/octet-stream', bytes: hostile },
+    ],
+  })
+  const exported = (file: unknown) => JSON.stringify(file)
+  const open = (input: string | Uint8Array, options: { key?: string; pin?: string; out?: string } = {}) =>
+    envelope(['open-package', '--key', options.key ?? unitKey, '--service-fingerprint', options.pin ?? published, ...(options.out === undefined ? [] : ['--out', options.out])], input)
+
+  t.test('prints the content and saves the evidence files', async (t) => {
+    const out = join(dir, 'evidence')
+    // Any spacing of the 30 digits.
+    const opened = open(exported(built.file), { pin: published.replace(/ /g, ''), out })
+    t.equal(opened.status, 0, opened.stderr)
+    t.equal(opened.stderr, '', 'nothing on standard error')
+    t.same(JSON.parse(opened.stdout.toString('utf8')), built.content, 'the package content, exactly')
+    t.match(opened.stdout.toString('utf8'), /^\{\n  "v": 1,\n/, 'pretty-printed with 2 spaces')
+    t.equal(statSync(out).mode & 0o777, 0o700, 'the folder is private')
+    t.same(readdirSync(out).sort(), ['1-photo.jpg', '2-_.._.gpj.exe'], 'safe names: no separators, controls, bidi characters or leading dots')
+    t.same(readFileSync(join(out, '1-photo.jpg')), photo, 'the decrypted bytes')
+    t.same(readFileSync(join(out, '2-_.._.gpj.exe')), hostile)
+    t.equal(statSync(join(out, '1-photo.jpg')).mode & 0o777, 0o600, 'each file is private')
+    // An empty folder will do; one that holds a file will not.
+    const empty = join(dir, 'empty')
+    mkdirSync(empty)
+    const again = open(exported(built.file), { out: empty })
+    t.equal(again.status, 0, again.stderr)
+    t.same(readFileSync(join(empty, '1-photo.jpg')), photo)
+    refused(t, open(exported(built.file), { out }), /--out .* is not empty/)
+  })
+
+  t.test('refuses a file not from the IDVA service, or not for this unit', async (t) => {
+    refused(t, open(exported(built.file), { pin: '12345 67890 12345 67890 12345 67890' }), /fingerprint .* not the one given with --service-fingerprint/)
+    refused(t, open(exported(built.file), { key: otherUnitKey }), /sealed for another unit/)
+    // Signed by a key that is not in the service's chain.
+    const stranger = await generateKeySet()
+    refused(t, open(exported((await buildExport({ service, unit, signer: stranger.signing })).file)), /not signed by the IDVA service/)
+    // Generation 2 certified by another key than generation 1's.
+    const forged = await issueKeyCertificate(stranger.signing, { id: SERVICE_ID, generation: 2, publicKeys: publicKeysOf(service.keys[1]!) })
+    const generations = service.exported.generations.map((generation, index) => (index === 1 ? { ...generation, certificate: base64url.encode(forged) } : generation))
+    refused(t, open(exported({ ...built.file, service: { ...built.file.service, generations } })), /key chain in this file is broken/)
+  })
+
+  t.test('refuses an altered or malformed file', async (t) => {
+    const bytes = base64url.decode(built.file.envelope, 'envelope')
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01
+    refused(t, open(exported({ ...built.file, envelope: base64url.encode(bytes) })), /signature does not verify: it has been altered/)
+    refused(t, open(exported({ ...built.file, track: 'criminal' })), /signature does not verify/)
+    refused(t, open('{"format": "sd-referral-export-v1",'), /not a referral package file: it is not JSON/)
+    refused(t, open(exported({ ...built.file, format: 'sd-referral-export-v2' })), /not a referral package file \(format sd-referral-export-v1\)/)
+    const { service: _service, ...missing } = built.file
+    refused(t, open(exported(missing)), /missing or unknown fields/)
+    refused(t, open(exported({ ...built.file, evidence: {} })), /evidence file 1 of the package is missing from the package file/)
+  })
 })

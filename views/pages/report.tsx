@@ -18,6 +18,8 @@ import { Receipt } from '../components/receipt.tsx'
 export interface ReportChoices {
   readonly boroughs: readonly string[]
   readonly ranks: readonly string[]
+  /** Police staff grades, when the force's routing policy lists them. */
+  readonly staffGrades: readonly string[]
 }
 
 export const REPORT_STEPS = [
@@ -97,6 +99,12 @@ function SelectAnswer({ name, label, hint, options }: { name: string; label: str
 }
 
 const NOT_SURE: Option = { value: 'not_sure', label: 'Not sure' }
+const DONT_KNOW: Option = { value: 'not_sure', label: "I don't know" }
+
+/** A grade as people read it: "A" is "Band A"; a longer name stays as it is. */
+function gradeLabel(grade: string): string {
+  return /^[A-Z]$/.test(grade) ? `Band ${grade}` : grade
+}
 
 function placeOptions(boroughs: readonly string[]): Option[] {
   return [...boroughs.map((borough) => ({ value: borough, label: borough })), { value: 'outside_force_area', label: 'Outside the force area' }, { value: 'prefer_not_to_say', label: 'I would rather not say' }]
@@ -174,8 +182,29 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
           <TextAnswer name="perpetratorName" label="Their name (optional)" />
           <TextAnswer name="perpetratorNumber" label="Their collar or staff number (optional)" />
           <TextAnswer name="perpetratorRole" label="Their role (optional)" hint="For example: response officer, detective, call handler." />
-          <SelectAnswer name="perpetratorRank" label="Their rank or grade (optional)" options={[...choices.ranks.map((rank) => ({ value: rank, label: rank })), NOT_SURE]} />
+          <SelectAnswer
+            name="perpetratorRank"
+            label="Their rank (optional)"
+            options={[...choices.ranks.map((rank) => ({ value: rank, label: rank })), { value: 'staff', label: 'Police staff, not an officer' }, DONT_KNOW]}
+          />
+          {choices.staffGrades.length === 0 ? (
+            ''
+          ) : (
+            <SelectAnswer name="perpetratorStaffGrade" label="If they are police staff, their grade (optional)" options={[...choices.staffGrades.map((grade) => ({ value: grade, label: gradeLabel(grade) })), DONT_KNOW]} />
+          )}
           <TextAnswer name="perpetratorWorkplace" label="Where they work (optional)" hint="A station, team or department." />
+          <SelectAnswer
+            name="perpetratorBorough"
+            label="Which borough do they work in? (optional)"
+            hint="If they do not work for the police, which borough they live in. It helps make sure nobody who works near them deals with your case."
+            options={[...placeOptions(choices.boroughs).filter((option) => option.value !== 'prefer_not_to_say'), DONT_KNOW]}
+          />
+          <Choices
+            name="onDuty"
+            type="radio"
+            legend="Did any of it happen while they were at work, on duty?"
+            options={[{ value: 'yes', label: 'Yes, some or all of it' }, { value: 'no', label: 'No, none of it' }, DONT_KNOW]}
+          />
           <Choices
             name="usedPosition"
             type="radio"
@@ -196,6 +225,13 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
           <SelectAnswer name="liveBorough" label="Where do you live?" options={placeOptions(choices.boroughs)} />
           <SelectAnswer name="workBorough" label="Where do you work?" options={placeOptions(choices.boroughs)} />
           <SelectAnswer name="incidentBorough" label="Where did it happen?" hint="If it happened in several places, choose the main one and tell us more in step 6." options={placeOptions(choices.boroughs)} />
+          <Choices
+            name="otherForce"
+            type="radio"
+            legend="If it is ever investigated, would you want another police force to do it?"
+            hint="You do not have to decide now. Nothing is investigated unless you agree."
+            options={[{ value: 'yes', label: 'Yes, another force' }, { value: 'no', label: 'No, this force is fine' }, DONT_KNOW]}
+          />
         </>
       )
     case 4:

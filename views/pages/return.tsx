@@ -57,6 +57,11 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         <KeyProblemNotice />
         {service === null ? '' : <ServiceKey service={service} />}
 
+        <div class="panel" data-referrals="" hidden>
+          <h3>Investigation</h3>
+          <ul class="list" data-referral-list=""></ul>
+        </div>
+
         <h3>Messages</h3>
         <ol class="thread" data-thread=""></ol>
         <p class="hint" data-reply-target="" hidden safe>

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { CaseKind, CaseStatus, RecordKind, RiskLevel, Schema } from '../../db/schema.ts'
 import type { CaseVault } from '../../security/case-vault.ts'
+import { COUNT_CAP } from '../../../rules/queue.ts'
 import { caseKeys, findCase, openMessage, openRecord } from '../cases/repository.ts'
 
 /** SQL for the IDVA workspace. Plain functions taking the database or a transaction. */
@@ -82,8 +83,6 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
   }
 }
 
-/** Counts are capped: beyond this the queue says "999 or more", so counting never walks the table. */
-export const COUNT_CAP = 999
 
 /** New cases and those past their first-response target, each counted up to COUNT_CAP. */
 export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, string>>): Promise<{ new: number; overdue: number }> {

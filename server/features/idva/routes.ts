@@ -5,10 +5,12 @@ import { recordAudit } from '../../audit/audit.ts'
 import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
 import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
+import type { RoutingChoices } from '../../../views/pages/staff/referrals.tsx'
 import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueView } from '../../../views/pages/staff/cases.tsx'
 import { caseThread, evidenceFile, findCase, insertMessage, insertRecord, serviceKeyChain } from '../cases/repository.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
-import { body, bytes, integer, text } from '../../http/input.ts'
+import { findGroup, IDVA_SERVICE_ID } from '../staff/repository.ts'
+import { body, bytes, integer, object, text } from '../../http/input.ts'
 import { staffView } from '../staff/view-context.ts'
 import { overdueCutoffs, responseClock } from '../../../rules/working-days.ts'
 import { checkServiceEnvelope } from './incoming.ts'
@@ -49,6 +51,28 @@ function caseIdOf(request: FastifyRequest): string {
   const caseId = (request.params as Params).caseId
   if (!UUID.test(caseId)) throw new HttpError(404, NO_SUCH_CASE)
   return caseId
+}
+
+const RULE = /^R([1-9]|1[0-2])$/
+
+/**
+ * What the audit log keeps of a routing record, sent beside its envelope: the policy version and
+ * the rule ids per track ("met-2026-11|criminal:R2,R3,R4|misconduct:R6|iopc:"), and which tracks
+ * were overridden. The reasons and the facts stay in the envelope.
+ */
+function routingAudit(input: Record<string, unknown>, policyVersion: string): { summary: string; overridden: ('criminal' | 'misconduct')[] } {
+  const given = object(input, 'routing')
+  if (given.policyVersion !== policyVersion) throw new HttpError(409, 'The routing policy has changed since this page was loaded. Reload the case and work out the route again.')
+  const rules = (field: string) => {
+    const value = given[field]
+    if (!Array.isArray(value) || value.length > 12 || !value.every((rule) => typeof rule === 'string' && RULE.test(rule))) throw new HttpError(400, `routing.${field} must be a list of rule ids (R1 to R12).`)
+    return value as string[]
+  }
+  const overridden = given.overridden
+  if (!Array.isArray(overridden) || overridden.length > 2 || !overridden.every((track) => track === 'criminal' || track === 'misconduct') || new Set(overridden).size !== overridden.length) {
+    throw new HttpError(400, 'routing.overridden must list the overridden tracks.')
+  }
+  return { summary: `${policyVersion}|criminal:${rules('criminal').join(',')}|misconduct:${rules('misconduct').join(',')}|iopc:${rules('iopc').join(',')}`, overridden: overridden as ('criminal' | 'misconduct')[] }
 }
 
 const idvaRoutes: FastifyPluginAsync = async (app) => {
@@ -129,7 +153,19 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     }
   }
 
-  app.get('/staff/cases/:caseId', { config: ACCESS }, async (request, reply) => reply.html(CasePage({ view: staffView(app, request), summary: await summaryOf(caseIdOf(request)) })))
+  // The routing step's lists come from the policy (the engine itself runs in the IDVA's browser).
+  const policy = app.routingPolicy
+  const routingChoices: Omit<RoutingChoices, 'serviceName'> = {
+    boroughs: Object.values(policy.commandUnits).flat().sort((a, b) => a.localeCompare(b)),
+    ranks: [...policy.ranks],
+    staffGrades: [...(policy.staffGrades ?? [])],
+    forces: [policy.force, ...policy.partnerForces].map((force) => [force, policy.names?.forces?.[force] ?? force] as const),
+    departments: policy.conflictedDepartments.map((department) => [department, policy.names?.departments?.[department] ?? department] as const),
+  }
+
+  app.get('/staff/cases/:caseId', { config: ACCESS }, async (request, reply) =>
+    reply.html(CasePage({ view: staffView(app, request), summary: await summaryOf(caseIdOf(request)), routing: { ...routingChoices, serviceName: (await findGroup(db, IDVA_SERVICE_ID))?.name ?? 'The IDVA service' } })),
+  )
 
   /** Everything the IDVA's browser decrypts: envelopes, with the public keys to check them. */
   app.get('/staff/cases/:caseId/content', { config: ACCESS }, async (request, reply) => {
@@ -232,14 +268,14 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     return reply.code(201).send({ seq })
   })
 
-  const RECORD_AUDIT: Record<RecordKind, string> = { triage: 'case.triaged', note: 'case.note_added', consent: 'case.consent_recorded', identifiers: 'case.identifiers_indexed' }
+  const RECORD_AUDIT: Record<RecordKind, string> = { triage: 'case.triaged', note: 'case.note_added', consent: 'case.consent_recorded', identifiers: 'case.identifiers_indexed', routing: 'case.routing_computed' }
 
   /** Triage, a note, a consent version or an index entry: a new record, never a changed one. */
   app.post('/staff/cases/:caseId/records', { bodyLimit: 400_000, config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
     const input = body(request.body)
     const kind = text(input, 'kind', { max: 20 }) as RecordKind
-    if (!RECORD_KINDS.includes(kind)) throw new HttpError(400, 'kind must be triage, note, consent or identifiers.')
+    if (!RECORD_KINDS.includes(kind)) throw new HttpError(400, 'kind must be triage, note, consent, identifiers or routing.')
     const recordId = text(input, 'recordId', { min: 36, max: 36, pattern: UUID })
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 300_000 })
@@ -248,8 +284,9 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       riskLevel = text(input, 'riskLevel', { max: 10 }) as RiskLevel
       if (!RISK_LEVELS.includes(riskLevel)) throw new HttpError(400, 'riskLevel must be standard, medium or high.')
     }
+    const routing = kind === 'routing' ? routingAudit(input, app.routingPolicy.version) : null
     const found = await existingCase(caseId)
-    if (found.kind === 'consultation' && kind !== 'note') throw new HttpError(400, 'A line manager\'s consultation names nobody, so it has no risk checklist, consent or index entry: only notes and replies.')
+    if (found.kind === 'consultation' && kind !== 'note') throw new HttpError(400, 'A line manager\'s consultation names nobody, so it has no risk checklist, consent, routing or index entry: only notes and replies.')
     const paddedSize = await checkServiceEnvelope(envelope, { kind: RECORD_ENVELOPE_KIND[kind], caseId, context: recordContext(kind, seq, recordId), service: await serviceKeys(), alsoTo: [] })
     await db.transaction().execute(async (trx) => {
       if ((await lockCase(trx, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
@@ -258,6 +295,11 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       await insertRecord(trx, found.dataKey, { id: recordId, caseId, kind, seq, envelope, paddedSize })
       if (riskLevel !== null) await trx.updateTable('cases').set({ risk_level: riskLevel, triaged_on: await today(trx) }).where('id', '=', caseId).execute()
       await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: RECORD_AUDIT[kind], object: { type: 'case', id: caseId } })
+      if (routing !== null) {
+        // The policy version and the rules that fired (never the facts or the reasons), and each override.
+        await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.routing_decision', object: { type: 'routing', id: routing.summary } })
+        for (const track of routing.overridden) await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.routing_overridden', object: { type: 'track', id: track } })
+      }
     })
     return reply.code(201).send({ seq })
   })

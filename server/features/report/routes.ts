@@ -23,6 +23,7 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
   const choices: ReportChoices = {
     boroughs: Object.values(app.routingPolicy.commandUnits).flat().sort((a, b) => a.localeCompare(b)),
     ranks: [...app.routingPolicy.ranks],
+    staffGrades: [...(app.routingPolicy.staffGrades ?? [])],
   }
 
   app.get('/report', async (_request, reply) =>

@@ -11,6 +11,7 @@ import { ReturnChallenges } from '../../security/return-challenge.ts'
 import { sha256 } from '../../security/tokens.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from '../cases/incoming.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
+import { caseReferrals } from '../referrals/repository.ts'
 import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
 
 /**
@@ -83,6 +84,11 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       createdOn: found.created_on,
       firstReplyTargetDays: found.kind === 'consultation' ? app.config.consultationReplyTargetDays : app.config.firstReplyTargetDays,
       service: await serviceKeyChain(db),
+      // What the person agreed to, now done: the track, and whether it went outside this force.
+      // Never the unit. Referrals made without their agreement are not shown here.
+      referrals: (await caseReferrals(db, caseId))
+        .filter((row) => row.tell_reporter && row.status !== 'returned')
+        .map((row) => ({ track: row.track, outsideForce: row.force !== app.routingPolicy.force })),
       messages: messages.map((message) => ({
         id: message.id,
         seq: message.seq,

@@ -2,9 +2,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { recordAudit } from '../../audit/audit.ts'
 import type { Role } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
-import { key } from '../../../rules/routing/validate.ts'
-import type { Policy } from '../../../rules/routing/types.ts'
-import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type PolicyUnit } from '../../../views/pages/staff/admin.tsx'
+import { policyUnits } from '../../../rules/routing/units.ts'
+import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage } from '../../../views/pages/staff/admin.tsx'
 import { staffView } from './view-context.ts'
 import { body, text } from '../../http/input.ts'
 import { findAccount, findGroup, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'
@@ -32,19 +31,6 @@ export function belongsToIdvaService(row: { role: Role; group_id: string | null 
 }
 
 /** Every receiving unit the routing policy names, as units an administrator can open. */
-export function policyUnits(policy: Policy): PolicyUnit[] {
-  const name = (id: string) => policy.names?.units?.[id] ?? id
-  const units: PolicyUnit[] = []
-  const add = (id: string, track: 'criminal' | 'misconduct', force: string) => {
-    if (!units.some((unit) => key(unit.id) === key(id))) units.push({ id, track, force, name: name(id) })
-  }
-  for (const unit of Object.values(policy.units.criminal)) add(unit, 'criminal', policy.force)
-  add(policy.units.misconduct, 'misconduct', policy.force)
-  for (const [force, unit] of Object.entries(policy.units.partnerCriminal)) add(unit, 'criminal', force)
-  for (const [force, unit] of Object.entries(policy.units.partnerMisconduct)) add(unit, 'misconduct', force)
-  return units
-}
-
 const adminRoutes: FastifyPluginAsync = async (app) => {
   const db = app.database.db
 
@@ -147,7 +133,7 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     if (unit === undefined) throw new HttpError(400, 'That unit is not in the routing policy.')
     if ((await findGroup(db, unit.id)) !== undefined) throw new HttpError(409, 'That unit is already open.')
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('groups').values({ id: unit.id, kind: 'investigator_unit', track: unit.track, force: unit.force, name: unit.name, disabled_at: null, rotation_recommended_at: null }).execute()
+      await trx.insertInto('groups').values({ id: unit.id, kind: 'investigator_unit', track: unit.track, force: unit.force, command_unit: unit.commandUnit, name: unit.name, disabled_at: null, rotation_recommended_at: null }).execute()
       await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'staff.unit_opened', object: { type: 'group', id: unit.id } })
     })
     return reply.redirect('/staff/admin/units', 303)

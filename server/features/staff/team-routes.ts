@@ -10,6 +10,7 @@ import { ALL_STAFF, IDVA_ROLES, type StaffSession } from '../../plugins/staff-au
 import { sha256 } from '../../security/tokens.ts'
 import { StaffHomePage, TeamPage, type GroupSummary } from '../../../views/pages/staff/team.tsx'
 import { staffView } from './view-context.ts'
+import { policyUnits } from '../../../rules/routing/units.ts'
 import { overdueCutoffs } from '../../../rules/working-days.ts'
 import { queueCounts, today } from '../idva/repository.ts'
 import { body, bytes, integer, list, text } from '../../http/input.ts'
@@ -121,7 +122,15 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
       group.kind === 'idva_service' && staff.role === 'idva_lead'
         ? (await openServiceInvitations(db)).map((row) => ({ id: row.id, role: row.role, createdAt: row.created_at, expiresAt: row.expires_at }))
         : []
-    return TeamPage({ view: staffView(app, request), group, units: units.filter((unit): unit is GroupSummary => unit !== null), invitationLink, invitations })
+    // Partner forces' units the lead may add by key (a force with no accounts here receives files).
+    const known = new Set((await db.selectFrom('groups').select('id').execute()).map((row) => row.id))
+    const outsideUnits =
+      group.kind === 'idva_service' && staff.role === 'idva_lead'
+        ? policyUnits(app.routingPolicy)
+            .filter((unit) => unit.force !== app.routingPolicy.force && !known.has(unit.id))
+            .map((unit) => [unit.id, `${unit.name} (${app.routingPolicy.names?.forces?.[unit.force] ?? unit.force})`] as const)
+        : []
+    return TeamPage({ view: staffView(app, request), group, units: units.filter((unit): unit is GroupSummary => unit !== null), invitationLink, invitations, outsideUnits })
   }
 
   app.get('/staff/team', { config: { access: { roles: IDVA_ROLES } } }, async (request, reply) => reply.html(await teamPage(request, IDVA_SERVICE_ID)))

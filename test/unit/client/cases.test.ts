@@ -9,8 +9,8 @@ import { listForKind } from '../../../client/staff/cases.ts'
  */
 
 t.test('a record goes in its own kind\'s list, and a kind that is not one has no list', async (t) => {
-  const lists = { triage: [] as number[], note: [] as number[], consent: [] as number[], identifiers: [] as number[] }
-  for (const kind of ['triage', 'note', 'consent', 'identifiers'] as const) t.equal(listForKind(lists, kind), lists[kind], `${kind} has its list`)
+  const lists = { triage: [] as number[], note: [] as number[], consent: [] as number[], identifiers: [] as number[], routing: [] as number[] }
+  for (const kind of ['triage', 'note', 'consent', 'identifiers', 'routing'] as const) t.equal(listForKind(lists, kind), lists[kind], `${kind} has its list`)
   for (const kind of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'diary', '']) t.equal(listForKind(lists, kind), null, `${JSON.stringify(kind)} has none`)
   listForKind(lists, 'note')!.push(1)
   t.same(lists.note, [1])

@@ -36,10 +36,20 @@ t.test('record content is checked strictly', async (t) => {
   const note = { v: 1, type: 'note', author: 'idva.one', writtenOn: '2026-12-01', text: 'x' }
   const consent = { v: 1, type: 'consent', author: 'idva.one', writtenOn: '2026-12-01', track: 'criminal', agreed: true, share: 's', withWhom: 'w', words: '', givenOn: '2026-11-30' }
   const triage = { v: 1, type: 'triage', author: 'idva.one', writtenOn: '2026-12-01', answers: { injured: 'yes' }, incidentsLastYear: 3, computedLevel: 'standard', level: 'high', judgementReason: 'r', marac: { eligible: true, refer: false, reason: '' } }
-  t.same(readRecordContent('consent', JSON.stringify({ ...consent, extra: 1 })), consent, 'unknown fields are dropped')
+  t.same(readRecordContent('consent', JSON.stringify({ ...consent, extra: 1 })), { ...consent, items: [], evidence: [] }, 'unknown fields are dropped; a consent from before items says nothing item by item')
+  const itemised = { ...consent, items: ['their_words', 'places'], evidence: ['11111111-1111-4111-8111-111111111111'] }
+  t.same(readRecordContent('consent', JSON.stringify(itemised)), itemised, 'what may go, item by item and file by file')
+  const routing = { v: 1, type: 'routing', author: 'idva.one', writtenOn: '2026-12-01', facts: { reporter: { force: 'met' } }, decision: { policyVersion: 'v1' }, overrides: { criminal: { unit: 'met-ce-safeguarding', reason: 'knows the team' }, misconduct: null } }
+  t.same(readRecordContent('routing', JSON.stringify(routing)), routing)
   t.same(readRecordContent('triage', JSON.stringify(triage)), triage)
   t.same(readRecordContent('identifiers', JSON.stringify({ v: 1, type: 'identifiers', names: ['a b'], numbers: [] })), { v: 1, type: 'identifiers', names: ['a b'], numbers: [] })
-  const bad: [string, 'note' | 'consent' | 'triage' | 'identifiers', unknown][] = [
+  const bad: [string, 'note' | 'consent' | 'triage' | 'identifiers' | 'routing', unknown][] = [
+    ['an item the portal does not know', 'consent', { ...consent, items: ['everything'] }],
+    ['an inherited name as an item', 'consent', { ...consent, items: ['toString'] }],
+    ['a file that is not an id', 'consent', { ...consent, evidence: ['../etc'] }],
+    ['routing without facts', 'routing', { ...routing, facts: null }],
+    ['an override with no unit', 'routing', { ...routing, overrides: { criminal: { reason: 'x' }, misconduct: null } }],
+    ['an override with no reason', 'routing', { ...routing, overrides: { criminal: { unit: 'met-ce-safeguarding' }, misconduct: null } }],
     ['not JSON', 'note', 'nope'],
     ['another version', 'note', { ...note, v: 2 }],
     ['another type', 'consent', note],

@@ -3,12 +3,7 @@ import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
 
 /** The administrator's pages: accounts, units, invitations. Names, roles, dates, counts; no content. */
 
-export interface PolicyUnit {
-  readonly id: string
-  readonly track: 'criminal' | 'misconduct'
-  readonly force: string
-  readonly name: string
-}
+import type { PolicyUnit } from '../../../rules/routing/units.ts'
 
 function date(value: Date | null): string {
   return value === null ? '–' : value.toISOString().slice(0, 16).replace('T', ' ')

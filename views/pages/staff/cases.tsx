@@ -1,7 +1,9 @@
 import type { CaseKind, CaseStatus, RiskLevel } from '../../../rules/enums.ts'
 import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../rules/risk-checklist.ts'
-import { COUNT_CAP } from '../../../server/features/idva/repository.ts'
+import { COUNT_CAP } from '../../../rules/queue.ts'
+import { SHAREABLE_ITEM_NAMES, SHAREABLE_ITEMS } from '../../../crypto/referrals.ts'
 import { StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
+import { RoutingSection, type RoutingChoices } from './referrals.tsx'
 
 /**
  * The IDVA workspace: the queue (metadata only: kind, status, risk band, days and counts) and the
@@ -337,7 +339,7 @@ const ANSWERS = [
   ['unknown', 'Not known'],
 ] as const
 
-export function CasePage({ view, summary }: { view: StaffView; summary: CaseSummary }): JSX.Element {
+export function CasePage({ view, summary, routing }: { view: StaffView; summary: CaseSummary; routing: RoutingChoices }): JSX.Element {
   const csrfToken = view.staff?.csrfToken ?? ''
   return (
     <StaffLayout view={view} title={`Case ${summary.reference}`} page="staff-case">
@@ -487,7 +489,25 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
             <FormErrors />
             <InlineRadios name="consent-track" legend="Track" options={[['criminal', 'Criminal'], ['misconduct', 'Misconduct']]} marker="consent-track" />
             <InlineRadios name="consent-agreed" legend="Does the person agree to anything going to this track?" options={[['yes', 'Yes'], ['no', 'No']]} marker="consent-agreed" />
-            <TextField id="consent-share" label="What they agree to share" long maxlength={5000} marker="consent-share" />
+            <fieldset class="fieldset">
+              <legend>What may go to this track</legend>
+              <p class="hint">Only what is ticked here can be put in this track's package.</p>
+              <div class="choices">
+                {SHAREABLE_ITEMS.map((item) => (
+                  <div class="choice">
+                    <input type="checkbox" id={`consent-item-${item}`} value={item} data-consent-item="" />
+                    <label for={`consent-item-${item}`} safe>
+                      {SHAREABLE_ITEM_NAMES[item]}
+                    </label>
+                  </div>
+                ))}
+              </div>
+            </fieldset>
+            <fieldset class="fieldset" data-consent-evidence-field="" hidden>
+              <legend>Which of their files</legend>
+              <div class="choices" data-consent-evidence=""></div>
+            </fieldset>
+            <TextField id="consent-share" label="What they agree to share, in your words" long maxlength={5000} marker="consent-share" />
             <TextField id="consent-with" label="With whom" maxlength={1000} marker="consent-with" />
             <TextField id="consent-words" label="In their words" long maxlength={20000} marker="consent-words" />
             <div class="field">
@@ -498,6 +518,8 @@ export function CasePage({ view, summary }: { view: StaffView; summary: CaseSumm
           </form>
           <History summary="Every version" marker="consent-history" />
         </section>
+
+        <RoutingSection choices={routing} />
 
           </>
         )}

@@ -174,6 +174,7 @@ export function TeamPage({
   units,
   invitationLink,
   invitations = [],
+  outsideUnits = [],
 }: {
   view: StaffView
   group: GroupSummary
@@ -181,6 +182,8 @@ export function TeamPage({
   invitationLink: string | null
   /** Open invitations into the service, for its IDVA leads. */
   invitations?: readonly OpenInvitation[]
+  /** Units of other forces in the routing policy whose key is not known yet: [id, name]. For the IDVA lead. */
+  outsideUnits?: readonly (readonly [string, string])[]
 }): JSX.Element {
   const role = view.staff?.role
   const csrfToken = view.staff?.csrfToken ?? ''
@@ -375,6 +378,47 @@ export function TeamPage({
             </tbody>
           </table>
         </>
+      )}
+
+      {outsideUnits.length === 0 || view.staff?.role !== 'idva_lead' ? (
+        ''
+      ) : (
+        <section class="panel" aria-labelledby="outside-title">
+          <h2 id="outside-title">Units outside this portal</h2>
+          <p>
+            A partner force's unit with no accounts here can still receive a referral, as a file it opens with its own key. Ask the
+            unit to make a key (<code>npm run envelope -- keygen</code>) and send you its <code>public.key</code>, then read its
+            fingerprint to you by phone or in person. Add it here only if the two fingerprints match.
+          </p>
+          <form data-form="outside-unit" novalidate data-service={group.id} data-service-generation={String(group.generation ?? '')}>
+            <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
+            <div class="field">
+              <label for="outside-unit">Unit</label>
+              <select id="outside-unit" data-outside-unit="">
+                {outsideUnits.map(([id, name]) => (
+                  <option value={id} safe>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="outside-key">The unit's public.key file, as it is</label>
+              <textarea id="outside-key" rows="3" maxlength="200" spellcheck="false" data-outside-key=""></textarea>
+            </div>
+            <div class="field">
+              <label for="outside-fingerprint">The fingerprint the unit read to you</label>
+              <p class="hint" id="outside-fingerprint-hint">
+                Six groups of five digits.
+              </p>
+              <input type="text" id="outside-fingerprint" inputmode="numeric" autocomplete="off" aria-describedby="outside-fingerprint-hint" data-outside-fingerprint="" />
+            </div>
+            <button type="submit" class="button" disabled data-submit="">
+              Check the fingerprint and add the unit
+            </button>
+            <p class="notice notice--ok" role="status" data-done="" hidden></p>
+          </form>
+        </section>
       )}
     </StaffLayout>
   )
