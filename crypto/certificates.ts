@@ -90,9 +90,17 @@ export interface UnitKeyGeneration {
  * when no generation carries a valid service certificate, or the chain from it is broken.
  */
 export async function certifiedUnitKey(unitId: string, generations: readonly UnitKeyGeneration[], serviceSigningKeys: ReadonlyMap<number, Uint8Array>): Promise<{ generation: number; publicKeys: PublicKeySet }> {
+  return (await certifiedUnitKeys(unitId, generations, serviceSigningKeys)).at(-1)!
+}
+
+/**
+ * Every generation of a unit's key the IDVA service vouches for, oldest first: the newest one with a
+ * valid service certificate and each later one (certified by the one before). What a unit signed
+ * with any of them is the unit's; an older, uncertified generation is trusted by nobody.
+ */
+export async function certifiedUnitKeys(unitId: string, generations: readonly UnitKeyGeneration[], serviceSigningKeys: ReadonlyMap<number, Uint8Array>): Promise<{ generation: number; publicKeys: PublicKeySet }[]> {
   const ordered = [...generations].sort((a, b) => a.generation - b.generation)
-  const newest = ordered.at(-1)
-  if (newest === undefined) fail('bad_signature', `${unitId} has no key`)
+  if (ordered.length === 0) fail('bad_signature', `${unitId} has no key`)
   for (let index = ordered.length - 1; index >= 0; index--) {
     const candidate = ordered[index]!
     if (candidate.serviceCertificate === null || candidate.serviceGeneration === null) continue
@@ -107,7 +115,7 @@ export async function certifiedUnitKey(unitId: string, generations: readonly Uni
       }
       current = next.publicKeys
     }
-    return { generation: newest.generation, publicKeys: newest.publicKeys }
+    return ordered.slice(index).map((entry) => ({ generation: entry.generation, publicKeys: entry.publicKeys }))
   }
   fail('bad_signature', `${unitId}'s key is not certified by the IDVA service`)
 }

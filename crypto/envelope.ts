@@ -22,7 +22,7 @@ import { loadSodium, type Sodium } from './sodium.ts'
  * An optional context (0..255 bytes, e.g. a message id and its position in a thread) is bound like
  * the case id: not stored, supplied again by the opener, so messages cannot be reordered or moved.
  *
- * Staff kinds (idva_reply, idva_note, triage, consent, referral_package) must be signed: an unsigned
+ * Staff kinds (idva_reply, idva_note, triage, consent, referral_package, unit_note) must be signed: an unsigned
  * one is refused whatever the caller asks, so nobody holding only public keys can write "your case
  * is closed" or a consent record.
  *
@@ -48,12 +48,13 @@ export const ENVELOPE_KINDS = {
   consent: 6,
   referral_package: 7,
   consultation: 8,
+  unit_note: 9,
 } as const
 
 export type EnvelopeKind = keyof typeof ENVELOPE_KINDS
 
 /** Kinds written by staff, which must carry a trusted staff or service signature. */
-export const SIGNED_KINDS: readonly EnvelopeKind[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package']
+export const SIGNED_KINDS: readonly EnvelopeKind[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package', 'unit_note']
 
 const KIND_BY_NUMBER = new Map<number, EnvelopeKind>(
   Object.entries(ENVELOPE_KINDS).map(([name, number]) => [number, name as EnvelopeKind]),

@@ -73,18 +73,30 @@ function days(n: number): string {
  * passed without a reply: a target of two working days for a Monday case is met by Wednesday, and
  * it is overdue from Thursday (a case due on a Friday is overdue over the weekend, "was due").
  */
-export function responseClock(options: { createdOn: string; firstReplyOn: string | null; closed: boolean; targetDays: number; today: string }): ResponseClock {
+export interface ClockWords {
+  /** "First reply" (after N working days) */
+  readonly done: string
+  /** "Reply" (due by…) */
+  readonly due: string
+  /** "Closed without a reply" */
+  readonly closed: string
+}
+
+const REPLY_WORDS: ClockWords = { done: 'First reply', due: 'Reply', closed: 'Closed without a reply' }
+
+export function responseClock(options: { createdOn: string; firstReplyOn: string | null; closed: boolean; targetDays: number; today: string; words?: ClockWords }): ResponseClock {
+  const words = options.words ?? REPLY_WORDS
   const dueOn = addWorkingDays(options.createdOn, options.targetDays)
   if (options.firstReplyOn !== null) {
     const waited = workingDaysBetween(options.createdOn, options.firstReplyOn)
     const late = Math.max(0, waited - options.targetDays)
-    return { state: 'replied', dueOn, waited, overdueBy: late, text: `First reply after ${days(waited)}${late > 0 ? ` (${days(late)} late)` : ''}` }
+    return { state: 'replied', dueOn, waited, overdueBy: late, text: `${words.done} after ${days(waited)}${late > 0 ? ` (${days(late)} late)` : ''}` }
   }
   const waited = workingDaysBetween(options.createdOn, options.today)
-  if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: 'Closed without a reply' }
+  if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: words.closed }
   const overdueBy = workingDaysBetween(dueOn, options.today)
   if (options.today > dueOn) return { state: 'overdue', dueOn, waited, overdueBy, text: overdueBy > 0 ? `${days(overdueBy)} past the target (due ${dueOn})` : `Was due ${dueOn}` }
-  return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? 'Reply due today' : `Reply due by ${dueOn}` }
+  return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? `${words.due} due today` : `${words.due} due by ${dueOn}` }
 }
 
 /** Each kind's overdue cutoff today (see overdueCutoff), for the queue and its counts. */

@@ -28,6 +28,7 @@ import staffAuthRoutes from './features/staff/auth-routes.ts'
 import staffTeamRoutes from './features/staff/team-routes.ts'
 import idvaRoutes from './features/idva/routes.ts'
 import referralRoutes from './features/referrals/routes.ts'
+import unitRoutes from './features/units/routes.ts'
 
 export interface AppDependencies {
   readonly config: Config
@@ -111,5 +112,6 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(staffAdminRoutes)
   await app.register(idvaRoutes)
   await app.register(referralRoutes)
+  await app.register(unitRoutes)
   return app
 }

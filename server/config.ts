@@ -57,6 +57,8 @@ export interface Config {
   readonly firstReplyTargetDays: number
   /** The IDVA service's target for a first response to a line manager's consultation, in working days. */
   readonly consultationReplyTargetDays: number
+  /** Investigator units' target for acknowledging (or returning) a referral, in working days. */
+  readonly unitResponseTargetDays: number
   /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
   readonly casesPerHour: number
   /**
@@ -322,6 +324,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     demo: flag(env, 'DEMO'),
     firstReplyTargetDays: integer(env, 'FIRST_REPLY_TARGET_DAYS', 2, 1, 30),
     consultationReplyTargetDays: integer(env, 'CONSULTATION_REPLY_TARGET_DAYS', 3, 1, 30),
+    unitResponseTargetDays: integer(env, 'UNIT_RESPONSE_TARGET_DAYS', 2, 1, 30),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
     serviceKeyFingerprint: serviceKeyFingerprint(env),
   })

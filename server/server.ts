@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { pathToFileURL } from 'node:url'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { openDatabase, type Database } from './db/database.ts'
+import { APPLICATION_ROLE, openDatabase, requestRole, type Database } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { StartupError } from './errors.ts'
 import { withPersistentSecret } from './server-secret.ts'
 import { CaseVault } from './security/case-vault.ts'
 import { sealLegacyCases } from './features/cases/repository.ts'
+import { sealLegacyReferrals } from './features/referrals/repository.ts'
 import { publishFirstRunLinks } from './features/staff/first-run-file.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { loadGuidance, GuidanceError } from './features/managers/guidance.ts'
@@ -31,8 +32,24 @@ export interface RunningServer {
 export async function prepareDatabase(database: Database, logger: Logger, config: Config): Promise<void> {
   const applied = await database.asOwner(migrateToLatest)
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrations applied')
-  const sealed = await sealLegacyCases(database.db, new CaseVault(config.serverSecret))
+  // Requests must run as a role the row-level policies bind (server/db/actor.ts).
+  const role = await requestRole(database.db)
+  if (role.bypassesPolicies) {
+    throw new StartupError(
+      `The portal connects to the database as "${role.name}", which row-level security does not bind (a superuser, or a role with BYPASSRLS), and cannot switch to the role ${APPLICATION_ROLE}: it does not exist. Connect as a restricted role that is a member of ${APPLICATION_ROLE} (README, "PostgreSQL"), or let the migrations create it by running them as a role with CREATEROLE.`,
+    )
+  }
+  if (role.ownsTables) {
+    logger.warn(
+      { role: role.name },
+      `the portal connects as the owner of its tables: the row-level policies still bind it (they are forced), but an owner could lift them. Set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a restricted member of ${APPLICATION_ROLE} (README, "PostgreSQL")`,
+    )
+  }
+  const vault = new CaseVault(config.serverSecret)
+  const sealed = await sealLegacyCases(database.db, vault)
   if (sealed > 0) logger.info({ cases: sealed }, 'cases stored before sealing at rest are now sealed')
+  const referrals = await sealLegacyReferrals(database.db, vault)
+  if (referrals > 0) logger.info({ referrals }, 'referrals stored before they had keys of their own are now sealed under them')
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {

@@ -6,7 +6,7 @@
 import type { CaseKeys, EnvelopeKind, PublicKeySet } from '../../crypto/index.ts'
 import { encryptFile } from '../evidence.ts'
 import { Problem, required } from '../ui.ts'
-import { servicePin } from '../service-pin.ts'
+import { checkServiceChain, type ServiceChain, type ServiceKeys } from '../service-pin.ts'
 import { answer, getJson as get, postJson as post, RequestRefused } from '../http.ts'
 
 type Crypto = typeof import('../../crypto/index.ts')
@@ -44,17 +44,7 @@ export async function getJson<T>(url: string): Promise<T> {
   return get<T>(url, SIGNED_OUT)
 }
 
-export interface ServiceChain {
-  readonly serviceId: string
-  readonly generations: readonly { generation: number; x25519: string; ed25519: string; certificate: string | null }[]
-}
-
-export interface ServiceKeys {
-  /** The current generation: what new messages are sealed to. */
-  readonly current: PublicKeySet
-  /** Every generation's signing key, each certified by the one before: replies signed by any are genuine. */
-  readonly signingKeys: readonly Uint8Array[]
-}
+export type { ServiceChain, ServiceKeys }
 
 export const KEY_NOT_CHECKED = "We could not check the IDVA service's key. Do not send anything now; see the safety page for other ways to get help."
 
@@ -66,28 +56,10 @@ export class KeyNotChecked extends Problem {
   }
 }
 
-/**
- * Follows the chain from generation 1 and refuses it (KeyNotChecked) unless generation 1 is the key
- * pinned in the portal's configuration (the page's sd-service-pin, the same fingerprint as on the
- * posters) and every later generation is certified by the one before. Fails closed: no pin on the
- * page, no chain, or anything malformed is a refusal too.
- */
+/** The service's chain checked against the pin (client/service-pin.ts); KeyNotChecked otherwise. */
 export async function verifyServiceChain(crypto: Crypto, chain: ServiceChain | null): Promise<ServiceKeys> {
-  const pin = servicePin()
-  if (pin === null || chain === null || chain.generations.length === 0) throw new KeyNotChecked()
   try {
-    const keys = chain.generations.map((generation) => ({
-      publicKeys: { encryption: crypto.base64url.decode(generation.x25519, 'service key', 32), signing: crypto.base64url.decode(generation.ed25519, 'service key', 32) },
-      certificate: generation.certificate === null ? null : crypto.base64url.decode(generation.certificate, 'key certificate', 64),
-    }))
-    const first = keys[0]!
-    if ((await crypto.fingerprint(first.publicKeys)) !== pin) throw new KeyNotChecked()
-    const current = await crypto.verifyKeyChain(
-      chain.serviceId,
-      first.publicKeys,
-      keys.slice(1).map((key) => ({ publicKeys: key.publicKeys, certificate: key.certificate ?? new Uint8Array(0) })),
-    )
-    return { current, signingKeys: keys.map((key) => key.publicKeys.signing) }
+    return await checkServiceChain(crypto, chain)
   } catch {
     throw new KeyNotChecked()
   }

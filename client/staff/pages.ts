@@ -340,6 +340,7 @@ const PAGES: Record<string, () => void | Promise<void>> = {
   'staff-team': teamPage,
   'staff-home': homePage,
   'staff-case': () => import('./cases.ts').then((cases) => cases.casePage()),
+  'staff-referral': () => import('./inbox.ts').then((inbox) => inbox.referralPage()),
 }
 
 /**

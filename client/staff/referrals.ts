@@ -14,6 +14,7 @@
 import {
   base64url,
   certifiedUnitKey,
+  certifiedUnitKeys,
   ITEM_ANSWERS,
   referralContext,
   sealEnvelope,
@@ -30,12 +31,14 @@ import {
   type RoutingContent,
   type ShareableItem,
   type TriageContent,
+  type UnitKeyGeneration,
 } from '../../crypto/index.ts'
 import { route } from '../../rules/routing/engine.ts'
 import { overrideCandidates, type PolicyUnit } from '../../rules/routing/units.ts'
 import type { Decision, Facts, Policy } from '../../rules/routing/types.ts'
 import { Problem, required } from '../ui.ts'
 import { getJson, postJson, RequestRefused } from './http.ts'
+import { openUpdates, updateItems, type StoredUpdate } from './referral-updates.ts'
 
 type Track = 'criminal' | 'misconduct'
 const TRACKS: readonly Track[] = ['criminal', 'misconduct']
@@ -48,6 +51,17 @@ interface WireGeneration {
   readonly rotationCertificate: string | null
   readonly serviceCertificate: string | null
   readonly serviceGeneration: number | null
+}
+
+/** A unit key generation from the wire, as the certificate checks take it. */
+function wireGeneration(row: WireGeneration): UnitKeyGeneration {
+  return {
+    generation: row.generation,
+    publicKeys: { encryption: base64url.decode(row.x25519, 'unit key', 32), signing: base64url.decode(row.ed25519, 'unit key', 32) },
+    rotationCertificate: row.rotationCertificate === null ? null : base64url.decode(row.rotationCertificate, 'certificate', 64),
+    serviceCertificate: row.serviceCertificate === null ? null : base64url.decode(row.serviceCertificate, 'certificate', 64),
+    serviceGeneration: row.serviceGeneration,
+  }
 }
 
 interface ReferralUnit extends PolicyUnit {
@@ -71,8 +85,10 @@ interface ReferralState {
   readonly delivery: 'portal' | 'export'
   readonly status: string
   readonly iopcRequired: boolean
+  readonly iopcDecision: 'referred' | 'not_referred' | null
   readonly sentAt: string
   readonly statusChangedAt: string
+  readonly updates: readonly StoredUpdate[]
 }
 
 /** What the case page hands the routing step once the case is decrypted. */
@@ -480,12 +496,39 @@ export function wireRouting(section: HTMLElement, context: () => ReferralContext
     const list = document.createElement('ul')
     list.className = 'list referral-states'
     for (const referral of referrals) {
-      const item = text('li', `${TRACK_NAMES[referral.track]}: ${referral.unitName} (${forceName(referral.force)}): ${STATUS_NAMES[referral.status] ?? referral.status} (sent ${when(referral.sentAt)}${referral.statusChangedAt !== referral.sentAt ? `, updated ${when(referral.statusChangedAt)}` : ''})${referral.iopcRequired ? '. IOPC referral required.' : '.'}`)
+      const iopc = !referral.iopcRequired ? '.' : referral.iopcDecision === 'referred' ? '. Referred to the IOPC.' : referral.iopcDecision === 'not_referred' ? '. Not referred to the IOPC.' : '. IOPC referral required: the unit has not recorded its decision yet.'
+      const item = text('li', `${TRACK_NAMES[referral.track]}: ${referral.unitName} (${forceName(referral.force)}): ${STATUS_NAMES[referral.status] ?? referral.status} (sent ${when(referral.sentAt)}${referral.statusChangedAt !== referral.sentAt ? `, updated ${when(referral.statusChangedAt)}` : ''})${iopc}`)
       item.dataset.referralTrack = referral.track
       item.dataset.referralStatus = referral.status
+      item.dataset.iopcDecision = referral.iopcDecision ?? ''
+      if (referral.updates.length > 0) {
+        // What the unit recorded, each note opened with the service's key and checked against the
+        // unit's keys the service vouched for: an insider cannot write as the unit.
+        const opened = await openUpdates(referral.updates, { caseId: ctx.caseId, referralId: referral.id, keys: ctx.service.map((entry) => entry.keys.encryption), signers: await unitSigners(ctx, referral.unit) })
+        const history = document.createElement('ol')
+        history.className = 'list thread'
+        history.dataset.unitUpdates = referral.track
+        history.append(...updateItems(opened, 'This update could not be decrypted, or was not signed by the unit, so it is not shown. It may have been changed in the database. Tell the IDVA lead.'))
+        // The state the server keeps must be the one the unit signed.
+        const last = [...opened].reverse().find((entry) => entry.content !== null && entry.content.action !== 'iopc_referred' && entry.content.action !== 'iopc_not_referred')
+        if (last !== undefined && last.content!.action !== referral.status) item.append(text('p', 'The state shown does not match what the unit signed. The database may have been changed. Tell the IDVA lead.', 'notice notice--warning'))
+        item.append(history)
+      }
       list.append(item)
     }
     box.append(text('h3', 'Referrals'), list)
+  }
+
+  /** The signing keys of a unit's key generations the service vouched for (none when it has no certified key). */
+  async function unitSigners(ctx: ReferralContext, unitId: string): Promise<Uint8Array[]> {
+    const unit = served?.units.find((candidate) => candidate.id === unitId)
+    if (unit === undefined) return []
+    try {
+      const certified = await certifiedUnitKeys(unit.id, unit.generations.map(wireGeneration), serviceSigningKeys(ctx))
+      return certified.map((entry) => entry.publicKeys.signing)
+    } catch {
+      return []
+    }
   }
 
   // ---- packages -------------------------------------------------------------------------------
@@ -596,13 +639,7 @@ export function wireRouting(section: HTMLElement, context: () => ReferralContext
       try {
         certified = await certifiedUnitKey(
           unit.id,
-          unit.generations.map((row) => ({
-            generation: row.generation,
-            publicKeys: { encryption: base64url.decode(row.x25519, 'unit key', 32), signing: base64url.decode(row.ed25519, 'unit key', 32) },
-            rotationCertificate: row.rotationCertificate === null ? null : base64url.decode(row.rotationCertificate, 'certificate', 64),
-            serviceCertificate: row.serviceCertificate === null ? null : base64url.decode(row.serviceCertificate, 'certificate', 64),
-            serviceGeneration: row.serviceGeneration,
-          })),
+          unit.generations.map(wireGeneration),
           serviceSigningKeys(ctx),
         )
       } catch {
@@ -672,6 +709,7 @@ export function wireRouting(section: HTMLElement, context: () => ReferralContext
         envelope: base64url.encode(entry.envelope),
         iopcRequired: entry.content.decision.iopc.required,
         tellReporter: entry.content.basis.kind === 'consent',
+        evidence: entry.content.evidence.map((file) => file.id),
       })),
     })
     for (const entry of sealed.filter((candidate) => candidate.unit.delivery === 'export')) {
@@ -679,10 +717,11 @@ export function wireRouting(section: HTMLElement, context: () => ReferralContext
       await exportPackage(ctx, entry)
     }
     working.hidden = true
+    // The states first, so that when "sent" shows, the list already says where each package stands.
+    await showStates(ctx)
     const sent = required<HTMLElement>(section, '[data-packages-sent]')
     sent.textContent = sealed.map((entry) => `${TRACK_NAMES[entry.track]} package ${entry.unit.delivery === 'export' ? 'saved as a file' : 'sent'} to ${entry.unit.name}.`).join(' ')
     sent.hidden = false
-    await showStates(ctx)
   }
 
   /** A package for a unit outside this portal: a JSON file with the envelope, the service's public chain and the files, still encrypted. */

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,10 +24,45 @@ export interface Database {
   ping(timeoutMs?: number): Promise<boolean>
   /**
    * Runs `work` with a connection as the role that owns the schema (DATABASE_MIGRATION_URL),
-   * which may differ from the application's restricted role.
+   * which may differ from the application's restricted role. Never for requests.
    */
   asOwner<T>(work: (db: Kysely<any>) => Promise<T>): Promise<T>
   close(): Promise<void>
+}
+
+/**
+ * The role requests run as (the first migration creates it; README's PostgreSQL section). Row-level
+ * security binds it: it owns no table and has no BYPASSRLS.
+ */
+export const APPLICATION_ROLE = 'safe_disclosure_app'
+
+/**
+ * Run on every new connection used for requests: when the login role would pass every row-level
+ * policy unchecked (a superuser, as the embedded database's only user is, or a role with
+ * BYPASSRLS) and the application's role exists, the connection becomes that role for the rest of
+ * its life (SET ROLE). A restricted login role (README) is left as it is.
+ */
+const ENTER_APPLICATION_ROLE = CompiledQuery.raw(
+  `SELECT set_config('role', '${APPLICATION_ROLE}', false) FROM pg_roles WHERE rolname = '${APPLICATION_ROLE}' AND EXISTS (SELECT FROM pg_roles WHERE rolname = session_user AND (rolsuper OR rolbypassrls))`,
+)
+
+/** Who requests run as, for the check at start (checkRequestRole). */
+export interface RequestRole {
+  readonly name: string
+  /** A superuser or BYPASSRLS role: row-level security would not bind it. */
+  readonly bypassesPolicies: boolean
+  /** It owns the protected tables (forced policies still bind it, but it could lift them). */
+  readonly ownsTables: boolean
+}
+
+export async function requestRole(db: Kysely<Schema>): Promise<RequestRole> {
+  const result = await sql<{ name: string; bypasses: boolean; owns: boolean }>`
+    SELECT current_user AS name, (r.rolsuper OR r.rolbypassrls) AS bypasses,
+           EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = current_schema() AND t.tablename = 'referrals' AND t.tableowner = current_user) AS owns
+    FROM pg_roles r WHERE r.rolname = current_user`.execute(db)
+  const row = result.rows[0]
+  if (row === undefined) throw new StartupError('The database did not say which role this portal connects as.')
+  return { name: row.name, bypassesPolicies: row.bypasses, ownsTables: row.owns }
 }
 
 /** pg returns int8 as a string; every int8 here is a count or a sequence, so map it to a number. */
@@ -128,8 +163,10 @@ async function checkConnection(pool: pg.Pool, url: string, role: string): Promis
   }
 }
 
-function kyselyOver(pool: pg.Pool): Kysely<Schema> {
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+/** Kysely over `pool`; for requests, each new connection enters the application's role. */
+function kyselyOver(pool: pg.Pool, forRequests: boolean): Kysely<Schema> {
+  const onCreateConnection = forRequests ? async (connection: { executeQuery(query: CompiledQuery): Promise<unknown> }) => void (await connection.executeQuery(ENTER_APPLICATION_ROLE)) : undefined
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool, onCreateConnection }) })
 }
 
 async function ping(db: Kysely<Schema>, timeoutMs: number): Promise<boolean> {
@@ -151,7 +188,7 @@ async function ping(db: Kysely<Schema>, timeoutMs: number): Promise<boolean> {
 async function openPostgres(config: Config & { databaseUrl: string }, logger: Logger): Promise<Database> {
   const pool = createPool(config.databaseUrl, config.databasePoolSize, logger)
   await checkConnection(pool, config.databaseUrl, 'DATABASE_URL')
-  const db = kyselyOver(pool)
+  const db = kyselyOver(pool, true)
   const ownerUrl = config.databaseMigrationUrl ?? config.databaseUrl
   let closed: Promise<void> | undefined
   return {
@@ -159,10 +196,11 @@ async function openPostgres(config: Config & { databaseUrl: string }, logger: Lo
     kind: 'postgres',
     ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
     async asOwner(work) {
-      if (ownerUrl === config.databaseUrl) return work(db)
+      // A connection of its own, even when it is the same URL: the request pool's connections may
+      // have switched to the application's role.
       const ownerPool = createPool(ownerUrl, 1, logger)
-      await checkConnection(ownerPool, ownerUrl, 'DATABASE_MIGRATION_URL')
-      const ownerDb = kyselyOver(ownerPool)
+      await checkConnection(ownerPool, ownerUrl, ownerUrl === config.databaseUrl ? 'DATABASE_URL' : 'DATABASE_MIGRATION_URL')
+      const ownerDb = kyselyOver(ownerPool, false)
       try {
         return await work(ownerDb)
       } finally {
@@ -282,13 +320,24 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 0,
   }), logger)
-  const db = kyselyOver(pool)
+  // The embedded database has one user, a superuser, whom no row-level policy binds: its one
+  // connection enters the application's role (SET ROLE) for requests, and leaves it only while
+  // asOwner holds the connection (nothing else can use it meanwhile).
+  const db = kyselyOver(pool, true)
   let closed: Promise<void> | undefined
   return {
     db,
     kind: 'embedded',
     ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
-    asOwner: (work) => work(db),
+    asOwner: (work) =>
+      db.connection().execute(async (connection) => {
+        await sql`RESET ROLE`.execute(connection)
+        try {
+          return await work(connection)
+        } finally {
+          await connection.executeQuery(ENTER_APPLICATION_ROLE)
+        }
+      }),
     close() {
       closed ??= db.destroy().then(cleanUp)
       return closed

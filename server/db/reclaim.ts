@@ -5,9 +5,9 @@ import type { Database } from './database.ts'
 /**
  * After a case is destroyed (withdrawal, and later retention), the space its rows held is reclaimed
  * soon rather than whenever autovacuum gets round to it: deleted rows stay in the table files
- * until then. VACUUM FULL rewrites the small key table into a new file (the old one is removed),
- * so the destroyed case's sealed key is gone from the table files at once; the case tables are
- * vacuumed so their space is reused. On the embedded database a CHECKPOINT follows, so the
+ * until then. VACUUM FULL rewrites the small key tables (the cases' and their referrals') into new
+ * files (the old ones are removed), so the destroyed keys are gone from the table files at once;
+ * the case and referral tables are vacuumed so their space is reused. On the embedded database a CHECKPOINT follows, so the
  * write-ahead log segments that held the rows can be recycled. SECURITY.md says which copies can
  * still hold what, and for how long.
  *
@@ -16,7 +16,9 @@ import type { Database } from './database.ts'
  * seconds however many cases go at once.
  */
 
-const CASE_TABLES = ['cases', 'case_messages', 'case_evidence', 'case_records', 'case_sessions']
+const CASE_TABLES = ['cases', 'case_messages', 'case_evidence', 'case_records', 'case_sessions', 'referrals', 'referral_files', 'referral_updates']
+/** The small tables of sealed keys, rewritten so a destroyed key leaves their files at once. */
+const KEY_TABLES = ['case_keys', 'referral_keys']
 const DELAY_MS = 2_000
 
 export class Reclaimer {
@@ -43,7 +45,7 @@ export class Reclaimer {
   async run(): Promise<void> {
     await this.#running
     this.#running = this.database.asOwner(async (db) => {
-      await sql`VACUUM FULL case_keys`.execute(db)
+      for (const table of KEY_TABLES) await sql`VACUUM FULL ${sql.table(table)}`.execute(db)
       for (const table of CASE_TABLES) await sql`VACUUM ${sql.table(table)}`.execute(db)
       if (this.database.kind === 'embedded') await sql`CHECKPOINT`.execute(db)
     })

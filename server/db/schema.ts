@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely'
 import type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role } from '../../rules/enums.ts'
+import type { ReferralAction, ReferralStatus } from '../../rules/referral-states.ts'
 
 export type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role }
 
@@ -207,7 +208,7 @@ export interface CaseRecordsTable {
   sealed: boolean
 }
 
-export type ReferralStatus = 'sent' | 'exported' | 'acknowledged' | 'investigating' | 'no_further_action' | 'transferred' | 'closed' | 'returned'
+export type { ReferralAction, ReferralStatus }
 
 /** A package sent to an investigating unit on one track (staff actions: times are kept). */
 export interface ReferralsTable {
@@ -221,12 +222,41 @@ export interface ReferralsTable {
   iopc_required: boolean
   /** The person agreed (not a safeguarding override): /return may say it went, never to whom. */
   tell_reporter: boolean
-  /** The package envelope, sealed at rest under the case's data key. */
+  /** The package envelope, sealed at rest under the referral's data key. */
   envelope: Buffer
   padded_size: number
   sent_by: string | null
   sent_at: Generated<Date>
   status_changed_at: Generated<Date>
+  /** A misconduct package that required an IOPC referral: what the unit decided (day and reason sealed in its note). */
+  iopc_decision: Generated<'referred' | 'not_referred' | null>
+}
+
+/** One random data key per referral, sealed under a key derived from SERVER_SECRET. */
+export interface ReferralKeysTable {
+  referral_id: string
+  wrapped: Buffer
+}
+
+/** The evidence files a package names, copied (still encrypted by the reporter's browser) and sealed under the referral's key. */
+export interface ReferralFilesTable {
+  referral_id: string
+  evidence_id: string
+  encrypted: Buffer
+  size: number
+}
+
+/** What a unit records on a referral, with a note sealed to the service and the unit, signed by the unit. */
+export interface ReferralUpdatesTable {
+  id: string
+  referral_id: string
+  seq: number
+  action: ReferralAction
+  /** The note's envelope, sealed at rest under the referral's data key. */
+  envelope: Buffer
+  padded_size: number
+  created_by: string | null
+  created_at: Generated<Date>
 }
 
 /** One random data key per case, sealed under a key derived from SERVER_SECRET. */
@@ -268,6 +298,9 @@ export interface Schema {
   case_records: CaseRecordsTable
   case_keys: CaseKeysTable
   referrals: ReferralsTable
+  referral_keys: ReferralKeysTable
+  referral_files: ReferralFilesTable
+  referral_updates: ReferralUpdatesTable
   used_challenges: UsedChallengesTable
   case_sessions: CaseSessionsTable
 }

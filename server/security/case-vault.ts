@@ -82,13 +82,34 @@ export class CaseVault {
 
   /** A new random case key, and the form it is stored in. */
   newCaseKey(caseId: string): { key: Buffer; wrapped: Buffer } {
-    const key = randomBytes(CASE_KEY_BYTES)
-    return { key, wrapped: sealAtRest(this.#caseKeys, `case-key:${caseId}`, key) }
+    return this.#newKey(`case-key:${caseId}`)
   }
 
   unwrapCaseKey(caseId: string, wrapped: Uint8Array): Buffer {
-    const key = openAtRest(this.#caseKeys, `case-key:${caseId}`, wrapped)
-    if (key.length !== CASE_KEY_BYTES) throw new VaultError(`the stored key of case ${caseId} has the wrong length`)
+    return this.#unwrap(`case-key:${caseId}`, wrapped, `case ${caseId}`)
+  }
+
+  /**
+   * A new random key for one referral (its package, its files and the unit's updates), stored
+   * sealed like a case key. Its own, not the case's, so that a unit's requests never need the
+   * case's key, and it goes with the referral.
+   */
+  newReferralKey(referralId: string): { key: Buffer; wrapped: Buffer } {
+    return this.#newKey(`referral-key:${referralId}`)
+  }
+
+  unwrapReferralKey(referralId: string, wrapped: Uint8Array): Buffer {
+    return this.#unwrap(`referral-key:${referralId}`, wrapped, `referral ${referralId}`)
+  }
+
+  #newKey(label: string): { key: Buffer; wrapped: Buffer } {
+    const key = randomBytes(CASE_KEY_BYTES)
+    return { key, wrapped: sealAtRest(this.#caseKeys, label, key) }
+  }
+
+  #unwrap(label: string, wrapped: Uint8Array, what: string): Buffer {
+    const key = openAtRest(this.#caseKeys, label, wrapped)
+    if (key.length !== CASE_KEY_BYTES) throw new VaultError(`the stored key of ${what} has the wrong length`)
     return key
   }
 

@@ -1,21 +1,29 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { fromUtf8, ITEM_ANSWERS, openEnvelope, readPackageContent, referralContext, type KeySet, type PackageContent } from '../../crypto/index.ts'
 import { RISK_QUESTIONS } from '../../rules/risk-checklist.ts'
 import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
 import { launchChromium, PageWatch, signIn } from '../helpers/browser.ts'
 import { seedReferralUnits } from '../helpers/referrals.ts'
-import { storedCase } from '../helpers/reporter.ts'
+import { withActor } from '../../server/db/actor.ts'
 import { referralPackage } from '../../server/features/referrals/repository.ts'
 
 /**
  * Referring a case, in a real Chromium, as ROUTING.md's worked example: a reporter who lives in
  * Camden and works in Westminster discloses on-duty abuse by a sergeant who works in Islington (the
  * same command unit as her home), and agrees to both tracks. The IDVA triages, records consent item
- * by item, opens the routing step, sees the proposal the engine gives with its reasons (criminal:
- * North Area, R2 R3 R4; misconduct: professional standards, R6), sends the criminal package to
- * another unit with a reason, and sends both packages. Then each package opens with its unit's
- * private key and not with the other unit's, and carries nothing the person did not agree to.
+ * by item, opens the routing step (learning from her that the assault was serious), sees the
+ * proposal the engine gives with its reasons (criminal: North Area, R2 R3 R4; misconduct:
+ * professional standards, R6; a referral to the IOPC, R8), sends the criminal package to another
+ * unit with a reason, and sends both packages. Each package opens with its unit's private key and
+ * not with the other unit's, and carries nothing the person did not agree to.
+ *
+ * Then the investigators (issue 16), each in their own browser: the criminal unit's investigator
+ * unlocks the unit's key, opens the criminal package and its file, acknowledges it, and cannot
+ * reach the misconduct package by its URL; professional standards sees the IOPC flag and the
+ * criteria that fired, acknowledges, and records the referral to the IOPC; the IDVA sees both
+ * states, with the unit's signed notes. A package an insider changes shows "could not be decrypted".
  */
 
 const browser = await launchChromium(t)
@@ -31,10 +39,18 @@ if (browser !== null) {
   await seedGrant(db, idva, service)
   const WORDS = 'Canary-Own-Words-6621 he checks my phone on shift'
   const CONTACT = 'Canary-Contact-3390 after 6pm'
+  // The units' members, with the unit keys the fixtures made (Central East takes the criminal package).
+  const criminalInvestigator = await seedAccount(db, app.config.serverSecret, { username: 'inv.east', role: 'investigator', groupId: units.other.id, passphrase: PASSPHRASE })
+  await seedGrant(db, criminalInvestigator, units.other)
+  const psdInvestigator = await seedAccount(db, app.config.serverSecret, { username: 'inv.dps', role: 'investigator', groupId: units.professionalStandards.id, passphrase: PASSPHRASE })
+  await seedGrant(db, psdInvestigator, units.professionalStandards)
   const watch = new PageWatch(t, browser, origin)
   const reporter = await watch.newPage()
   const staff = await watch.newPage()
+  const criminalPage = await watch.newPage()
+  const psdPage = await watch.newPage()
   let caseId = ''
+  const referralIds: Record<'criminal' | 'misconduct', string> = { criminal: '', misconduct: '' }
 
   await t.test('a reporter discloses on-duty abuse by a sergeant in her own command unit', async (t) => {
     const page = reporter
@@ -101,6 +117,8 @@ if (browser !== null) {
     t.equal(await form.locator('#fact-rank').inputValue(), 'sergeant')
     t.ok(await form.locator('#fact-on-duty-yes').isChecked())
     t.ok(await form.locator('#fact-serious-assault-unknown').isChecked(), 'what she did not say stays not known')
+    // She tells the IDVA the assault was serious: a matter for the IOPC (R8).
+    await form.locator('#fact-serious-assault-yes').check()
     await form.locator('[data-submit]').click()
     await page.locator('[data-decision]').waitFor({ state: 'visible' })
     const criminal = page.locator('[data-decision-track="criminal"]')
@@ -123,7 +141,7 @@ if (browser !== null) {
     await page.locator('[data-routing-saved]:not([hidden])').waitFor({ timeout: 30_000 })
     await page.locator('[data-packages]').waitFor({ state: 'visible' })
     const decision = await db.selectFrom('audit_log').select('object_id').where('action', '=', 'case.routing_decision').executeTakeFirstOrThrow()
-    t.equal(decision.object_id, `${app.routingPolicy.version}|criminal:R2,R3,R4|misconduct:R6|iopc:`, 'the audit log keeps the policy version and the rules')
+    t.equal(decision.object_id, `${app.routingPolicy.version}|criminal:R2,R3,R4|misconduct:R6|iopc:R8`, 'the audit log keeps the policy version and the rules')
   })
 
   await t.test('both packages are sealed in the browser and sent', async (t) => {
@@ -139,13 +157,13 @@ if (browser !== null) {
   })
 
   await t.test('each package opens with its own unit\'s key only, and holds only what she agreed to', async (t) => {
-    const rows = await db.selectFrom('referrals').select(['id', 'track', 'unit_id']).where('case_id', '=', caseId).orderBy('track').execute()
+    const rows = await withActor(db, { role: 'system' }, (trx) => trx.selectFrom('referrals').select(['id', 'track', 'unit_id']).where('case_id', '=', caseId).orderBy('track').execute())
     t.same(rows.map((row) => [row.track, row.unit_id]), [['criminal', 'met-ce-safeguarding'], ['misconduct', 'met-dps']])
-    const { dataKey } = await storedCase(app, caseId)
+    for (const row of rows) referralIds[row.track] = row.id
     const keysOf: Record<string, KeySet> = { 'met-ce-safeguarding': units.other.keys, 'met-dps': units.professionalStandards.keys }
     const opened: Record<string, PackageContent> = {}
     for (const row of rows) {
-      const envelope = (await referralPackage(db, dataKey, caseId, row.id))!
+      const envelope = (await withActor(db, { role: 'system' }, (trx) => referralPackage(trx, app.vault, row.id, caseId)))!
       const track = row.track
       const open = (keys: KeySet) =>
         openEnvelope(envelope, { caseId, keys: [keys.encryption], expectKind: 'referral_package', trustedSigners: [service.keys.signing.publicKey], requireSignature: true, context: referralContext(track, row.id) })
@@ -164,6 +182,8 @@ if (browser !== null) {
     t.equal(criminal.shared.answers.liveBorough, 'Camden')
     t.match(criminal.decision.override, { proposedUnit: 'met-na-safeguarding', reason: /worked with him/ }, 'the override and its reason go with it')
     t.same(misconduct.shared.items, ['about_the_person'])
+    t.match(misconduct.decision.iopc, { required: true, rules: ['R8'] }, 'the misconduct package says the IOPC must be considered, and why')
+    t.equal(criminal.decision.iopc.required, false)
     const misconductAllowed = new Set(ITEM_ANSWERS.about_the_person)
     t.same(Object.keys(misconduct.shared.answers).filter((name) => !misconductAllowed.has(name)), [], 'no answer outside the misconduct consent')
     t.notOk(Object.hasOwn(misconduct.shared.answers, 'liveBorough'), 'places were agreed for the criminal track only')
@@ -173,6 +193,114 @@ if (browser !== null) {
       t.notMatch(all, /Canary-Own-Words/, 'her words are in neither')
       t.notMatch(all, /Canary-Contact/, 'nor how to contact her')
     }
+  })
+
+  await t.test('the criminal unit\'s investigator opens the criminal package and its file, and acknowledges it', async (t) => {
+    const page = criminalPage
+    await signIn(page, origin, criminalInvestigator)
+    t.match(await page.textContent('[data-access]'), /You hold your unit's key .*criminal track\. You cannot see the people's cases/s, 'the home page says what they can see')
+    t.match(await page.textContent('[data-home-inbox]'), /1 waiting for your unit's acknowledgement/)
+    await page.click('nav a[href="/staff/inbox"]')
+    const row = page.locator(`[data-referral-row="${referralIds.criminal}"]`)
+    t.match(await row.textContent(), /Criminal.*Waiting for the unit.*Not required.*Acknowledgement due/s)
+    t.equal(await page.locator('[data-referral-row]').count(), 1, 'only the package for this unit')
+    await row.locator('a').click()
+    await page.locator('[data-referral-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    t.match(await page.textContent('[data-package-summary]'), /Controlling behaviour by a serving sergeant/)
+    t.match(await page.textContent('[data-package-signature]'), /Signed by the IDVA service/)
+    t.match(await page.textContent('[data-package-override]'), /worked with him last year/, 'why it came to this unit rather than the one proposed')
+    t.match(await page.textContent('[data-package-answers]'), /sergeant/i)
+    t.match(await page.textContent('[data-package-basis]'), /agreed on .* investigators outside her area/)
+    t.ok(await page.locator('[data-iopc-criteria]').isHidden(), 'no IOPC part on the criminal track')
+    const shown = (await page.textContent('main'))!
+    t.notMatch(shown, /Canary-Own-Words|Canary-Contact/, 'nothing she did not agree to share with this track')
+    t.equal(await page.locator('[data-package-files] [data-evidence-file]').count(), 0, 'and no file: she agreed hers for the misconduct track only')
+
+    await page.check('#action-acknowledged')
+    await page.fill('#update-note', 'Received. We will contact the IDVA service before anyone else.')
+    await page.click('form[data-form="update"] [data-submit]')
+    await page.locator('[data-referral-status="acknowledged"]').waitFor({ timeout: 60_000 })
+    await page.locator('[data-updates] [data-update="acknowledged"][data-verified="true"]').waitFor({ timeout: 60_000 })
+    t.match(await page.textContent('[data-updates]'), /Acknowledged: .* by inv\.east.*Received\. We will contact the IDVA service/s)
+    t.same(
+      await page.$$eval('input[data-action]', (all) => all.map((input) => (input as HTMLInputElement).value)),
+      ['investigating', 'no_further_action', 'transferred', 'returned'],
+      'the steps open from here',
+    )
+    const audit = await db.selectFrom('audit_log').select('action').where('object_id', '=', referralIds.criminal).execute()
+    t.ok(audit.some((entry) => entry.action === 'referral.package_opened'), 'the opening is audited (reported by the browser)')
+    t.ok(audit.some((entry) => entry.action === 'referral.acknowledged'))
+  })
+
+  await t.test('the criminal unit cannot reach the misconduct package by its URL', async (t) => {
+    const page = criminalPage
+    for (const path of [`/staff/inbox/${referralIds.misconduct}`, `/staff/inbox/${referralIds.misconduct}/content`, `/staff/cases/${caseId}`, `/staff/cases/${caseId}/referrals/${referralIds.misconduct}/package`]) {
+      const response = await page.request.get(`${origin}${path}`, { headers: { accept: path.endsWith('/content') || path.endsWith('/package') ? 'application/json' : 'text/html' } })
+      t.ok(response.status() === 404 || response.status() === 403, `${path}: ${response.status()}`)
+      t.notMatch(await response.text(), /envelope|Conduct by a serving sergeant/, 'nothing of it')
+    }
+    const wrongUnit = await page.request.get(`${origin}/staff/inbox/${referralIds.misconduct}/content`)
+    t.equal(wrongUnit.status(), 404, 'another unit\'s referral is "no such referral"')
+    t.match(await wrongUnit.text(), /There is no such referral for your unit/)
+  })
+
+  await t.test('professional standards sees the IOPC flag and the criteria, saves her file, and records the referral to the IOPC', async (t) => {
+    const page = psdPage
+    await signIn(page, origin, psdInvestigator)
+    await page.goto(`${origin}/staff/inbox`)
+    const row = page.locator(`[data-referral-row="${referralIds.misconduct}"]`)
+    t.match(await row.locator('[data-iopc-flag]').textContent(), /Consider referring to the IOPC/)
+    await row.locator('a').click()
+    await page.locator('[data-referral-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    await page.locator('[data-iopc-criteria]').waitFor({ state: 'visible' })
+    t.match(await page.textContent('[data-iopc-reasons]'), /serious assault.*R8/s, 'the criteria that fired')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-package-files] button:has-text("Download rota.txt")')])
+    t.equal(readFileSync((await download.path())!).toString(), 'Canary-File-1188 the rota', 'her file, decrypted in the investigator\'s browser')
+    t.same(
+      await page.$$eval('input[data-action]', (all) => all.map((input) => (input as HTMLInputElement).value)),
+      ['acknowledged', 'returned'],
+      'the IOPC decision is offered once the package is acknowledged',
+    )
+    await page.check('#action-acknowledged')
+    await page.click('form[data-form="update"] [data-submit]')
+    await page.locator('[data-referral-status="acknowledged"]').waitFor({ timeout: 60_000 })
+    await page.locator('[data-referral-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    await page.check('#action-iopc_referred')
+    await page.locator('[data-iopc-day-field]').waitFor({ state: 'visible' })
+    await page.click('form[data-form="update"] [data-submit]')
+    await page.locator('form[data-form="update"] [data-error]:not([hidden])').waitFor()
+    t.match(await page.textContent('form[data-form="update"] [data-error]'), /Enter the day it was referred to the IOPC/)
+    await page.fill('#iopc-day', '2026-12-01')
+    await page.click('form[data-form="update"] [data-submit]')
+    await page.locator('[data-updates] [data-update="iopc_referred"][data-verified="true"]').waitFor({ timeout: 60_000 })
+    t.match(await page.textContent('[data-updates]'), /Referred to the IOPC on 2026-12-01/)
+    t.match(await page.textContent('dl.summary'), /Referred to the IOPC/)
+  })
+
+  await t.test('the IDVA sees both states, and the units\' notes, checked against their certified keys', async (t) => {
+    const page = staff
+    await page.goto(`${origin}/staff/cases/${caseId}`)
+    await page.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    await page.locator('[data-referral-states] [data-referral-track="misconduct"][data-iopc-decision="referred"]').waitFor({ timeout: 60_000 })
+    const states = (await page.textContent('[data-referral-states]'))!
+    t.match(states, /Criminal: Central East safeguarding unit .*: acknowledged/)
+    t.match(states, /Misconduct: Directorate of Professional Standards .*: acknowledged.*Referred to the IOPC\./s)
+    t.match(states, /Received\. We will contact the IDVA service before anyone else\./, 'the criminal unit\'s note')
+    t.match(states, /Referred to the IOPC on 2026-12-01/)
+    t.equal(await page.locator('[data-unit-updates] [data-verified="false"]').count(), 0, 'every note signed by its unit')
+  })
+
+  await t.test('a package an insider changes shows "could not be decrypted"', async (t) => {
+    // The database insider moves the other referral's sealed package onto this one.
+    await withActor(db, { role: 'system' }, async (trx) => {
+      const other = await trx.selectFrom('referrals').select('envelope').where('id', '=', referralIds.misconduct).executeTakeFirstOrThrow()
+      await trx.updateTable('referrals').set({ envelope: other.envelope }).where('id', '=', referralIds.criminal).execute()
+    })
+    const page = criminalPage
+    await page.goto(`${origin}/staff/inbox/${referralIds.criminal}`)
+    await page.locator('[data-page-status] [data-error]:not([hidden])').waitFor({ timeout: 60_000 })
+    t.match(await page.textContent('[data-page-status] [data-error]'), /could not be decrypted or verified/)
+    t.ok(await page.locator('[data-referral-view]').isHidden(), 'nothing of it shown')
   })
 
   t.same(watch.problems, [], 'no script errors')

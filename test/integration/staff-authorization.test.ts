@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { seedAccount, seedGrant, seedService, seedUnit } from '../../scripts/lib/staff-fixtures.ts'
 import type { Role } from '../../server/db/schema.ts'
+import { withActor } from '../../server/db/actor.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
 import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
@@ -43,6 +44,8 @@ function concrete(url: string): string {
     .replace(':token', randomBytes(32).toString('base64url'))
     .replace(':caseId', caseId)
     .replace(':fileId', randomUUID())
+    .replace(':referralId', randomUUID())
+    .replace(':evidenceId', randomUUID())
 }
 
 /** Everything a refused request must leave as it was (sessions' last-seen times aside). */
@@ -52,6 +55,13 @@ async function state(): Promise<string> {
     const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table)} t ORDER BY 1`.execute(db)
     hash.update(`${table}\n${rows.rows.map((row) => row.row).join('\n')}\n`)
   }
+  // The referral tables answer only someone acting (row-level security): read them as the system.
+  await withActor(db, { role: 'system' }, async (trx) => {
+    for (const table of ['referrals', 'referral_keys', 'referral_files', 'referral_updates']) {
+      const rows = await sql<{ row: string }>`SELECT t::text AS row FROM ${sql.table(table)} t ORDER BY 1`.execute(trx)
+      hash.update(`${table}\n${rows.rows.map((row) => row.row).join('\n')}\n`)
+    }
+  })
   const sessions = await sql<{ row: string }>`SELECT account_id || stage AS row FROM sessions ORDER BY 1`.execute(db)
   hash.update(sessions.rows.map((row) => row.row).join('\n'))
   return hash.digest('hex')
@@ -91,7 +101,7 @@ t.test('every route × every role it does not allow: 403, audited, nothing chang
 })
 
 t.test('investigators and administrators are refused every IDVA route', async (t) => {
-  const idvaRoutes = routes.filter((route) => route.url.startsWith('/staff/cases') || route.url.startsWith('/staff/identifiers'))
+  const idvaRoutes = routes.filter((route) => route.url.startsWith('/staff/cases') || route.url.startsWith('/staff/identifiers') || route.url === '/staff/referrals/policy')
   t.ok(idvaRoutes.length >= 10, `${idvaRoutes.length} IDVA routes`)
   for (const route of idvaRoutes) {
     t.same((route.access as { roles: readonly Role[] }).roles, ['idva_lead', 'idva'], `${route.method} ${route.url} is for IDVAs only`)
@@ -99,6 +109,18 @@ t.test('investigators and administrators are refused every IDVA route', async (t
       const response = await asStaff(app, await sessionFor(app, members[role]), { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
       t.equal(response.statusCode, 403, `${role} → ${route.method} ${route.url}`)
       t.notMatch(response.body, /envelope/, 'and nothing of the case')
+    }
+  }
+})
+
+t.test('the units\' inbox is for investigators only: every IDVA role and the administrator are refused', async (t) => {
+  const unitRoutes = routes.filter((route) => route.url.startsWith('/staff/inbox'))
+  t.ok(unitRoutes.length >= 6, `${unitRoutes.length} unit routes`)
+  for (const route of unitRoutes) {
+    t.same((route.access as { roles: readonly Role[] }).roles, ['investigator'], `${route.method} ${route.url} is for investigators only`)
+    for (const role of ['idva_lead', 'idva', 'admin'] as const) {
+      const response = await asStaff(app, await sessionFor(app, members[role]), { method: route.method as 'GET', url: concrete(route.url), ...(route.method === 'GET' ? {} : { payload: {} }) })
+      t.equal(response.statusCode, 403, `${role} → ${route.method} ${route.url}`)
     }
   }
 })

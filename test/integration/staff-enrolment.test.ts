@@ -304,6 +304,11 @@ t.test('the IDVA lead certifies a unit\'s key with the service key', async (t) =
   const bad = await asStaff(app, lead.client, { method: 'POST', url: `/staff/units/${unitId}/certify`, payload: { generation: 1, certificate: forged } })
   t.equal(bad.statusCode, 400)
   t.match(bad.json().message, /not signed by the IDVA service/)
+  const unitsPage = async () => (await app.inject({ method: 'GET', url: '/staff/admin/units', headers: { cookie: admin.client.cookie } })).body
+  const before = await unitsPage()
+  t.match(before, new RegExp(`data-unit="${unitId}" data-key-state="waiting"`), 'the administrator sees the key waiting for the lead')
+  t.match(before, /Criminal investigation \(safeguarding\)/, 'each unit\'s kind')
+  t.match(before, /inv\.one/, 'and its members')
   const certificate = b64(await issueKeyCertificate(serviceKeys.signing, subject))
   t.equal((await asStaff(app, idva.client, { method: 'POST', url: `/staff/units/${unitId}/certify`, payload: { generation: 1, certificate } })).statusCode, 403, 'an IDVA who is not a lead cannot')
   const ok = await asStaff(app, lead.client, { method: 'POST', url: `/staff/units/${unitId}/certify`, payload: { generation: 1, certificate } })
@@ -311,6 +316,7 @@ t.test('the IDVA lead certifies a unit\'s key with the service key', async (t) =
   const row = await db.selectFrom('group_keys').selectAll().where('group_id', '=', unitId).executeTakeFirstOrThrow()
   t.equal(row.service_generation, 1)
   t.match((await app.inject({ method: 'GET', url: '/staff/unit', headers: { cookie: investigator.client.cookie } })).body, /Certified by the IDVA service/)
+  t.match(await unitsPage(), new RegExp(`data-unit="${unitId}" data-key-state="certified"`), 'and the administrator sees it certified (checked against the pinned service key)')
 })
 
 t.test('the lead removes a member; the key should then be rotated, and rotation is checked', async (t) => {

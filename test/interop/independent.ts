@@ -138,7 +138,7 @@ export function unpad(padded: Uint8Array): Uint8Array {
 
 export const KINDS = [
   'disclosure', 'reporter_message', 'idva_reply', 'idva_note',
-  'triage', 'consent', 'referral_package', 'consultation',
+  'triage', 'consent', 'referral_package', 'consultation', 'unit_note',
 ] as const
 export type Kind = (typeof KINDS)[number]
 
@@ -149,8 +149,8 @@ function envelopeAd(kind: number, flags: number, n: number, recipientsBlock: rea
 const signedMessage = (caseId: Uint8Array, context: Uint8Array, body: Uint8Array): Uint8Array =>
   cat(ascii('sd-envelope-v1-signature'), u16(caseId.length), caseId, u16(context.length), context, body)
 const commitmentOf = (contentKey: Uint8Array): Uint8Array => sodium.crypto_generichash(32, ascii('sd-envelope-v1-key-commitment'), contentKey)
-// Staff kinds (3 idva_reply, 4 idva_note, 5 triage, 6 consent, 7 referral_package) must be signed.
-const mustBeSigned = (kind: number): boolean => kind >= 3 && kind <= 7
+// Staff kinds (3 idva_reply, 4 idva_note, 5 triage, 6 consent, 7 referral_package, 9 unit_note) must be signed.
+const mustBeSigned = (kind: number): boolean => (kind >= 3 && kind <= 7) || kind === 9
 function contextBytes(context: Uint8Array | undefined): Uint8Array {
   const bytes = context ?? new Uint8Array(0)
   check(bytes.length <= 255, 'context too long')

@@ -105,7 +105,7 @@ t.test('padding', async (t) => {
   t.throws(() => I.unpad(trailing), 'independent: non-zero after 0x80')
 })
 
-const STAFF_KINDS: readonly string[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package']
+const STAFF_KINDS: readonly string[] = ['idva_reply', 'idva_note', 'triage', 'consent', 'referral_package', 'unit_note']
 
 t.test('envelopes', async (t) => {
   const service = await P.generateKeySet()

@@ -37,6 +37,12 @@ async function schemaSnapshot(db: Kysely<any>): Promise<string[]> {
         AND grantee <> current_user
     UNION ALL
     SELECT 'schema acl ' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname = current_schema()
+    UNION ALL
+    SELECT 'row security ' || c.relname || ' ' || c.relrowsecurity || ' ' || c.relforcerowsecurity
+      FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname NOT LIKE 'kysely_%'
+    UNION ALL
+    SELECT 'policy ' || tablename || ' ' || policyname || ' ' || cmd || ' ' || array_to_string(roles, ',') || ' ' || coalesce(qual, '') || ' ' || coalesce(with_check, '')
+      FROM pg_policies WHERE schemaname = current_schema()
     ORDER BY 1`.execute(db)
   return result.rows.map((row) => row.item)
 }
@@ -57,6 +63,13 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
     await sql`INSERT INTO case_keys (case_id, wrapped) VALUES (${caseId}, ${b(61)})`.execute(db)
     await sql`INSERT INTO case_sessions (token_hash, case_id, csrf_token, times_sealed) VALUES (${b(32, 7)}, ${caseId}, ${'c'.repeat(43)}, ${b(45)})`.execute(db)
     await sql`INSERT INTO used_challenges (nonce_hash) VALUES (${b(32)})`.execute(db)
+  },
+  // A referral stored before referrals had keys of their own (0011 re-seals it at start).
+  '20261203_0010_referrals': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    await sql`INSERT INTO groups (id, kind, track, force, name) VALUES ('unit-r', 'investigator_unit', 'criminal', 'met', 'Unit R')`.execute(db)
+    await sql`INSERT INTO referrals (id, case_id, track, unit_id, unit_generation, delivery, status, iopc_required, tell_reporter, envelope, padded_size)
+      VALUES ('88888888-8888-4888-8888-888888888888', '77777777-7777-4777-8777-777777777777', 'criminal', 'unit-r', 1, 'portal', 'sent', false, true, ${b(300)}, 256)`.execute(db)
   },
   '20261202_0009_counters_by_day': (db) => sql`INSERT INTO rate_limit_counter (counter, hits) VALUES ('k', 1)`.execute(db),
   '20261122_0004_staff_accounts': async (db) => {

@@ -29,7 +29,7 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
   if (staff === null || staff.stage !== 'full') return ''
   const links: [string, string][] = [['/staff', 'Home']]
   if (staff.role === 'idva_lead' || staff.role === 'idva') links.push(['/staff/cases', 'Cases'], ['/staff/team', 'Team and keys'])
-  if (staff.role === 'investigator') links.push(['/staff/unit', 'Unit and keys'])
+  if (staff.role === 'investigator') links.push(['/staff/inbox', 'Referrals'], ['/staff/unit', 'Unit and keys'])
   if (staff.role === 'admin') links.push(['/staff/admin/accounts', 'Accounts'], ['/staff/admin/units', 'Units'], ['/staff/admin/invitations', 'Invitations'])
   links.push(['/staff/account', 'Your account'])
   return (

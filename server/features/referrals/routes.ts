@@ -7,10 +7,11 @@ import { HttpError } from '../../errors.ts'
 import { body, bytes, list, text } from '../../http/input.ts'
 import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
-import { findCase, serviceKeyChain } from '../cases/repository.ts'
+import { evidenceFile, findCase, serviceKeyChain } from '../cases/repository.ts'
 import { lockCase, today } from '../idva/repository.ts'
 import { checkServiceEnvelope } from '../idva/incoming.ts'
-import { ACTIVE_STATUSES, caseReferrals, insertReferral, referralPackage, referralUnits } from './repository.ts'
+import { staffActor, withActor, type Actor } from '../../db/actor.ts'
+import { ACTIVE_STATUSES, caseReferrals, insertReferral, referralPackage, referralUnits, referralUpdates } from './repository.ts'
 
 /**
  * Referring a case to investigators, the IDVA service's side. The routing engine runs in the
@@ -29,11 +30,23 @@ import { ACTIVE_STATUSES, caseReferrals, insertReferral, referralPackage, referr
  *   - its size (413).
  * A unit of a force with no accounts here (external: its key added by the IDVA lead after
  * comparing fingerprints) gets the package as an exported file, which the IDVA's browser builds.
+ * The evidence files a package names are copied, still encrypted by the reporter's browser, to the
+ * referral (the unit never reads the case's own tables); the package holds their keys.
+ *
+ * Everything that touches the referral tables runs as the acting IDVA (server/db/actor.ts), so the
+ * row-level policies apply to these routes as they do to the units'.
  */
 
 const ACCESS = { access: { roles: IDVA_ROLES } }
 const NO_SUCH_CASE = 'There is no such case. It may have been withdrawn by the person who sent it, which deletes it.'
 const MAX_PACKAGE_BYTES = 1_100_000
+const MAX_FILES_PER_PACKAGE = 100
+
+function idvaActor(request: FastifyRequest): Actor {
+  const actor = staffActor(request.staff!)
+  if (actor === null || actor.role === 'investigator' || actor.role === 'reporter') throw new HttpError(403, 'Only the IDVA service refers cases.')
+  return actor
+}
 
 function caseIdOf(request: FastifyRequest): string {
   const caseId = (request.params as { caseId: string }).caseId
@@ -88,8 +101,12 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
   app.get('/staff/cases/:caseId/referrals', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
     if ((await findCase(db, app.vault, caseId)) === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    const { rows, updates } = await withActor(db, idvaActor(request), async (trx) => {
+      const rows = await caseReferrals(trx, caseId)
+      return { rows, updates: await referralUpdates(trx, app.vault, rows.map((row) => row.id)) }
+    })
     return reply.send({
-      referrals: (await caseReferrals(db, caseId)).map((row) => ({
+      referrals: rows.map((row) => ({
         id: row.id,
         track: row.track,
         unit: row.unit_id,
@@ -98,8 +115,17 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
         delivery: row.delivery,
         status: row.status,
         iopcRequired: row.iopc_required,
+        iopcDecision: row.iopc_decision,
         sentAt: row.sent_at.toISOString(),
         statusChangedAt: row.status_changed_at.toISOString(),
+        // What the unit recorded, each with its note sealed to the service and signed by the unit:
+        // the IDVA's browser opens them and checks the unit's signature against its certified key.
+        updates: (updates.get(row.id) ?? []).map((update) => ({
+          seq: update.seq,
+          action: update.action,
+          envelope: update.envelope.toString('base64url'),
+          recordedAt: update.createdAt.toISOString(),
+        })),
       })),
     })
   })
@@ -108,10 +134,14 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
   app.get('/staff/cases/:caseId/referrals/:referralId/package', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
     const referralId = (request.params as { referralId: string }).referralId
-    const found = await findCase(db, app.vault, caseId)
-    const envelope = found === undefined || !UUID.test(referralId) ? null : await referralPackage(db, found.dataKey, caseId, referralId)
+    const envelope = !UUID.test(referralId)
+      ? null
+      : await withActor(db, idvaActor(request), async (trx) => {
+          const found = await referralPackage(trx, app.vault, referralId, caseId)
+          if (found !== null) await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'referral.package_fetched_by_idva', object: { type: 'referral', id: referralId } })
+          return found
+        })
     if (envelope === null) throw new HttpError(404, 'There is no such referral in this case.')
-    await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'referral.package_fetched_by_idva', object: { type: 'referral', id: referralId } })
     return reply.send({ envelope: envelope.toString('base64url') })
   })
 
@@ -125,7 +155,13 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
       const envelope = bytes(entry, 'envelope', { max: 3 * MAX_PACKAGE_BYTES })
       if (envelope.length > MAX_PACKAGE_BYTES) throw new HttpError(413, 'This package is larger than a referral can be. Leave out some of the shared text, or send files separately.')
       if (typeof entry.iopcRequired !== 'boolean' || typeof entry.tellReporter !== 'boolean') throw new HttpError(400, 'iopcRequired and tellReporter must be true or false.')
+      const evidence = entry.evidence === undefined ? [] : entry.evidence
+      if (!Array.isArray(evidence) || evidence.length > MAX_FILES_PER_PACKAGE || !evidence.every((id): id is string => typeof id === 'string' && UUID.test(id))) {
+        throw new HttpError(400, `evidence must be a list of up to ${MAX_FILES_PER_PACKAGE} file ids of this case.`)
+      }
+      if (new Set(evidence).size !== evidence.length) throw new HttpError(400, 'A file is named twice in one package.')
       return {
+        evidence,
         referralId: text(entry, 'referralId', { min: 36, max: 36, pattern: UUID }),
         track: track as 'criminal' | 'misconduct',
         unitId: text(entry, 'unitId', { max: 128, pattern: /^[A-Za-z0-9._:-]{1,128}$/ }),
@@ -176,7 +212,7 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
       checked.push({ ...pkg, delivery: unit.external ? ('export' as const) : ('portal' as const), paddedSize })
     }
 
-    await db.transaction().execute(async (trx) => {
+    await withActor(db, idvaActor(request), async (trx) => {
       const locked = await lockCase(trx, caseId)
       if (locked === undefined) throw new HttpError(404, NO_SUCH_CASE)
       // R10 across time too: the other track's package, still with a unit, must not be at this one.
@@ -189,7 +225,15 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
       }
       const actor = { type: 'staff' as const, id: staff.accountId }
       for (const pkg of checked) {
-        await insertReferral(trx, found.dataKey, {
+        // The files the package names, as the reporter's browser encrypted them, copied to the referral.
+        const files: { evidenceId: string; encrypted: Buffer }[] = []
+        for (const evidenceId of pkg.evidence) {
+          const encrypted = await evidenceFile(trx, found.dataKey, caseId, evidenceId)
+          if (encrypted === null) throw new HttpError(422, 'A file chosen for the package is not part of this case, so nothing was sent. Reload the case and try again.')
+          if (encrypted.length === 0) throw new HttpError(422, 'A file chosen for the package could not be opened on the server (it may have been changed), so nothing was sent. Leave it out, and tell the portal\'s administrator.')
+          files.push({ evidenceId, encrypted })
+        }
+        await insertReferral(trx, app.vault, {
           id: pkg.referralId,
           caseId,
           track: pkg.track,
@@ -201,6 +245,7 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
           envelope: pkg.envelope,
           paddedSize: pkg.paddedSize,
           sentBy: staff.accountId,
+          files,
         })
         await recordAudit(trx, { actor, action: 'referral.package_sealed', object: { type: 'referral', id: pkg.referralId } })
         await recordAudit(trx, { actor, action: pkg.delivery === 'export' ? 'referral.exported' : 'referral.sent', object: { type: 'referral', id: pkg.referralId } })

@@ -12,6 +12,7 @@ import { sha256 } from '../../security/tokens.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from '../cases/incoming.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
 import { caseReferrals } from '../referrals/repository.ts'
+import { withActor } from '../../db/actor.ts'
 import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
 
 /**
@@ -86,7 +87,8 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       service: await serviceKeyChain(db),
       // What the person agreed to, now done: the track, and whether it went outside this force.
       // Never the unit. Referrals made without their agreement are not shown here.
-      referrals: (await caseReferrals(db, caseId))
+      // As the person (server/db/actor.ts): the policies let them see their own case's referrals.
+      referrals: (await withActor(db, { role: 'reporter', caseId }, (trx) => caseReferrals(trx, caseId)))
         .filter((row) => row.tell_reporter && row.status !== 'returned')
         .map((row) => ({ track: row.track, outsideForce: row.force !== app.routingPolicy.force })),
       messages: messages.map((message) => ({

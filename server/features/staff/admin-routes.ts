@@ -3,7 +3,9 @@ import { recordAudit } from '../../audit/audit.ts'
 import type { Role } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
 import { policyUnits } from '../../../rules/routing/units.ts'
-import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage } from '../../../views/pages/staff/admin.tsx'
+import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type AdminUnit } from '../../../views/pages/staff/admin.tsx'
+import { certifiedUnitKey } from '../../../crypto/index.ts'
+import { referralUnits } from '../referrals/repository.ts'
 import { staffView } from './view-context.ts'
 import { body, text } from '../../http/input.ts'
 import { findAccount, findGroup, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'
@@ -109,19 +111,51 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
 
   async function unitsPage(request: FastifyRequest) {
     const groups = await db.selectFrom('groups').selectAll().where('kind', '=', 'investigator_unit').orderBy('id').execute()
-    const members = await db.selectFrom('accounts').select(['group_id', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'active').groupBy('group_id').execute()
-    const open = new Set(groups.map((group) => group.id))
-    return AdminUnitsPage({
-      view: staffView(app, request),
-      units: groups.map((group) => ({
+    const members = await db.selectFrom('accounts').select(['group_id', 'username']).where('status', '=', 'active').where('role', '=', 'investigator').orderBy('username').execute()
+    const keys = await referralUnits(db)
+    // Whether each unit's newest key is vouched for, checked here against the service's keys
+    // followed from the pinned fingerprint, as the IDVA's browser checks it before sealing.
+    let signing: Map<number, Uint8Array> | null = null
+    try {
+      const service = await app.anchor.verifiedKeys()
+      signing = service === null ? null : new Map(service.signing.map((key, index) => [index + 1, key]))
+    } catch {
+      signing = null
+    }
+    const units: AdminUnit[] = []
+    for (const group of groups) {
+      const generations = keys.find((unit) => unit.id === group.id)?.generations ?? []
+      const newest = generations.at(-1)?.generation ?? null
+      let state: AdminUnit['keys']['state'] = newest === null ? 'none' : 'waiting'
+      if (newest !== null && signing === null) state = 'unchecked'
+      if (newest !== null && signing !== null) {
+        state = await certifiedUnitKey(
+          group.id,
+          generations.map((row) => ({ generation: row.generation, publicKeys: { encryption: row.x25519_public, signing: row.ed25519_public }, rotationCertificate: row.rotation_certificate, serviceCertificate: row.service_certificate, serviceGeneration: row.service_generation })),
+          signing,
+        ).then(
+          () => 'certified' as const,
+          () => 'waiting' as const,
+        )
+      }
+      units.push({
         id: group.id,
         name: group.name,
         track: group.track ?? 'criminal',
         force: group.force,
+        commandUnit: group.command_unit,
+        external: group.external,
         disabled: group.disabled_at !== null,
-        members: Number(members.find((row) => row.group_id === group.id)?.n ?? 0),
-      })),
-      available: policyUnits(app.routingPolicy).filter((unit) => !open.has(unit.id)),
+        members: members.filter((row) => row.group_id === group.id).map((row) => row.username),
+        keys: { generation: newest, state },
+      })
+    }
+    const forces = app.routingPolicy.names?.forces ?? {}
+    return AdminUnitsPage({
+      view: staffView(app, request),
+      units,
+      available: policyUnits(app.routingPolicy).filter((unit) => !groups.some((group) => group.id === unit.id)),
+      forceName: (force) => (Object.hasOwn(forces, force) ? forces[force]! : force),
     })
   }
 

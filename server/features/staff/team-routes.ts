@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
+import { unitInboxCounts } from '../units/repository.ts'
 import { fingerprint } from '../../../crypto/fingerprint.ts'
 import { verifyKeyCertificate } from '../../../crypto/staff-keys.ts'
 import { recordAudit } from '../../audit/audit.ts'
@@ -99,11 +100,13 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
       const day = await today(db)
       cases = await queueCounts(db, overdueCutoffs(day, { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }))
     }
+    const inbox = staff.role === 'investigator' && staff.groupId !== null ? await unitInboxCounts(db, staff.groupId, app.config.unitResponseTargetDays) : null
     return reply.html(
       StaffHomePage({
         view: staffView(app, request),
         group,
         cases,
+        inbox,
         admin: counts === null ? null : { counts, healthy: healthy === true, sessions: sessions ?? 0, pendingInvitations: pendingInvitations ?? 0, examplePolicy: (app.routingPolicy as { example?: boolean }).example === true },
       }),
     )

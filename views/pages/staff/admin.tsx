@@ -1,3 +1,4 @@
+import { UNIT_KIND_NAMES } from '../../../rules/referral-states.ts'
 import type { Role } from '../../../rules/enums.ts'
 import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
 
@@ -92,37 +93,62 @@ export function AdminAccountsPage(props: {
   )
 }
 
-export function AdminUnitsPage(props: {
-  view: StaffView
-  units: readonly { id: string; name: string; track: string; force: string; disabled: boolean; members: number }[]
-  available: readonly PolicyUnit[]
-}): JSX.Element {
+/** A unit as the administrator sees it: where it sits, who is in it, and whether its key can receive packages. */
+export interface AdminUnit {
+  readonly id: string
+  readonly name: string
+  readonly track: 'criminal' | 'misconduct'
+  readonly force: string
+  readonly commandUnit: string | null
+  readonly external: boolean
+  readonly disabled: boolean
+  readonly members: readonly string[]
+  /** none: no key yet; waiting: its newest key is not vouched for by the IDVA service; certified; unchecked: the service's own key could not be checked. */
+  readonly keys: { readonly generation: number | null; readonly state: 'none' | 'waiting' | 'certified' | 'unchecked' }
+}
+
+const KEY_STATES: Readonly<Record<AdminUnit['keys']['state'], string>> = {
+  none: 'No key yet: its first member creates it when they enrol.',
+  waiting: 'Waiting for the IDVA lead to certify it after comparing fingerprints with the unit. Nothing can be referred to it until then.',
+  certified: 'Certified by the IDVA service: it can receive referrals.',
+  unchecked: "The IDVA service's key could not be checked, so neither can this one.",
+}
+
+export function AdminUnitsPage(props: { view: StaffView; units: readonly AdminUnit[]; available: readonly PolicyUnit[]; forceName: (force: string) => string }): JSX.Element {
   const csrfToken = props.view.staff?.csrfToken ?? ''
   return (
     <StaffLayout view={props.view} title="Investigator units" page="staff-admin">
       <h1>Investigator units</h1>
-      <p>Units come from the routing policy. Open a unit here, then invite its first member: their browser creates the unit's keys.</p>
+      <p>
+        Units come from the routing policy. Open a unit here, then invite its first member from the invitations page: their browser creates
+        the unit's keys, and they give access to the unit's later members. The IDVA lead certifies each unit's key before anything can be
+        referred to it. Investigators are removed from their unit on the accounts page.
+      </p>
       {props.units.length === 0 ? (
         <p>No unit is open yet.</p>
       ) : (
-        <table class="table">
+        <table class="table" data-admin-units="">
           <thead>
             <tr>
               <th scope="col">Unit</th>
-              <th scope="col">Track</th>
+              <th scope="col">Kind</th>
               <th scope="col">Force</th>
-              <th scope="col">Active members</th>
+              <th scope="col">Command unit</th>
+              <th scope="col">Members</th>
+              <th scope="col">Key</th>
               <th scope="col">Status</th>
             </tr>
           </thead>
           <tbody>
             {props.units.map((unit) => (
-              <tr>
+              <tr data-unit={unit.id} data-key-state={unit.keys.state}>
                 <td safe>{unit.name}</td>
-                <td safe>{unit.track}</td>
-                <td safe>{unit.force}</td>
-                <td safe>{String(unit.members)}</td>
-                <td>{unit.disabled ? 'Closed' : <PostButton action={`/staff/admin/units/${unit.id}/disable`} label="Close" csrfToken={csrfToken} warning />}</td>
+                <td safe>{UNIT_KIND_NAMES[unit.track]}</td>
+                <td safe>{props.forceName(unit.force)}</td>
+                <td safe>{unit.commandUnit ?? (unit.track === 'misconduct' ? 'Not applicable' : 'Not set')}</td>
+                <td safe>{unit.external ? 'Outside this portal (receives files)' : unit.members.length === 0 ? 'None yet' : unit.members.join(', ')}</td>
+                <td safe>{unit.keys.generation === null ? KEY_STATES.none : `Generation ${unit.keys.generation}. ${KEY_STATES[unit.keys.state]}`}</td>
+                <td>{unit.disabled ? 'Closed' : unit.external ? 'Open' : <PostButton action={`/staff/admin/units/${unit.id}/disable`} label="Close" csrfToken={csrfToken} warning />}</td>
               </tr>
             ))}
           </tbody>
@@ -137,7 +163,7 @@ export function AdminUnitsPage(props: {
           <select id="unit" name="unitId">
             {props.available.map((unit) => (
               <option value={unit.id} safe>
-                {`${unit.name} (${unit.track}, ${unit.force})`}
+                {`${unit.name} (${UNIT_KIND_NAMES[unit.track].toLowerCase()}, ${props.forceName(unit.force)})`}
               </option>
             ))}
           </select>

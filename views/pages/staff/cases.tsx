@@ -77,7 +77,7 @@ function RiskBand({ level }: { level: RiskLevel | null }): JSX.Element {
   return <span class={`tag tag--risk-${level}`} safe>{`${RISK_LEVEL_NAMES[level]} risk`}</span>
 }
 
-function Clock({ clock }: { clock: ClockView }): JSX.Element {
+export function Clock({ clock }: { clock: ClockView }): JSX.Element {
   return (
     <span class={`clock clock--${clock.state}`} data-clock={clock.state}>
       {clock.state === 'overdue' ? <strong class="tag tag--overdue">Overdue</strong> : ''} <span safe>{clock.text}</span>
@@ -260,7 +260,7 @@ export function StatusPanel({ summary, csrfToken, message }: { summary: CaseSumm
   )
 }
 
-function FormErrors(): JSX.Element {
+export function FormErrors(): JSX.Element {
   return (
     <>
       <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
@@ -311,7 +311,7 @@ function TextField({ id, label, long = false, maxlength, marker }: { id: string;
 }
 
 /** The submit button (disabled until the page's script has loaded) and the "done" line. */
-function Submit({ label, secondary = false }: { label: string; secondary?: boolean }): JSX.Element {
+export function Submit({ label, secondary = false }: { label: string; secondary?: boolean }): JSX.Element {
   return (
     <>
       <button type="submit" class={secondary ? 'button button--secondary' : 'button'} disabled data-submit="" safe>

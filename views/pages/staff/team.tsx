@@ -42,12 +42,22 @@ export interface AdminSummary {
 }
 
 function AccessStatus({ group, viewer }: { group: GroupSummary; viewer: MemberSummary | undefined }): JSX.Element {
-  if (group.generation === null) return <p class="notice">This team has no keys yet.</p>
+  const unit = group.kind === 'investigator_unit'
+  if (group.generation === null) return <p class="notice">{unit ? 'This unit has no keys yet: its first member makes them when they enrol.' : 'This team has no keys yet.'}</p>
   if (viewer === undefined || viewer.generation !== group.generation) {
     return (
       <p class="notice" data-access="waiting">
-        You do not have access to this team's cases yet. A colleague who already has access gives it to you from the
-        team page; they will compare your key fingerprint, <span class="fingerprint" safe>{viewer?.fingerprint ?? ''}</span>, with you first.
+        {unit ? "You cannot open your unit's referrals yet. A colleague in the unit who already holds its key gives it to you from the unit page" : "You do not have access to this team's cases yet. A colleague who already has access gives it to you from the team page"}; they
+        will compare your key fingerprint, <span class="fingerprint" safe>{viewer?.fingerprint ?? ''}</span>, with you first.
+      </p>
+    )
+  }
+  if (unit) {
+    return (
+      <p class="notice notice--ok" data-access="granted">
+        You hold your unit's key (generation <span safe>{String(group.generation)}</span>): you can open the packages the IDVA service refers to
+        your unit, on the {group.track === 'misconduct' ? 'misconduct' : 'criminal'} track. You cannot see the people's cases,
+        their conversations with the IDVA service, or the other track.
       </p>
     )
   }
@@ -58,7 +68,7 @@ function AccessStatus({ group, viewer }: { group: GroupSummary; viewer: MemberSu
   )
 }
 
-export function StaffHomePage({ view, group, admin, cases = null }: { view: StaffView; group: GroupSummary | null; admin: AdminSummary | null; cases?: { new: number; overdue: number } | null }): JSX.Element {
+export function StaffHomePage({ view, group, admin, cases = null, inbox = null }: { view: StaffView; group: GroupSummary | null; admin: AdminSummary | null; cases?: { new: number; overdue: number } | null; inbox?: { waiting: number; overdue: number } | null }): JSX.Element {
   const viewer = group?.members.find((member) => member.isViewer)
   return (
     <StaffLayout view={view} title="Staff home" page="staff-home">
@@ -74,6 +84,11 @@ export function StaffHomePage({ view, group, admin, cases = null }: { view: Staf
       {cases === null ? '' : (
         <p class={cases.overdue > 0 ? 'notice notice--warning' : 'notice'} data-home-cases="">
           <a href="/staff/cases">Cases</a>: <span safe>{`${cappedCount(cases.new)} new, ${cappedCount(cases.overdue)} past the first-response target.`}</span>
+        </p>
+      )}
+      {inbox === null ? '' : (
+        <p class={inbox.overdue > 0 ? 'notice notice--warning' : 'notice'} data-home-inbox="">
+          <a href="/staff/inbox">Referrals</a>: <span safe>{`${inbox.waiting} waiting for your unit's acknowledgement, ${inbox.overdue} past the first-response target.`}</span>
         </p>
       )}
       {admin === null ? '' : (
