@@ -6,6 +6,11 @@
  * current history entry is replaced by the neutral site, so Back does not return to this page.
  * In the background (a beacon that outlives the page), the portal is asked to clear what this
  * browser holds for it: cookies, storage and cache (the Clear-Site-Data header on /leave).
+ *
+ * So that Back after leaving goes to the page before the portal, and not to an earlier page of it,
+ * a visit takes one history entry only: on these pages, a link within the portal replaces the
+ * current entry instead of adding one (keepOutOfHistory). Opening a link in a new tab or window
+ * (modifier keys, middle click) is left to the browser.
  */
 
 const SHIFT_PRESSES = 3
@@ -16,6 +21,7 @@ export function installQuickExit(doc: Document, win: Window): void {
   const first = buttons[0]
   if (first === undefined) return
   const destination = first.href
+  keepOutOfHistory(doc, win)
 
   let leaving = false
   const leave = (): void => {
@@ -58,4 +64,17 @@ export function installQuickExit(doc: Document, win: Window): void {
     },
     { capture: true },
   )
+}
+
+/** Links within the portal replace the current history entry (see above). */
+function keepOutOfHistory(doc: Document, win: Window): void {
+  doc.addEventListener('click', (event) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const link = event.target instanceof Element ? event.target.closest<HTMLAnchorElement>('a[href]') : null
+    if (link === null || link.hasAttribute('data-quick-exit') || link.hasAttribute('download') || (link.target !== '' && link.target !== '_self')) return
+    const url = new URL(link.href, win.location.href)
+    if (url.origin !== win.location.origin) return
+    event.preventDefault()
+    win.location.replace(url.href)
+  })
 }

@@ -3,21 +3,30 @@ import { fail } from './errors.ts'
 import { keySetFromSeedsWith, type EncryptionKeyPair, type SigningKeyPair } from './keys.ts'
 import { loadSodium, type Sodium } from './sodium.ts'
 import { WORDS } from './wordlist.ts'
+import { EXCLUDED_WORDS } from './wordlist-excluded.ts'
 
 /**
- * The reporter's case code: eight words from crypto/wordlist.ts, made in the reporter's browser.
+ * The reporter's case code: nine words, made in the reporter's browser.
  *
- * Seven words are chosen uniformly at random (libsodium's randombytes_uniform), which gives
- * 7 x log2(7772) = 90.47 bits. The eighth is a check word computed from the seven, so a word typed
+ * The words come from CODE_WORDS: the EFF large list (crypto/wordlist.ts) without the 1572 words
+ * an abuser must not find on a note and a person should not have to carry (violence, injury, the
+ * body, crime, police and justice, relationships, drugs, sex, death, illness, distress, captivity;
+ * crypto/wordlist-excluded.ts), which leaves 6200, in the list's order; a word's index there is its
+ * value. Eight words are chosen uniformly at random (libsodium's randombytes_uniform), which gives
+ * 8 x log2(6200) = 100.78 bits. The ninth is a check word computed from the eight, so a word typed
  * wrongly (but still a real word) or words typed out of order are caught in the browser before any
- * request (a wrong code passes the check with probability 1/7772). A word that is not in the list
+ * request (a wrong code passes the check with probability 1/6200). A word that is not in the list
  * is caught at once, with suggestions.
  *
- *   check index = (first 4 bytes, big-endian, of BLAKE2b-128("sd-case-code-check-v1" ||
- *                  u16(index 1) || ... || u16(index 7))) mod 7772
+ *   check index = (first 4 bytes, big-endian, of BLAKE2b-128("sd-case-code-check-v2" ||
+ *                  u16(index 1) || ... || u16(index 8))) mod 6200
+ *
+ * Codes made before the list was curated (version 1: eight words from all 7772, the eighth a check
+ * word under "sd-case-code-check-v1" over the seven indices in the full list) still open their
+ * cases: checkCaseCode accepts either form, and both derive keys the same way.
  *
  * Typing is forgiving: case, spaces, hyphens and other punctuation between words do not matter.
- * The canonical form is the eight words in lower case joined by "-".
+ * The canonical form is the words in lower case joined by "-".
  *
  * From the canonical code the browser derives, and the server never sees the code itself:
  *   master      = BLAKE2b-256("sd-case-code-v1" || 0x00 || canonical code)
@@ -30,23 +39,37 @@ import { WORDS } from './wordlist.ts'
  * verifies with the auth public key it stored when the case was created.
  */
 
-export const CASE_CODE_WORDS = 8
-const RANDOM_WORDS = CASE_CODE_WORDS - 1
-export const CASE_CODE_BITS = RANDOM_WORDS * Math.log2(WORDS.length)
+/** The words codes are made of now. */
+export const CODE_WORDS: readonly string[] = Object.freeze(WORDS.filter((word) => !EXCLUDED_WORDS.has(word)))
 
-const WORD_INDEX = new Map(WORDS.map((word, index) => [word, index]))
-
-function checkIndexWith(s: Sodium, indices: readonly number[]): number {
-  const digest = s.crypto_generichash(16, concat(utf8('sd-case-code-check-v1'), ...indices.map((index) => u16(index))), null)
-  const value = ((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0
-  return value % WORDS.length
+interface CodeForm {
+  readonly words: readonly string[]
+  readonly index: ReadonlyMap<string, number>
+  readonly length: number
+  readonly checkLabel: string
 }
 
-/** A new code, as its eight words. */
+const form = (words: readonly string[], length: number, checkLabel: string): CodeForm => ({ words, index: new Map(words.map((word, i) => [word, i])), length, checkLabel })
+/** Codes made now. */
+const CURRENT = form(CODE_WORDS, 9, 'sd-case-code-check-v2')
+/** Codes made before the list was curated: they keep working. */
+const VERSION_1 = form(WORDS, 8, 'sd-case-code-check-v1')
+
+export const CASE_CODE_WORDS = CURRENT.length
+const RANDOM_WORDS = CASE_CODE_WORDS - 1
+export const CASE_CODE_BITS = RANDOM_WORDS * Math.log2(CODE_WORDS.length)
+
+function checkIndexWith(s: Sodium, code: CodeForm, indices: readonly number[]): number {
+  const digest = s.crypto_generichash(16, concat(utf8(code.checkLabel), ...indices.map((index) => u16(index))), null)
+  const value = ((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0
+  return value % code.words.length
+}
+
+/** A new code, as its nine words. */
 export async function generateCaseCode(): Promise<string[]> {
   const s = await loadSodium()
-  const indices = Array.from({ length: RANDOM_WORDS }, () => s.randombytes_uniform(WORDS.length))
-  return [...indices, checkIndexWith(s, indices)].map((index) => WORDS[index]!)
+  const indices = Array.from({ length: RANDOM_WORDS }, () => s.randombytes_uniform(CODE_WORDS.length))
+  return [...indices, checkIndexWith(s, CURRENT, indices)].map((index) => CODE_WORDS[index]!)
 }
 
 export function formatCaseCode(words: readonly string[]): string {
@@ -84,10 +107,10 @@ function editDistanceAtMost(a: string, b: string, limit: number): boolean {
 }
 
 /** Up to three list words one or two letters away from `word` (two only for longer words). */
-export function suggestWords(word: string): string[] {
+export function suggestWords(word: string, words: readonly string[] = CODE_WORDS): string[] {
   const limit = word.length >= 6 ? 2 : 1
-  const close = WORDS.filter((candidate) => editDistanceAtMost(word, candidate, 1))
-  const further = close.length > 0 || limit === 1 ? [] : WORDS.filter((candidate) => editDistanceAtMost(word, candidate, limit))
+  const close = words.filter((candidate) => editDistanceAtMost(word, candidate, 1))
+  const further = close.length > 0 || limit === 1 ? [] : words.filter((candidate) => editDistanceAtMost(word, candidate, limit))
   return [...close, ...further].slice(0, 3)
 }
 
@@ -98,14 +121,16 @@ export async function checkCaseCode(input: string): Promise<CaseCodeCheck> {
   if (input.length > 1000) return { ok: false, problem: 'word_count', found: splitCaseCode(input.slice(0, 1000)).length }
   const words = splitCaseCode(input)
   if (words.length === 0) return { ok: false, problem: 'empty' }
-  const unknown = words.findIndex((word) => !WORD_INDEX.has(word))
+  // Eight words is a code made before the list was curated; anything else is read as a code of now.
+  const code = words.length === VERSION_1.length ? VERSION_1 : CURRENT
+  const unknown = words.findIndex((word) => !code.index.has(word))
   if (unknown !== -1) {
     const word = words[unknown]!
-    return { ok: false, problem: 'unknown_word', position: unknown + 1, word, suggestions: suggestWords(word) }
+    return { ok: false, problem: 'unknown_word', position: unknown + 1, word, suggestions: suggestWords(word, code.words) }
   }
-  if (words.length !== CASE_CODE_WORDS) return { ok: false, problem: 'word_count', found: words.length }
-  const indices = words.map((word) => WORD_INDEX.get(word)!)
-  if (checkIndexWith(s, indices.slice(0, RANDOM_WORDS)) !== indices[RANDOM_WORDS]) return { ok: false, problem: 'check_failed' }
+  if (words.length !== code.length) return { ok: false, problem: 'word_count', found: words.length }
+  const indices = words.map((word) => code.index.get(word)!)
+  if (checkIndexWith(s, code, indices.slice(0, code.length - 1)) !== indices[code.length - 1]) return { ok: false, problem: 'check_failed' }
   return { ok: true, code: formatCaseCode(words), words }
 }
 

@@ -4,8 +4,14 @@ import { HTMX_CONFIG, type PageContext } from './context.ts'
 
 export interface LayoutProps {
   readonly context: PageContext
-  /** The page's own title; the service name is added. */
+  /**
+   * The page's own title; the service name is added. Public pages (those with the quick exit) do
+   * not show it in the tab or the browser's history: there the title is NEUTRAL_TITLE, so that a
+   * person sharing a device is not given away by a tab, a bookmark or a history entry.
+   */
   readonly title: string
+  /** A public page's words for its tab, neutral (for example "Come back"); NEUTRAL_TITLE is added. */
+  readonly tabTitle?: string
   /** Public pages carry the quick exit; staff pages do not. */
   readonly quickExit?: boolean
   /** data-page on <body>: which browser behaviour the page needs (client/main.ts). */
@@ -26,10 +32,13 @@ export interface LayoutProps {
 }
 
 export const SERVICE_NAME = 'Safe Disclosure'
+/** What a public page's tab and history entry say: nothing about abuse, reports or the service. */
+export const NEUTRAL_TITLE = 'Staff support'
 
 export function Layout({
   context,
   title,
+  tabTitle,
   quickExit = true,
   page,
   csrfToken,
@@ -49,7 +58,7 @@ export function Layout({
           <meta name="referrer" content="no-referrer" />
           <meta name="robots" content="noindex, nofollow" />
           <meta name="htmx-config" content={HTMX_CONFIG} />
-          <title safe>{`${title} – ${SERVICE_NAME}`}</title>
+          <title safe>{quickExit ? (tabTitle === undefined ? NEUTRAL_TITLE : `${tabTitle} – ${NEUTRAL_TITLE}`) : `${title} – ${SERVICE_NAME}`}</title>
           <meta name="sd-evidence-worker" content={context.assets.evidenceWorker} />
           {csrfToken === undefined ? '' : <meta name="csrf-token" content={csrfToken} />}
           {servicePin === undefined ? '' : <meta name="sd-service-pin" content={servicePin} />}

@@ -27,7 +27,20 @@ interface Thread {
   readonly firstReplyTargetDays: number
   readonly service: ServiceChain | null
   readonly referrals: readonly { readonly track: 'criminal' | 'misconduct'; readonly outsideForce: boolean }[]
+  /** What a withdrawal would leave with the IDVA service, and why; null when nothing. */
+  readonly keptOnWithdrawal: { readonly highRisk: boolean; readonly marac: boolean; readonly referred: boolean } | null
   readonly messages: readonly ThreadMessage[]
+}
+
+/** Why the IDVA service keeps a short record if the person withdraws, in their words. */
+function keptReason(kept: NonNullable<Thread['keptOnWithdrawal']>): string {
+  const reasons = [
+    ...(kept.highRisk ? ['assessed that you may be at high risk of serious harm'] : []),
+    ...(kept.marac ? ['referred your case to a MARAC (a meeting of local services that keeps people safe)'] : []),
+    ...(kept.referred ? ['sent your case to investigators, as you agreed or because someone was at serious risk'] : []),
+  ]
+  const listed = reasons.length === 1 ? reasons[0]! : `${reasons.slice(0, -1).join(', ')} and ${reasons.at(-1)!}`
+  return `The IDVA service has ${listed}.`
 }
 
 /** What the person agreed to, said back to them: the track and where, never the unit. */
@@ -78,7 +91,20 @@ export async function startReturn(): Promise<void> {
   newFiles.addEventListener('change', () => listFiles(newFiles, fileList))
   required<HTMLButtonElement>(caseView, '[data-send]').addEventListener('click', () => void send())
   required<HTMLButtonElement>(caseView, '[data-end]').addEventListener('click', () => void end())
-  required<HTMLButtonElement>(caseView, '[data-withdraw]').addEventListener('click', () => void withdraw())
+  const withdrawButton = required<HTMLButtonElement>(caseView, '[data-withdraw]')
+  const withdrawConfirm = required<HTMLElement>(caseView, '[data-withdraw-confirm]')
+  // Two steps: the first says what will be lost (and what the IDVA service keeps); the second does it.
+  withdrawButton.addEventListener('click', () => {
+    withdrawConfirm.hidden = false
+    withdrawButton.setAttribute('aria-expanded', 'true')
+    withdrawConfirm.focus()
+  })
+  required<HTMLButtonElement>(withdrawConfirm, '[data-withdraw-cancel]').addEventListener('click', () => {
+    withdrawConfirm.hidden = true
+    withdrawButton.setAttribute('aria-expanded', 'false')
+    withdrawButton.focus()
+  })
+  required<HTMLButtonElement>(withdrawConfirm, '[data-withdraw-now]').addEventListener('click', () => void withdraw())
 
   async function open(): Promise<void> {
     hide(loginError)
@@ -144,6 +170,9 @@ export async function startReturn(): Promise<void> {
     // A consultation names nobody and carries no files.
     required<HTMLElement>(caseView, '[data-new-evidence-field]').hidden = consultation
     if (consultation) newFiles.value = ''
+    const kept = required<HTMLElement>(withdrawConfirm, '[data-withdraw-kept]')
+    kept.hidden = thread.keptOnWithdrawal === null
+    required<HTMLElement>(kept, '[data-withdraw-kept-why]').textContent = thread.keptOnWithdrawal === null ? '' : keptReason(thread.keptOnWithdrawal)
     const referrals = required<HTMLElement>(caseView, '[data-referrals]')
     referrals.hidden = thread.referrals.length === 0
     required<HTMLElement>(referrals, '[data-referral-list]').replaceChildren(
@@ -251,8 +280,9 @@ export async function startReturn(): Promise<void> {
     const current = session
     if (current === null) return
     try {
-      await postJson('/return/withdraw', {}, current.csrfToken)
+      const result = await postJson<{ recordKept: boolean }>('/return/withdraw', { confirmed: true }, current.csrfToken)
       forget()
+      required<HTMLElement>(withdrawn, '[data-withdrawn-kept]').hidden = !result.recordKept
       caseView.hidden = true
       withdrawn.hidden = false
       withdrawn.focus()
@@ -292,7 +322,7 @@ function codeProblem(checked: { problem: string; found?: number; position?: numb
     case 'empty':
       return 'Enter your case code.'
     case 'word_count':
-      return `A case code has 8 words. You entered ${checked.found ?? 0}. Check that no word is missing or doubled.`
+      return `A case code has 9 words (codes made before December 2026 have 8). You entered ${checked.found ?? 0}. Check that no word is missing or doubled.`
     case 'unknown_word': {
       const suggestions = checked.suggestions ?? []
       return `Word ${checked.position ?? ''}, "${checked.word ?? ''}", is not a word used in case codes.${suggestions.length > 0 ? ` Did you mean ${suggestions.map((word) => `"${word}"`).join(' or ')}?` : ''}`

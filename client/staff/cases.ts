@@ -395,7 +395,7 @@ export async function casePage(): Promise<void> {
         judgementReason,
         marac: { eligible: risk.maracEligible, refer, reason: maracReason },
       }
-      await sealRecord('triage', payload, { riskLevel: risk.level })
+      await sealRecord('triage', payload, { riskLevel: risk.level, maracReferred: refer })
       const shown = document.querySelector<HTMLElement>('[data-risk-level]')
       if (shown !== null) {
         shown.dataset.level = risk.level

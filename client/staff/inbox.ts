@@ -47,6 +47,8 @@ interface ReferralContent {
   readonly status: string
   readonly iopcRequired: boolean
   readonly envelope: string
+  /** The person withdrew after this was sent: what it held was removed from the portal. */
+  readonly contentRemovedOn: string | null
   readonly service: ServiceChain | null
   readonly files: readonly { readonly id: string; readonly size: number }[]
   readonly updates: readonly StoredUpdate[]
@@ -106,6 +108,13 @@ export async function referralPage(): Promise<void> {
       service = await checkServiceChain(crypto, fetched.service)
     } catch {
       service = null
+    }
+    if (fetched.contentRemovedOn !== null) {
+      // Nothing to open: said plainly, not as a package that failed to decrypt.
+      pkg = null
+      view.hidden = true
+      await showUpdates(fetched)
+      throw new Problem(`The person withdrew on ${fetched.contentRemovedOn}, so what this package held was removed from the portal. The referral's state and your unit's updates are kept; the IDVA service can tell you what this means for your work.`)
     }
     let failure: string | null = null
     try {

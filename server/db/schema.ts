@@ -165,6 +165,9 @@ export interface CasesTable {
   risk_level: RiskLevel | null
   triaged_on: string | null
   status_changed_on: string | null
+  /** The day the person withdrew, when the IDVA service kept a minimal record (migration 0012). */
+  withdrawn_on: string | null
+  marac_referred: Generated<boolean>
 }
 
 export interface CaseMessagesTable {
@@ -222,8 +225,9 @@ export interface ReferralsTable {
   iopc_required: boolean
   /** The person agreed (not a safeguarding override): /return may say it went, never to whom. */
   tell_reporter: boolean
-  /** The package envelope, sealed at rest under the referral's data key. */
-  envelope: Buffer
+  /** The package envelope, sealed at rest under the referral's data key; null once the person withdrew (migration 0012). */
+  envelope: Buffer | null
+  content_removed_on: Generated<string | null>
   padded_size: number
   sent_by: string | null
   sent_at: Generated<Date>

@@ -71,7 +71,7 @@ if (browser !== null) {
     await manager.click('[data-submit]')
     await manager.locator('[data-receipt]').waitFor({ state: 'visible' })
     code = (await manager.textContent('[data-case-code]'))!.trim()
-    t.match(code, /^[a-z]+( [a-z]+){7}$/)
+    t.match(code, /^[a-z]+( [a-z]+){8}$/)
     t.match(await manager.textContent('[data-receipt]'), /consultation code/)
     t.equal(await manager.locator('#text').count(), 0, 'what was written is no longer on the page')
     const row = await db.selectFrom('cases').select(['id', 'kind']).executeTakeFirstOrThrow()

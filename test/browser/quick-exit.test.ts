@@ -48,7 +48,7 @@ if (browser !== null) {
 
   t.test('the landing page loads with no CSP violation, no script error and nothing from other hosts', async (t) => {
     const { page, problems, offsite } = await openPortal(t)
-    t.equal(await page.title(), 'Confidential support if you are experiencing domestic abuse – Safe Disclosure')
+    t.equal(await page.title(), 'Staff support')
     t.same(problems, [], 'no console errors or CSP violations')
     t.same(offsite.filter((url) => url !== BEFORE), [], 'no request to any other host')
     const config = await page.evaluate(() => {
@@ -85,6 +85,37 @@ if (browser !== null) {
     t.ok(await beacon, 'the browser asked the portal to clear its site data')
     await page.goBack()
     t.equal(page.url(), BEFORE, 'Back goes to the page before the portal, not to the portal')
+  })
+
+  t.test('after several pages of the portal, Back still goes to the page before it', async (t) => {
+    const { page } = await openPortal(t)
+    const entries = await page.evaluate(() => history.length)
+    await page.click('a[href="/safety"]')
+    await page.waitForURL(`${portal}/safety`)
+    await page.click('a.site-header__name')
+    await page.waitForURL(`${portal}/`)
+    await page.click('a[href="/managers"]')
+    await page.waitForURL(`${portal}/managers`)
+    await page.focus('a[href="#main"]')
+    await page.keyboard.press('Enter')
+    await page.getByRole('link', { name: 'Leave this site' }).click()
+    await page.waitForURL(NEUTRAL)
+    await page.goBack()
+    t.equal(page.url(), BEFORE, 'Back goes to the page before the portal')
+    t.equal(await page.evaluate(() => history.length), entries, 'the whole visit took one history entry, now the neutral site')
+  })
+
+  t.test('no page title says what the site is about', async (t) => {
+    const { page } = await openPortal(t)
+    for (const path of ['/', '/report', '/return', '/safety', '/managers', '/managers/ask', '/no-such-page']) {
+      await page.goto(`${portal}${path}`)
+      t.notMatch(await page.title(), /abuse|violence|disclos|report|IDVA/i, path)
+    }
+    const guides = await page.evaluate(() => fetch('/managers').then((response) => response.text()))
+    for (const href of [...guides.matchAll(/href="(\/managers\/[a-z-]+)"/g)].map((match) => match[1]!)) {
+      await page.goto(`${portal}${href}`)
+      t.notMatch(await page.title(), /abuse|violence|disclos|IDVA/i, href)
+    }
   })
 
   t.test('pressing Shift three times leaves, and blanks the page at once', async (t) => {

@@ -51,6 +51,7 @@ if (browser !== null) {
   const psdPage = await watch.newPage()
   let caseId = ''
   const referralIds: Record<'criminal' | 'misconduct', string> = { criminal: '', misconduct: '' }
+  let caseCode = ''
 
   await t.test('a reporter discloses on-duty abuse by a sergeant in her own command unit', async (t) => {
     const page = reporter
@@ -81,6 +82,7 @@ if (browser !== null) {
     await page.click('[data-submit]')
     await page.locator('[data-receipt]').waitFor({ state: 'visible' })
     caseId = (await db.selectFrom('cases').select('id').executeTakeFirstOrThrow()).id
+    caseCode = (await page.textContent('[data-case-code]'))!.trim()
     t.ok(caseId)
   })
 
@@ -163,7 +165,7 @@ if (browser !== null) {
     const keysOf: Record<string, KeySet> = { 'met-ce-safeguarding': units.other.keys, 'met-dps': units.professionalStandards.keys }
     const opened: Record<string, PackageContent> = {}
     for (const row of rows) {
-      const envelope = (await withActor(db, { role: 'system' }, (trx) => referralPackage(trx, app.vault, row.id, caseId)))!
+      const envelope = (await withActor(db, { role: 'system' }, (trx) => referralPackage(trx, app.vault, row.id, caseId)))!.envelope!
       const track = row.track
       const open = (keys: KeySet) =>
         openEnvelope(envelope, { caseId, keys: [keys.encryption], expectKind: 'referral_package', trustedSigners: [service.keys.signing.publicKey], requireSignature: true, context: referralContext(track, row.id) })
@@ -301,6 +303,34 @@ if (browser !== null) {
     await page.locator('[data-page-status] [data-error]:not([hidden])').waitFor({ timeout: 60_000 })
     t.match(await page.textContent('[data-page-status] [data-error]'), /could not be decrypted or verified/)
     t.ok(await page.locator('[data-referral-view]').isHidden(), 'nothing of it shown')
+  })
+
+  await t.test('she withdraws: told first what the IDVA service keeps and why; the IDVA and the unit are told', async (t) => {
+    const page = reporter
+    await page.goto(`${origin}/return`)
+    await page.locator('[data-crypto-missing]').waitFor({ state: 'hidden' })
+    await page.fill('#case-code', caseCode)
+    await page.click('[data-open]')
+    await page.locator('[data-case]').waitFor({ state: 'visible', timeout: 60_000 })
+    await page.click('[data-withdraw]')
+    await page.locator('[data-withdraw-kept]').waitFor({ state: 'visible' })
+    t.match(await page.textContent('[data-withdraw-kept-why]'), /sent your case to investigators/)
+    t.match(await page.textContent('[data-withdraw-kept]'), /Not your words and not your files/)
+    await page.click('[data-withdraw-now]')
+    await page.locator('[data-withdrawn]').waitFor({ state: 'visible' })
+    t.ok(await page.isVisible('[data-withdrawn-kept]'), 'the last message says the short record stays')
+    const row = await db.selectFrom('cases').select(['withdrawn_on', 'message_count']).where('id', '=', caseId).executeTakeFirstOrThrow()
+    t.ok(row.withdrawn_on !== null)
+    t.equal((await db.selectFrom('case_messages').select('id').where('case_id', '=', caseId).execute()).length, 0, 'her words are gone')
+
+    await staff.goto(`${origin}/staff/cases/${caseId}`)
+    t.match(await staff.textContent('[data-case-withdrawn]'), /The person withdrew on \d{4}-\d{2}-\d{2}/)
+    await staff.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    t.equal(await staff.locator('[data-thread] > li').count(), 0, 'no message of hers is shown')
+
+    await criminalPage.goto(`${origin}/staff/inbox/${referralIds.criminal}`)
+    await criminalPage.locator('[data-page-status] [data-error]:not([hidden])').waitFor({ timeout: 60_000 })
+    t.match(await criminalPage.textContent('[data-page-status] [data-error]'), /The person withdrew on .*removed from the portal/)
   })
 
   t.same(watch.problems, [], 'no script errors')

@@ -42,6 +42,7 @@ export async function recordBody(options: {
   recipients?: Uint8Array[]
   envelopeKind?: 'triage' | 'idva_note' | 'consent'
   riskLevel?: string
+  maracReferred?: boolean
   recordId?: string
 }): Promise<SealedBody> {
   const recordId = options.recordId ?? randomUUID()
@@ -53,7 +54,7 @@ export async function recordBody(options: {
     signer: options.signer ?? options.service.signing,
     context: recordContext(options.kind, options.seq, recordId),
   })
-  return { kind: options.kind, recordId, seq: options.seq, envelope: base64url.encode(envelope), ...(options.riskLevel === undefined ? {} : { riskLevel: options.riskLevel }) }
+  return { kind: options.kind, recordId, seq: options.seq, envelope: base64url.encode(envelope), ...(options.riskLevel === undefined ? {} : { riskLevel: options.riskLevel }), ...(options.maracReferred === undefined ? {} : { maracReferred: options.maracReferred }) }
 }
 
 export const NOTE = (text: string, author = 'idva') => ({ v: 1, type: 'note', author, writtenOn: '2026-12-01', text })

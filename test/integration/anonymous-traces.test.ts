@@ -77,7 +77,7 @@ t.test("the reviewer's sequence: submit with a file, return, add a message, retu
   t.same(days.map((row) => row.action), ['case.submitted', 'case.opened_by_reporter', 'case.reporter_message_added', 'case.opened_by_reporter'], 'their order, in the anonymous chain')
   for (const row of days) t.match(row.occurred_on, /^\d{4}-\d{2}-\d{2}$/)
 
-  const withdrawn = await app.inject({ method: 'POST', url: '/return/withdraw', payload: {}, headers: { cookie: second.cookie, 'x-csrf-token': second.csrfToken } })
+  const withdrawn = await app.inject({ method: 'POST', url: '/return/withdraw', payload: { confirmed: true }, headers: { cookie: second.cookie, 'x-csrf-token': second.csrfToken } })
   t.equal(withdrawn.statusCode, 200)
   ended = Date.now()
   t.same((await allTimestamps()).filter(({ at }) => at.getTime() >= started - 200), [], 'nor after the withdrawal')
@@ -145,7 +145,7 @@ t.test("the case's own key is gone from its table's file once the space is recla
   t.equal((await submit(app, await disclosureBody(other, servicePublic(service.keys)))).statusCode, 201)
   const wrapped = (await db.selectFrom('case_keys').select('wrapped').where('case_id', '=', other.caseId).executeTakeFirstOrThrow()).wrapped
   const session = await openCase(app, other.keys)
-  t.equal((await app.inject({ method: 'POST', url: '/return/withdraw', payload: {}, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken } })).statusCode, 200)
+  t.equal((await app.inject({ method: 'POST', url: '/return/withdraw', payload: { confirmed: true }, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken } })).statusCode, 200)
   await app.reclaimer.run()
   const keyFile = async (): Promise<Buffer> => {
     if (testDatabase.kind === 'embedded') {

@@ -256,16 +256,20 @@ t.test('triage, notes and consent: append-only versions; only the risk level is 
   // Records are never changed, not even by the database's owner.
   const update = await database().asOwner((owner) => sql`UPDATE case_records SET seq = 9 WHERE case_id = ${caseId}`.execute(owner)).then(() => null, (error: unknown) => error as Error)
   t.match(update?.message ?? '', /append-only/)
+  const rewrite = await database().asOwner((owner) => sql`UPDATE case_records SET envelope = envelope WHERE case_id = ${caseId}`.execute(owner)).then(() => null, (error: unknown) => error as Error)
+  t.match(rewrite?.message ?? '', /append-only/, 'not even the envelope alone, while the case is not withdrawn')
   if (app.database.kind === 'postgres') {
     const removed = await sql`DELETE FROM case_records WHERE case_id = ${caseId}`.execute(db).then(() => null, (error: unknown) => error as Error)
     t.match(removed?.message ?? '', /permission denied/, 'the application role cannot delete a record')
   }
 
-  // Withdrawal destroys the records with the case.
+  // A high-risk case: withdrawal removes the person's words, and the service keeps its own records
+  // (test/integration/withdrawal.test.ts has the whole of it).
   const session = await openCase(app, reporter.keys)
-  const withdrawn = await app.inject({ method: 'POST', url: '/return/withdraw', payload: {}, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, remoteAddress: freshAddress() })
-  t.equal(withdrawn.statusCode, 200)
-  t.equal((await db.selectFrom('case_records').select('id').where('case_id', '=', caseId).execute()).length, 0, 'no record of a withdrawn case is left')
+  const withdrawn = await app.inject({ method: 'POST', url: '/return/withdraw', payload: { confirmed: true }, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, remoteAddress: freshAddress() })
+  t.same(withdrawn.json(), { withdrawn: true, recordKept: true })
+  t.equal((await db.selectFrom('case_messages').select('id').where('case_id', '=', caseId).execute()).length, 0, 'no message of a withdrawn case is left')
+  t.same(await db.selectFrom('case_records').select(['kind', 'seq']).where('case_id', '=', caseId).orderBy('kind').orderBy('seq').execute(), stored, "the service's records stay")
 })
 
 function database() {

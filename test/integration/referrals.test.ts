@@ -116,7 +116,7 @@ t.test('both tracks, to the units the routing gives: stored sealed, the case ref
   t.same(response.json().referrals.map((row: { track: string; delivery: string }) => [row.track, row.delivery]), [['criminal', 'portal'], ['misconduct', 'portal']])
   const rows = await asSystem((trx) => trx.selectFrom('referrals').selectAll().where('case_id', '=', caseId).orderBy('track').execute())
   t.same(rows.map((row) => [row.track, row.unit_id, row.status, row.iopc_required]), [['criminal', 'met-na-safeguarding', 'sent', false], ['misconduct', 'met-dps', 'sent', true]])
-  t.notOk(rows[0]!.envelope.includes(Buffer.from(base64url.decode(criminal.envelope, 'e').subarray(0, 64))), 'sealed at rest')
+  t.notOk(rows[0]!.envelope!.includes(Buffer.from(base64url.decode(criminal.envelope, 'e').subarray(0, 64))), 'sealed at rest')
   t.equal((await db.selectFrom('cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow()).status, 'referred')
   t.same(await audits('referral.sent'), [criminal.referralId, misconduct.referralId])
   t.same(await audits('referral.package_sealed'), [criminal.referralId, misconduct.referralId])

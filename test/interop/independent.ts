@@ -7,6 +7,7 @@
 import sodium from 'libsodium-wrappers'
 import sumo from 'libsodium-wrappers-sumo'
 import { WORDS } from '../../crypto/wordlist.ts'
+import { EXCLUDED_WORDS } from '../../crypto/wordlist-excluded.ts'
 
 await sodium.ready
 await sumo.ready
@@ -300,26 +301,35 @@ export function decryptEvidence(encrypted: Uint8Array, key: EvidenceKey): Uint8A
 
 // ---- case codes ------------------------------------------------------------------------------
 
-const WORD_INDEX = new Map(WORDS.map((word, i) => [word, i] as const))
+// Codes of now: 8 random words from the list without the excluded words, and a check word (v2).
+// Codes made before (v1): 7 random words from the whole list, and a check word.
+export const CODE_WORDS = WORDS.filter((word) => !EXCLUDED_WORDS.has(word))
+const FORMS = {
+  2: { words: CODE_WORDS, random: 8, label: 'sd-case-code-check-v2' },
+  1: { words: WORDS, random: 7, label: 'sd-case-code-check-v1' },
+} as const
 
-export function checkWord(indices: readonly number[]): number {
-  check(indices.length === 7, 'seven indices')
-  const h = blake2b(16, cat(ascii('sd-case-code-check-v1'), ...indices.map(u16)))
-  return new DataView(h.buffer, h.byteOffset).getUint32(0) % WORDS.length
+export function checkWord(indices: readonly number[], version: 1 | 2 = 2): number {
+  const form = FORMS[version]
+  check(indices.length === form.random, `${form.random} indices`)
+  const h = blake2b(16, cat(ascii(form.label), ...indices.map(u16)))
+  return new DataView(h.buffer, h.byteOffset).getUint32(0) % form.words.length
 }
 
 export function generateCaseCode(): string[] {
-  const indices = Array.from({ length: 7 }, () => sodium.randombytes_uniform(WORDS.length))
-  return [...indices, checkWord(indices)].map((i) => WORDS[i]!)
+  const indices = Array.from({ length: 8 }, () => sodium.randombytes_uniform(CODE_WORDS.length))
+  return [...indices, checkWord(indices)].map((i) => CODE_WORDS[i]!)
 }
 
-/** Returns the canonical code ("w1-w2-...-w8"), or throws. */
+/** Returns the canonical code ("w1-w2-...-w9", or eight words for a v1 code), or throws. */
 export function canonicalCaseCode(input: string): string {
   const words = input.normalize('NFKC').toLowerCase().split(/[^a-z]+/).filter((w) => w !== '')
-  check(words.length === 8, 'eight words')
-  const indices = words.map((w) => WORD_INDEX.get(w) ?? -1)
+  check(words.length === 9 || words.length === 8, 'nine words (or eight, for a code of version 1)')
+  const version = words.length === 9 ? 2 : 1
+  const form = FORMS[version]
+  const indices = words.map((w) => form.words.indexOf(w))
   check(indices.every((i) => i >= 0), 'unknown word')
-  check(checkWord(indices.slice(0, 7)) === indices[7], 'check word')
+  check(checkWord(indices.slice(0, form.random), version) === indices[form.random], 'check word')
   return words.join('-')
 }
 

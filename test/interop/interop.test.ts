@@ -275,31 +275,37 @@ t.test('case codes', async (t) => {
     sameBytes(t, mine.auth.privateKey, theirs.auth.privateKey, `${label}: auth private key`)
   }
 
+  t.equal(I.CODE_WORDS.length, 6200, 'curated list size')
   for (let i = 0; i < 10; i++) {
     const words = await P.generateCaseCode()
-    t.equal(words.length, 8)
-    const indices = words.map((w) => WORDS.indexOf(w))
-    t.equal(I.checkWord(indices.slice(0, 7)), indices[7], 'project check word matches independent')
+    t.equal(words.length, 9)
+    const indices = words.map((w) => I.CODE_WORDS.indexOf(w))
+    t.equal(I.checkWord(indices.slice(0, 8)), indices[8], 'project check word matches independent')
     await agree(words.join(' '), words.join('-'), `project code ${i}`)
 
     const mine = I.generateCaseCode()
     await agree(mine.join('-'), mine.join('-'), `independent code ${i}`)
 
     // A typed variant: odd case, mixed separators, fullwidth letters (NFKC), leading and trailing junk.
-    const typed = `  ${mine[0]!.toUpperCase()} , ${mine[1]!.replace(/^./, (c) => c.toUpperCase())}--${mine[2]}\t${mine[3]}.${mine[4]}_${mine[5]} 7 ${[...mine[6]!].map((c) => String.fromCodePoint(c.codePointAt(0)! - 0x61 + 0xff41)).join('')}\n${mine[7]!.toUpperCase()}!! `
+    const typed = `  ${mine[0]!.toUpperCase()} , ${mine[1]!.replace(/^./, (c) => c.toUpperCase())}--${mine[2]}\t${mine[3]}.${mine[4]}_${mine[5]} 7 ${[...mine[6]!].map((c) => String.fromCodePoint(c.codePointAt(0)! - 0x61 + 0xff41)).join('')}\n${mine[7]!.toUpperCase()}; ${mine[8]}!! `
     await agree(typed, mine.join('-'), `typed variant ${i} ${JSON.stringify(typed)}`)
 
     // A wrong check word is refused by both.
-    const wrong = [...mine.slice(0, 7), WORDS[(WORDS.indexOf(mine[7]!) + 1) % WORDS.length]!].join(' ')
+    const wrong = [...mine.slice(0, 8), I.CODE_WORDS[(I.CODE_WORDS.indexOf(mine[8]!) + 1) % I.CODE_WORDS.length]!].join(' ')
     const check = await P.checkCaseCode(wrong)
     t.notOk(check.ok, 'project refuses a wrong check word')
     t.throws(() => I.canonicalCaseCode(wrong), 'independent refuses a wrong check word')
     await t.rejects(P.deriveCaseKeys(wrong), cryptoError, 'project derives nothing from a wrong code')
   }
 
-  // Seven or nine words, or an unknown word, refused by both.
+  // A code of version 1 (eight words of the whole list) is accepted by both, with the same keys.
+  const seven = Array.from({ length: 7 }, () => Math.floor(Math.random() * WORDS.length))
+  const legacy = [...seven, I.checkWord(seven, 1)].map((index) => WORDS[index]!)
+  await agree(legacy.join(' '), legacy.join('-'), 'a code of version 1')
+
+  // Seven or ten words, a wrong count for the version, or an unknown word, refused by both.
   const code = I.generateCaseCode()
-  for (const bad of [code.slice(0, 7).join(' '), [...code, 'zoom'].join(' '), [...code.slice(0, 7), 'zzzzz'].join(' ')]) {
+  for (const bad of [code.slice(0, 7).join(' '), [...code, 'zoom'].join(' '), code.slice(0, 8).join(' '), [...code.slice(0, 8), 'zzzzz'].join(' ')]) {
     t.notOk((await P.checkCaseCode(bad)).ok, `project refuses ${bad}`)
     t.throws(() => I.canonicalCaseCode(bad), `independent refuses ${bad}`)
   }

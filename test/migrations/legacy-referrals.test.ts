@@ -41,7 +41,7 @@ t.test('a referral from before it had a key of its own is re-sealed at start, un
     keys: await trx.selectFrom('referral_keys').select('referral_id').execute(),
   }))
   t.same(keys.map((row) => row.referral_id), [referralId], 'it has a key of its own')
-  t.same(stored, envelope, 'and its package reads back exactly')
+  t.same(stored?.envelope, envelope, 'and its package reads back exactly')
   await prepareDatabase(database, logger, config)
   t.equal((await withActor(database.db, { role: 'system' }, (trx) => trx.selectFrom('referral_keys').select('referral_id').execute())).length, 1, 'once only')
 })

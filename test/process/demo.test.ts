@@ -44,7 +44,7 @@ t.test('prepares a demo and serves it; its logins work', async (t) => {
   for (const username of ['demo.lead', 'demo.idva', 'demo.criminal', 'demo.misconduct', 'demo.admin']) t.match(output, new RegExp(`\\n  ${username.replace('.', '\\.')} `), `prints ${username}`)
   t.match(output, /npm run demo:code -- demo\.lead/)
   t.match(output, /3 made-up disclosures wait in the IDVA queue/)
-  t.match(output, /\n  [a-z]+( [a-z]+){7}\n/, 'with a case code to try /return')
+  t.match(output, /\n  [a-z]+( [a-z]+){8}\n/, 'with a case code to try /return')
   t.notMatch(output, /has not been set up|No portal administrator|First run:/, 'no first-run links: everyone exists')
   t.notOk(existsSync(join(dir, 'first-run-links.txt')), 'and no first-run links file')
   t.equal(statSync(join(dir, 'demo-logins.json')).mode & 0o777, 0o600)

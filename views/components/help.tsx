@@ -23,6 +23,31 @@ export function Helplines(): JSX.Element {
   )
 }
 
+/**
+ * The one exception to "nothing goes to an investigator unless you agree", said before anything is
+ * sent: the same words on the landing page and on the last step of /report.
+ */
+export function ConsentException(): JSX.Element {
+  return (
+    <p data-consent-exception="">
+      There is one exception. In rare cases, when someone's life is at serious risk or a child is in danger, the IDVA service
+      may have to share information without your agreement, to keep people safe. If it is safe to, they will tell you first.
+    </p>
+  )
+}
+
+/** Said before the first button and at the top of /report: a shared device can give a visit away. */
+export function PrivateWindowAdvice(): JSX.Element {
+  return (
+    <div class="notice notice--compact" data-private-window="">
+      <p>
+        <strong>On a shared phone or computer?</strong> Open this site in a private or incognito window, so that it is not kept
+        in the browser's history. Most browsers open one with Ctrl+Shift+N (or Ctrl+Shift+P), or from the browser's menu.
+      </p>
+    </div>
+  )
+}
+
 /** How to use the site more safely on a device someone else may see or check. */
 export function StayingSafe(): JSX.Element {
   return (

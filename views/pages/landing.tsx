@@ -1,7 +1,7 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import { ServiceKey, type ServiceSummary } from '../components/service.tsx'
-import { Helplines, StayingSafe } from '../components/help.tsx'
+import { ConsentException, Helplines, PrivateWindowAdvice, StayingSafe } from '../components/help.tsx'
 
 /**
  * The front door. Until the IDVA service has set the portal up, it says plainly that the portal is
@@ -17,6 +17,11 @@ export function LandingPage({ context, service, keyUnchecked = false }: { contex
         service. You do not have to give your name.
       </p>
 
+      {service === null ? (
+        ''
+      ) : (
+        <PrivateWindowAdvice />
+      )}
       {service === null ? (
         ''
       ) : (
@@ -58,6 +63,7 @@ export function LandingPage({ context, service, keyUnchecked = false }: { contex
           to another force, and criminal and misconduct matters are kept separate.
         </li>
       </ul>
+      <ConsentException />
 
       {service === null ? (
         ''

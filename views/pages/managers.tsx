@@ -59,7 +59,7 @@ function PrintButton(): JSX.Element {
 
 export function ManagersIndexPage({ context, guides }: { context: PageContext; guides: readonly GuideSummary[] }): JSX.Element {
   return (
-    <Layout context={context} title="Guidance for line managers" page="managers">
+    <Layout context={context} title="Guidance for line managers" tabTitle="For managers" page="managers">
       <h1>When someone tells you about domestic abuse</h1>
       <p class="lead">
         Guidance for line managers and supervisors in the force, from the independent IDVA service. Each page takes a minute or
@@ -98,7 +98,7 @@ export function ManagersIndexPage({ context, guides }: { context: PageContext; g
 
 export function GuidePage({ context, guides, guide }: { context: PageContext; guides: readonly GuideSummary[]; guide: Guide }): JSX.Element {
   return (
-    <Layout context={context} title={guide.title} page="managers">
+    <Layout context={context} title={guide.title} tabTitle="For managers" page="managers">
       <p class="print-hide">
         <a href="/managers">All guidance for line managers</a>
       </p>
@@ -114,7 +114,7 @@ export function GuidePage({ context, guides, guide }: { context: PageContext; gu
 
 export function AskPage({ context, service, guides, targetDays }: { context: PageContext; service: ServiceSummary | null; guides: readonly GuideSummary[]; targetDays: number }): JSX.Element {
   return (
-    <Layout context={context} title="Ask an IDVA for advice" page="managers-ask" servicePin={service?.fingerprint}>
+    <Layout context={context} title="Ask an IDVA for advice" tabTitle="Ask for advice" page="managers-ask" servicePin={service?.fingerprint}>
       <h1>Ask an IDVA for advice</h1>
       {service === null ? (
         <NotOpenNotice />

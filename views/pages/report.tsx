@@ -2,6 +2,7 @@ import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Receipt } from '../components/receipt.tsx'
+import { ConsentException, PrivateWindowAdvice } from '../components/help.tsx'
 
 /**
  * /report: what is happening, in six short steps. Every question can be skipped except one: an
@@ -326,6 +327,14 @@ export function ReportStep({ step, choices }: { step: number; choices: ReportCho
         <legend class="visually-hidden">{REPORT_STEPS[step - 1] as 'safe'}</legend>
         <StepQuestions step={step} choices={choices} />
       </fieldset>
+      {last ? (
+        <div class="report-step__before-send" data-before-send="">
+          <p>Nothing goes to anyone who investigates unless you agree.</p>
+          <ConsentException />
+        </div>
+      ) : (
+        ''
+      )}
       <div class="step-nav">
         {step === 1 ? '' : (
           <button type="button" class="button button--secondary" data-step-back="" disabled>
@@ -348,12 +357,13 @@ export function ReportStep({ step, choices }: { step: number; choices: ReportCho
 
 export function ReportPage({ context, service, firstReplyTargetDays, choices }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number; choices: ReportChoices }): JSX.Element {
   return (
-    <Layout context={context} title="Tell the IDVA service what is happening" page="report" servicePin={service?.fingerprint}>
+    <Layout context={context} title="Tell the IDVA service what is happening" tabTitle="Get in touch" page="report" servicePin={service?.fingerprint}>
       <h1>Tell the IDVA service what is happening</h1>
       {service === null ? (
         <NotOpenNotice />
       ) : (
         <>
+          <PrivateWindowAdvice />
           <div data-report-intro="">
             <p class="lead">There are six short steps. You can skip any question, and you do not have to give your name.</p>
             <p>

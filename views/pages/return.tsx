@@ -9,7 +9,7 @@ import { KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from
  */
 export function ReturnPage({ context, service, firstReplyTargetDays }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number }): JSX.Element {
   return (
-    <Layout context={context} title="Come back to your case" page="return" servicePin={service?.fingerprint}>
+    <Layout context={context} title="Come back to your case" tabTitle="Come back" page="return" servicePin={service?.fingerprint}>
       <h1>Come back to your case</h1>
       {service === null ? <NotOpenNotice /> : ''}
       <div class="notice notice--warning" data-crypto-missing="" role="status">
@@ -33,7 +33,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         <div class="field">
           <label for="case-code">Your case code</label>
           <p class="hint" id="case-code-hint">
-            Eight words, with spaces between them.
+            Nine words, with spaces between them (a code made before December 2026 has eight).
           </p>
           <input type="text" id="case-code" autocomplete="off" autocapitalize="none" spellcheck="false" aria-describedby="case-code-hint" data-code="" disabled />
         </div>
@@ -63,6 +63,10 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         </div>
 
         <h3>Messages</h3>
+        <p class="hint" data-download-warning="">
+          A file you download from here is saved on this device, usually in its Downloads folder, where someone else using it could
+          find it. On a shared device, delete it when you have finished, and empty the bin.
+        </p>
         <ol class="thread" data-thread=""></ol>
         <p class="hint" data-reply-target="" hidden safe>
           {`The IDVA service aims to reply within ${firstReplyTargetDays} working day${firstReplyTargetDays === 1 ? '' : 's'}.`}
@@ -91,28 +95,57 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
 
         <p>
           <button type="button" class="button button--secondary" data-end="">
-            Close my case on this device
+            Sign out on this device
           </button>
         </p>
 
         <div class="panel panel--warning">
-          <h3>Withdraw and delete everything</h3>
+          <h3>Withdraw and delete what you sent</h3>
           <p>
-            You can withdraw at any time. Everything you sent and every reply is deleted from the portal at once, and your code
-            stops working. If you want support again later, you can start a new disclosure.
+            You can withdraw at any time. What you sent and every reply are deleted from the portal at once, and your code stops working. If
+            you want support again later, you can start a new disclosure.
           </p>
-          <button type="button" class="button button--warning" data-withdraw="">
-            Withdraw and delete everything
+          <button type="button" class="button button--secondary" data-withdraw="" aria-expanded="false" aria-controls="withdraw-confirm">
+            Withdraw…
           </button>
+          <div id="withdraw-confirm" class="withdraw-confirm" data-withdraw-confirm="" tabindex="-1" hidden>
+            <h4>What withdrawing deletes</h4>
+            <ul>
+              <li>everything you wrote, and every reply to you</li>
+              <li>every file you added</li>
+              <li>your case code: it will not open anything again, here or on any other device</li>
+            </ul>
+            <p>This cannot be undone.</p>
+            <div data-withdraw-kept="" hidden>
+              <h4>What the IDVA service keeps</h4>
+              <p data-withdraw-kept-why=""></p>
+              <p>
+                They keep a short record: that your case existed, their risk assessment, their MARAC and referral decisions and what
+                happened to them, and their own notes. Not your words and not your files. They keep it because they may have to act to keep you
+                or others safe, and may need to show what they did. You can ask them about it at any time.
+              </p>
+            </div>
+            <p class="actions">
+              <button type="button" class="button button--warning" data-withdraw-now="">
+                Withdraw now
+              </button>
+              <button type="button" class="button button--secondary" data-withdraw-cancel="">
+                Keep my case
+              </button>
+            </p>
+          </div>
         </div>
       </section>
 
       <section class="notice notice--ok" data-withdrawn="" tabindex="-1" hidden>
-        <h2 class="notice__title">Everything has been deleted</h2>
+        <h2 class="notice__title">What you sent has been deleted</h2>
         <p>
-          What you sent and every reply have been deleted from the portal, and your code no longer works. If you want support
-          again, you can <a href="/report">start a new disclosure</a> at any time, or call the National Domestic Abuse Helpline
-          free on <strong>0808 2000 247</strong>.
+          What you sent and every reply have been deleted from the portal, and your code no longer works.
+          <span data-withdrawn-kept="" hidden> The IDVA service keeps only its short record of the case, as explained before you withdrew.</span>
+        </p>
+        <p>
+          If you want support again, you can <a href="/report">start a new disclosure</a> at any time, or call the National Domestic Abuse
+          Helpline free on <strong>0808 2000 247</strong>.
         </p>
       </section>
     </Layout>

@@ -5,7 +5,7 @@ import { Helplines, StayingSafe } from '../components/help.tsx'
 /** /safety: staying safe while using the site, and ways to get help that do not need it. */
 export function SafetyPage({ context }: { context: PageContext }): JSX.Element {
   return (
-    <Layout context={context} title="Staying safe and other ways to get help">
+    <Layout context={context} title="Staying safe and other ways to get help" tabTitle="Staying safe online">
       <h1>Staying safe and other ways to get help</h1>
       <h2>Other ways to get help, at any time</h2>
       <p>You can get free, confidential help without using this site:</p>

@@ -55,7 +55,8 @@ export async function caseKeys(db: Db, vault: CaseVault, caseIds: readonly strin
   return new Map(rows.map((row) => [row.case_id, vault.unwrapCaseKey(row.case_id, row.wrapped)]))
 }
 
-const label = {
+/** What each item stored for a case is bound to when sealed at rest (its row, its case). */
+export const caseLabel = {
   keys: (caseId: string) => `case:${caseId}:keys`,
   message: (caseId: string, id: string) => `case:${caseId}:message:${id}`,
   record: (caseId: string, id: string) => `case:${caseId}:record:${id}`,
@@ -84,7 +85,7 @@ export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, new
       lookup_id: vault.lookupValue(newCase.lookupId),
       auth_public: null,
       reply_public: null,
-      keys_sealed: sealAtRest(key, label.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
+      keys_sealed: sealAtRest(key, caseLabel.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
       sealed: true,
       first_reply_on: null,
     })
@@ -111,9 +112,16 @@ export type StoredCase = Omit<Selectable<CasesTable>, 'auth_public' | 'reply_pub
 }
 
 function openCase(vault: CaseVault, row: Selectable<CasesTable> & { wrapped: Buffer | null }): StoredCase | undefined {
-  if (row.wrapped === null || row.keys_sealed === null) return undefined
+  if (row.wrapped === null) return undefined
   const dataKey = vault.unwrapCaseKey(row.id, row.wrapped)
-  const keys = openAtRest(dataKey, label.keys(row.id), row.keys_sealed)
+  // The minimal record of a withdrawn case keeps no key derived from the code: empty here, and
+  // every route that would use them refuses a withdrawn case first.
+  if (row.keys_sealed === null && row.withdrawn_on !== null) {
+    const { auth_public: _a, reply_public: _r, keys_sealed: _k, lookup_id: _l, wrapped: _w, ...kept } = row
+    return { ...kept, authPublic: Buffer.alloc(0), replyPublic: Buffer.alloc(0), dataKey }
+  }
+  if (row.keys_sealed === null) return undefined
+  const keys = openAtRest(dataKey, caseLabel.keys(row.id), row.keys_sealed)
   const { auth_public: _auth, reply_public: _reply, keys_sealed: _keys, lookup_id: _lookup, wrapped: _wrapped, ...rest } = row
   return { ...rest, authPublic: keys.subarray(0, 32), replyPublic: keys.subarray(32, 64), dataKey }
 }
@@ -151,7 +159,7 @@ export async function insertMessage(trx: Transaction<Schema>, dataKey: Buffer, m
       seq: message.seq,
       author: message.author,
       kind: message.kind,
-      envelope: sealAtRest(dataKey, label.message(message.caseId, message.id), message.envelope),
+      envelope: sealAtRest(dataKey, caseLabel.message(message.caseId, message.id), message.envelope),
       padded_size: message.paddedSize,
       sealed: true,
     })
@@ -174,7 +182,7 @@ function openItem(dataKey: Buffer, itemLabel: string, stored: Uint8Array): Buffe
 
 /** Opens a message envelope as stored (sealed under the case key); empty if its seal does not open. */
 export function openMessage(dataKey: Buffer, caseId: string, id: string, stored: Uint8Array): Buffer {
-  return openItem(dataKey, label.message(caseId, id), stored)
+  return openItem(dataKey, caseLabel.message(caseId, id), stored)
 }
 
 export interface NewRecord {
@@ -189,12 +197,12 @@ export interface NewRecord {
 export async function insertRecord(trx: Transaction<Schema>, dataKey: Buffer, record: NewRecord): Promise<void> {
   await trx
     .insertInto('case_records')
-    .values({ id: record.id, case_id: record.caseId, kind: record.kind, seq: record.seq, envelope: sealAtRest(dataKey, label.record(record.caseId, record.id), record.envelope), padded_size: record.paddedSize, sealed: true })
+    .values({ id: record.id, case_id: record.caseId, kind: record.kind, seq: record.seq, envelope: sealAtRest(dataKey, caseLabel.record(record.caseId, record.id), record.envelope), padded_size: record.paddedSize, sealed: true })
     .execute()
 }
 
 export function openRecord(dataKey: Buffer, caseId: string, id: string, stored: Uint8Array): Buffer {
-  return openItem(dataKey, label.record(caseId, id), stored)
+  return openItem(dataKey, caseLabel.record(caseId, id), stored)
 }
 
 /** A case's thread in order, envelopes opened from their seal at rest, with each message's evidence files. */
@@ -220,10 +228,10 @@ export async function stageUpload(db: Db, upload: { id: string; token: Uint8Arra
       case_id: null,
       message_id: null,
       upload_token_hash: sha256(upload.token),
-      encrypted: sealAtRest(key, label.upload(upload.id), upload.encrypted),
+      encrypted: sealAtRest(key, caseLabel.upload(upload.id), upload.encrypted),
       size: upload.encrypted.length,
       staged_on: sql<string>`current_date`,
-      expiry_sealed: sealAtRest(key, label.uploadExpiry(upload.id), expiry),
+      expiry_sealed: sealAtRest(key, caseLabel.uploadExpiry(upload.id), expiry),
       key_wrapped: null,
       sealed: true,
     })
@@ -234,8 +242,8 @@ export async function stageUpload(db: Db, upload: { id: string; token: Uint8Arra
 export async function evidenceFile(db: Db, dataKey: Buffer, caseId: string, fileId: string): Promise<Buffer | null> {
   const row = await db.selectFrom('case_evidence').select(['encrypted', 'key_wrapped']).where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
   if (row === undefined || row.key_wrapped === null) return null
-  const key = openItem(dataKey, label.evidenceKey(caseId, fileId), row.key_wrapped)
-  return key.length === 0 ? Buffer.alloc(0) : openItem(key, label.upload(fileId), row.encrypted)
+  const key = openItem(dataKey, caseLabel.evidenceKey(caseId, fileId), row.key_wrapped)
+  return key.length === 0 ? Buffer.alloc(0) : openItem(key, caseLabel.upload(fileId), row.encrypted)
 }
 
 /** An upload named in a request: its id and the token the upload answer gave. */
@@ -266,7 +274,7 @@ export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, ca
     const key = uploadKey(upload.token)
     let expires: number
     try {
-      expires = Number(openAtRest(key, label.uploadExpiry(upload.id), row.expiry_sealed).readBigUInt64BE())
+      expires = Number(openAtRest(key, caseLabel.uploadExpiry(upload.id), row.expiry_sealed).readBigUInt64BE())
     } catch (error) {
       if (error instanceof VaultError) return false
       throw error
@@ -274,7 +282,7 @@ export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, ca
     if (expires <= now) return false
     await trx
       .updateTable('case_evidence')
-      .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_on: null, expiry_sealed: null, key_wrapped: sealAtRest(dataKey, label.evidenceKey(caseId, upload.id), key) })
+      .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_on: null, expiry_sealed: null, key_wrapped: sealAtRest(dataKey, caseLabel.evidenceKey(caseId, upload.id), key) })
       .where('id', '=', upload.id)
       .execute()
   }
@@ -301,20 +309,20 @@ export async function sealLegacyCases(db: Kysely<Schema>, vault: CaseVault): Pro
       await trx.insertInto('case_keys').values({ case_id: caseId, wrapped }).execute()
       await trx
         .updateTable('cases')
-        .set({ lookup_id: vault.lookupValue(row.lookup_id), keys_sealed: sealAtRest(key, label.keys(caseId), Buffer.concat([row.auth_public, row.reply_public])), auth_public: null, reply_public: null, sealed: true })
+        .set({ lookup_id: vault.lookupValue(row.lookup_id), keys_sealed: sealAtRest(key, caseLabel.keys(caseId), Buffer.concat([row.auth_public, row.reply_public])), auth_public: null, reply_public: null, sealed: true })
         .where('id', '=', caseId)
         .execute()
       for (const message of await trx.selectFrom('case_messages').select(['id', 'envelope']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
-        await trx.updateTable('case_messages').set({ envelope: sealAtRest(key, label.message(caseId, message.id), message.envelope), sealed: true }).where('id', '=', message.id).execute()
+        await trx.updateTable('case_messages').set({ envelope: sealAtRest(key, caseLabel.message(caseId, message.id), message.envelope), sealed: true }).where('id', '=', message.id).execute()
       }
       for (const record of await trx.selectFrom('case_records').select(['id', 'envelope']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
-        await trx.updateTable('case_records').set({ envelope: sealAtRest(key, label.record(caseId, record.id), record.envelope), sealed: true }).where('id', '=', record.id).execute()
+        await trx.updateTable('case_records').set({ envelope: sealAtRest(key, caseLabel.record(caseId, record.id), record.envelope), sealed: true }).where('id', '=', record.id).execute()
       }
       for (const file of await trx.selectFrom('case_evidence').select(['id', 'encrypted']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
         const fileKey = uploadKey(randomBytes(32))
         await trx
           .updateTable('case_evidence')
-          .set({ encrypted: sealAtRest(fileKey, label.upload(file.id), file.encrypted), key_wrapped: sealAtRest(key, label.evidenceKey(caseId, file.id), fileKey), sealed: true })
+          .set({ encrypted: sealAtRest(fileKey, caseLabel.upload(file.id), file.encrypted), key_wrapped: sealAtRest(key, caseLabel.evidenceKey(caseId, file.id), fileKey), sealed: true })
           .where('id', '=', file.id)
           .execute()
       }

@@ -33,14 +33,16 @@ export interface QueueRow {
   readonly firstReplyOn: string | null
   readonly messageCount: number
   readonly evidenceCount: number
+  /** The person withdrew on this day and the service kept a minimal record. */
+  readonly withdrawnOn: string | null
 }
 
 /**
- * Past its first-response target: no reply, not closed, and arrived on or before its kind's cutoff.
+ * Past its first-response target: no reply, not closed, not withdrawn, and arrived on or before its kind's cutoff.
  * The first part is literal so that it matches the partial index cases_queue_awaiting_reply.
  */
 function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
-  return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date))`
+  return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date)) AND withdrawn_on IS NULL`
 }
 
 /**
@@ -52,7 +54,7 @@ function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
 export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: QueueRow[]; more: boolean }> {
   let select = db
     .selectFrom('cases')
-    .select(['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count'])
+    .select(['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count', 'withdrawn_on'])
     .orderBy('created_on')
     .orderBy('id')
     .limit(query.limit + 1)
@@ -77,6 +79,7 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
       createdOn: row.created_on,
       lastActivityOn: row.last_activity_on,
       firstReplyOn: row.first_reply_on,
+      withdrawnOn: row.withdrawn_on,
       messageCount: row.message_count,
       evidenceCount: row.evidence_count,
     })),

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { messageContext, recordContext, RECORD_ENVELOPE_KIND, RECORD_KINDS } from '../../../crypto/index.ts'
 import { UUID } from '../../../crypto/thread.ts'
@@ -80,14 +81,16 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   const targets: Record<CaseKind, number> = { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }
 
   /** The case, or a 404 that says it may have been withdrawn. */
+  const WITHDRAWN = 'The person withdrew from the portal, so nothing can reach them here any more. The service\'s record of the case is kept.'
+
   async function existingCase(caseId: string) {
     const found = await findCase(db, app.vault, caseId)
     if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
     return found
   }
 
-  async function clockFor(row: { kind: CaseKind; createdOn: string; firstReplyOn: string | null; status: CaseStatus }, day: string) {
-    const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed', targetDays: targets[row.kind], today: day })
+  async function clockFor(row: { kind: CaseKind; createdOn: string; firstReplyOn: string | null; status: CaseStatus; withdrawnOn: string | null }, day: string) {
+    const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed' || row.withdrawnOn !== null, targetDays: targets[row.kind], today: day })
     return { state: clock.state, text: clock.text }
   }
 
@@ -120,6 +123,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
           lastActivityOn: row.lastActivityOn,
           messageCount: row.messageCount,
           evidenceCount: row.evidenceCount,
+          withdrawnOn: row.withdrawnOn,
           clock: await clockFor(row, day),
         })),
       ),
@@ -149,7 +153,8 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       statusChangedOn: found.status_changed_on,
       messageCount: found.message_count,
       evidenceCount: found.evidence_count,
-      clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status }, day),
+      withdrawnOn: found.withdrawn_on,
+      clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status, withdrawnOn: found.withdrawn_on }, day),
     }
   }
 
@@ -242,6 +247,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 1_100_000 })
     const found = await existingCase(caseId)
+    if (found.withdrawn_on !== null) throw new HttpError(409, WITHDRAWN)
     const paddedSize = await checkServiceEnvelope(envelope, { kind: 'idva_reply', caseId, context: messageContext(seq, messageId), service: await serviceKeys(), alsoTo: [found.replyPublic] })
     await db.transaction().execute(async (trx) => {
       const locked = await lockCase(trx, caseId)
@@ -280,9 +286,14 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const seq = integer(input, 'seq', 1, 1_000_000)
     const envelope = bytes(input, 'envelope', { max: 300_000 })
     let riskLevel: RiskLevel | null = null
+    // Beside the level (in clear already): whether the checklist refers the case to a MARAC, so that
+    // a withdrawal knows the service must keep a minimal record (server/features/cases/withdrawal.ts).
+    let maracReferred = false
     if (kind === 'triage') {
       riskLevel = text(input, 'riskLevel', { max: 10 }) as RiskLevel
       if (!RISK_LEVELS.includes(riskLevel)) throw new HttpError(400, 'riskLevel must be standard, medium or high.')
+      if (input.maracReferred !== undefined && typeof input.maracReferred !== 'boolean') throw new HttpError(400, 'maracReferred must be true or false.')
+      maracReferred = input.maracReferred === true
     }
     const routing = kind === 'routing' ? routingAudit(input, app.routingPolicy.version) : null
     const found = await existingCase(caseId)
@@ -293,7 +304,8 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       if (seq !== (await nextRecordSeq(trx, caseId, kind))) throw new HttpError(409, 'A colleague saved a new version while you were writing. Reload the case to see it, then save yours again.')
       if ((await trx.selectFrom('case_records').select('id').where('id', '=', recordId).executeTakeFirst()) !== undefined) throw new HttpError(409, 'This has already been saved.')
       await insertRecord(trx, found.dataKey, { id: recordId, caseId, kind, seq, envelope, paddedSize })
-      if (riskLevel !== null) await trx.updateTable('cases').set({ risk_level: riskLevel, triaged_on: await today(trx) }).where('id', '=', caseId).execute()
+      // A MARAC referral once made stays made, whatever a later checklist says.
+      if (riskLevel !== null) await trx.updateTable('cases').set({ risk_level: riskLevel, marac_referred: sql<boolean>`marac_referred OR ${maracReferred}`, triaged_on: await today(trx) }).where('id', '=', caseId).execute()
       await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: RECORD_AUDIT[kind], object: { type: 'case', id: caseId } })
       if (routing !== null) {
         // The policy version and the rules that fired (never the facts or the reasons), and each override.

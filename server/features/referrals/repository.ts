@@ -130,21 +130,27 @@ export const ACTIVE_STATUSES: readonly ReferralStatus[] = ['sent', 'exported', '
 /**
  * A referral's package as the IDVA's browser sealed it (opened from its seal at rest); empty when
  * its seal does not open (changed in the database): the browser then says it could not be
- * decrypted. Null when the actor may see no such referral (of this case, when one is given).
+ * decrypted. Removed (with the day) when the person withdrew after it was sent. Null when the
+ * actor may see no such referral (of this case, when one is given).
  */
-export async function referralPackage(db: Db, vault: CaseVault, referralId: string, caseId?: string): Promise<Buffer | null> {
-  let query = db.selectFrom('referrals').innerJoin('referral_keys', 'referral_keys.referral_id', 'referrals.id').select(['referrals.envelope', 'referral_keys.wrapped']).where('referrals.id', '=', referralId)
+export async function referralPackage(db: Db, vault: CaseVault, referralId: string, caseId?: string): Promise<{ envelope: Buffer; removedOn: null } | { envelope: null; removedOn: string } | null> {
+  let query = db
+    .selectFrom('referrals')
+    .innerJoin('referral_keys', 'referral_keys.referral_id', 'referrals.id')
+    .select(['referrals.envelope', 'referrals.content_removed_on', 'referral_keys.wrapped'])
+    .where('referrals.id', '=', referralId)
   if (caseId !== undefined) query = query.where('referrals.case_id', '=', caseId)
   const row = await query.executeTakeFirst()
   if (row === undefined) return null
+  if (row.envelope === null) return { envelope: null, removedOn: row.content_removed_on ?? '' }
   let key: Buffer
   try {
     key = vault.unwrapReferralKey(referralId, row.wrapped)
   } catch (error) {
-    if (error instanceof VaultError) return Buffer.alloc(0)
+    if (error instanceof VaultError) return { envelope: Buffer.alloc(0), removedOn: null }
     throw error
   }
-  return openReferralItem(key, referralLabel.package(referralId), row.envelope)
+  return { envelope: openReferralItem(key, referralLabel.package(referralId), row.envelope), removedOn: null }
 }
 
 /** The copied evidence files of a referral: ids and sizes. */
@@ -226,7 +232,7 @@ export async function sealLegacyReferrals(db: Kysely<Schema>, vault: CaseVault):
       .execute()
     for (const row of legacy) {
       const caseKey = vault.unwrapCaseKey(row.case_id, row.wrapped)
-      const envelope = openReferralItem(caseKey, `case:${row.case_id}:referral:${row.id}`, row.envelope)
+      const envelope = row.envelope === null ? Buffer.alloc(0) : openReferralItem(caseKey, `case:${row.case_id}:referral:${row.id}`, row.envelope)
       const { key, wrapped } = vault.newReferralKey(row.id)
       // A package whose old seal did not open stays unreadable: sealed empty, so browsers say so.
       await trx.updateTable('referrals').set({ envelope: sealAtRest(key, referralLabel.package(row.id), envelope) }).where('id', '=', row.id).execute()

@@ -142,7 +142,8 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
           return found
         })
     if (envelope === null) throw new HttpError(404, 'There is no such referral in this case.')
-    return reply.send({ envelope: envelope.toString('base64url') })
+    if (envelope.envelope === null) throw new HttpError(410, `The person withdrew on ${envelope.removedOn}, so what this package held was removed from the portal. Its state and the unit's updates are kept.`)
+    return reply.send({ envelope: envelope.envelope.toString('base64url') })
   })
 
   app.post('/staff/cases/:caseId/referrals', { bodyLimit: 6 * MAX_PACKAGE_BYTES, config: ACCESS }, async (request, reply) => {
@@ -178,6 +179,7 @@ const referralRoutes: FastifyPluginAsync = async (app) => {
     }
     const found = await findCase(db, app.vault, caseId)
     if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+    if (found.withdrawn_on !== null) throw new HttpError(409, 'The person withdrew from the portal, so nothing more can be sent for them. The referrals already made keep their state.')
     if (found.kind !== 'disclosure') throw new HttpError(400, 'A line manager\'s consultation names nobody, so it is never referred to investigators.')
 
     const known = await referralUnits(db)

@@ -13,6 +13,7 @@ import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } f
 import { trustedServiceKeys } from '../cases/intake.ts'
 import { caseReferrals } from '../referrals/repository.ts'
 import { withActor } from '../../db/actor.ts'
+import { keptOnWithdrawal, withdrawCase } from '../cases/withdrawal.ts'
 import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
 
 /**
@@ -78,6 +79,8 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     const found = await findCase(db, app.vault, caseId)
     if (found === undefined) throw new HttpError(404, UNKNOWN_CODE)
     const messages = await caseThread(db, found.dataKey, caseId)
+    // As the person (server/db/actor.ts): the policies let them see their own case's referrals.
+    const { referrals, kept } = await withActor(db, { role: 'reporter', caseId }, async (trx) => ({ referrals: await caseReferrals(trx, caseId), kept: await keptOnWithdrawal(trx, caseId) }))
     return reply.send({
       caseId,
       kind: found.kind,
@@ -87,10 +90,9 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       service: await serviceKeyChain(db),
       // What the person agreed to, now done: the track, and whether it went outside this force.
       // Never the unit. Referrals made without their agreement are not shown here.
-      // As the person (server/db/actor.ts): the policies let them see their own case's referrals.
-      referrals: (await withActor(db, { role: 'reporter', caseId }, (trx) => caseReferrals(trx, caseId)))
-        .filter((row) => row.tell_reporter && row.status !== 'returned')
-        .map((row) => ({ track: row.track, outsideForce: row.force !== app.routingPolicy.force })),
+      referrals: referrals.filter((row) => row.tell_reporter && row.status !== 'returned').map((row) => ({ track: row.track, outsideForce: row.force !== app.routingPolicy.force })),
+      // What a withdrawal would leave with the IDVA service, and why: the page says so before the person confirms.
+      keptOnWithdrawal: kept,
       messages: messages.map((message) => ({
         id: message.id,
         seq: message.seq,
@@ -148,18 +150,25 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     return reply.code(201).send({ seq })
   })
 
-  /** Withdraw and delete everything: the case row, and with it every message, file and session. */
+  /**
+   * Withdraw: the person's words and files are deleted at once and the code stops working; when the
+   * IDVA service must keep a minimal record, it stays (server/features/cases/withdrawal.ts). The page
+   * asks for a second step that says what will be lost; the request must say it was confirmed.
+   */
   app.post('/return/withdraw', { config: { caseAccess: 'case' } }, async (request, reply) => {
     const caseId = request.caseSession!.caseId
-    await db.transaction().execute(async (trx) => {
-      const deleted = await trx.deleteFrom('cases').where('id', '=', caseId).executeTakeFirst()
-      if (Number(deleted.numDeletedRows) !== 1) throw new HttpError(404, UNKNOWN_CODE)
-      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.withdrawn_and_deleted', object: { type: 'case', id: caseId } })
+    if (body(request.body).confirmed !== true) throw new HttpError(400, 'Nothing was deleted. To withdraw, read what will be deleted and choose "Withdraw now".')
+    const result = await db.transaction().execute(async (trx) => {
+      const withdrawn = await withdrawCase(trx, app.vault, caseId)
+      if (withdrawn.outcome === 'missing') throw new HttpError(404, UNKNOWN_CODE)
+      const action = withdrawn.outcome === 'kept' ? 'case.withdrawn_record_kept' : 'case.withdrawn_and_deleted'
+      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action, object: { type: 'case', id: caseId } })
+      return withdrawn
     })
     app.reclaimer.schedule()
     request.caseSession = null
     await app.endCaseSession(request, reply)
-    return reply.send({ withdrawn: true })
+    return reply.send({ withdrawn: true, recordKept: result.outcome === 'kept' })
   })
 
   /** Leaving: the session ends here and now. */

@@ -100,7 +100,7 @@ const unitRoutes: FastifyPluginAsync = async (app) => {
       const envelope = await referralPackage(trx, app.vault, referral.id)
       const files = await referralFileList(trx, referral.id)
       const updates = (await referralUpdates(trx, app.vault, [referral.id])).get(referral.id) ?? []
-      return { referral, envelope: envelope ?? Buffer.alloc(0), files, updates }
+      return { referral, envelope: envelope?.envelope ?? Buffer.alloc(0), removedOn: envelope?.removedOn ?? null, files, updates }
     })
     const { referral } = content
     const generations = await groupGenerations(db, unitId)
@@ -117,6 +117,8 @@ const unitRoutes: FastifyPluginAsync = async (app) => {
       iopcDue: iopcDecisionDue(referral),
       nextActions: nextActions(referral.status),
       envelope: content.envelope.toString('base64url'),
+      // The person withdrew after this was sent: what it held was removed (its state and updates stay).
+      contentRemovedOn: content.removedOn,
       // The service's public chain: the browser follows it from the pinned fingerprint before it
       // trusts the package's signature.
       service: await serviceKeyChain(db),

@@ -1,7 +1,10 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { CASE_CODE_BITS, checkCaseCode, deriveCaseKeys, formatCaseCode, generateCaseCode, splitCaseCode, suggestWords } from '../../../crypto/case-code.ts'
+import { CASE_CODE_BITS, CODE_WORDS, checkCaseCode, deriveCaseKeys, formatCaseCode, generateCaseCode, splitCaseCode, suggestWords } from '../../../crypto/case-code.ts'
+import { loadSodium } from '../../../crypto/sodium.ts'
 import { WORDS, WORD_LIST_SOURCE_SHA256 } from '../../../crypto/wordlist.ts'
+import { EXCLUDED_WORDS } from '../../../crypto/wordlist-excluded.ts'
+import { BANNED_STEMS, BANNED_WORDS } from '../../fixtures/banned-words.ts'
 import { rejectsWithCryptoError } from '../../helpers/crypto.ts'
 
 t.test('the word list: 7772 distinct lower-case words, the EFF list without its hyphenated words', async (t) => {
@@ -14,12 +17,24 @@ t.test('the word list: 7772 distinct lower-case words, the EFF list without its 
   t.ok(CASE_CODE_BITS >= 90, `${CASE_CODE_BITS.toFixed(2)} bits`)
 })
 
-t.test('a generated code has eight list words and passes its own check', async (t) => {
+t.test('the words codes are made of: no violence, police, relationship, drug, sex, death or illness word, checked against a list kept here', async (t) => {
+  t.ok([...EXCLUDED_WORDS].every((word) => WORDS.includes(word)), 'every excluded word is a word of the list')
+  t.equal(CODE_WORDS.length, WORDS.length - EXCLUDED_WORDS.size)
+  t.ok(CODE_WORDS.length >= 6000, `${CODE_WORDS.length} words left`)
+  const banned = new Set(BANNED_WORDS)
+  t.same(CODE_WORDS.filter((word) => banned.has(word)), [], 'no banned word')
+  t.same(CODE_WORDS.filter((word) => BANNED_STEMS.some((stem) => stem.test(word))), [], 'no word with a banned stem')
+  // The review's examples, by name.
+  for (const word of ['strangle', 'smother', 'battered', 'handcuff', 'custody', 'detective', 'wife', 'laxative', 'rehab', 'captive']) t.notOk(CODE_WORDS.includes(word), word)
+  t.equal(CASE_CODE_BITS, 8 * Math.log2(CODE_WORDS.length))
+})
+
+t.test('a generated code has nine list words and passes its own check', async (t) => {
   const seen = new Set<string>()
   for (let i = 0; i < 200; i++) {
     const words = await generateCaseCode()
-    t.equal(words.length, 8)
-    t.ok(words.every((word) => WORDS.includes(word)))
+    t.equal(words.length, 9)
+    t.ok(words.every((word) => CODE_WORDS.includes(word)))
     const checked = await checkCaseCode(formatCaseCode(words))
     t.ok(checked.ok)
     seen.add(formatCaseCode(words))
@@ -54,7 +69,7 @@ t.test('a word that is not in the list is named, with suggestions, before any re
   const mistyped = [...words]
   mistyped[2] = typo
   const checked = await checkCaseCode(mistyped.join(' '))
-  if (WORDS.includes(typo)) {
+  if (CODE_WORDS.includes(typo)) {
     t.match(checked, { ok: false, problem: 'check_failed' })
   } else {
     t.match(checked, { ok: false, problem: 'unknown_word', position: 3, word: typo })
@@ -63,7 +78,24 @@ t.test('a word that is not in the list is named, with suggestions, before any re
   t.same(suggestWords('abcus'), ['abacus'])
   t.match(await checkCaseCode(''), { ok: false, problem: 'empty' })
   t.match(await checkCaseCode(words.slice(0, 7).join(' ')), { ok: false, problem: 'word_count', found: 7 })
-  t.match(await checkCaseCode([...words, 'zoom'].join(' ')), { ok: false, problem: 'word_count', found: 9 })
+  t.match(await checkCaseCode([...words, 'zoom'].join(' ')), { ok: false, problem: 'word_count', found: 10 })
+})
+
+t.test('a code made before the list was curated (eight words from the whole list) still opens its case', async (t) => {
+  const s = await loadSodium()
+  const index = new Map(WORDS.map((word, i) => [word, i]))
+  const legacyCheck = (words: readonly string[]) => {
+    const digest = s.crypto_generichash(16, new Uint8Array([...new TextEncoder().encode('sd-case-code-check-v1'), ...words.flatMap((word) => [index.get(word)! >> 8, index.get(word)! & 0xff])]), null)
+    return WORDS[new DataView(digest.buffer, digest.byteOffset).getUint32(0) % WORDS.length]!
+  }
+  const seven = ['handcuff', 'abacus', 'zoom', 'custody', WORDS[100]!, WORDS[2000]!, WORDS[5000]!].filter((word) => index.has(word))
+  t.equal(seven.length, 7)
+  const legacy = [...seven, legacyCheck(seven)]
+  const checked = await checkCaseCode(legacy.join(' '))
+  t.match(checked, { ok: true, code: legacy.join('-') }, 'accepted, excluded words and all')
+  t.same((await deriveCaseKeys(legacy.join(' '))).lookupId.length, 16)
+  const wrong = [...legacy.slice(0, 7), WORDS[(index.get(legacy[7]!)! + 1) % WORDS.length]!]
+  t.match(await checkCaseCode(wrong.join(' ')), { ok: false, problem: 'check_failed' }, 'its check word still checks')
 })
 
 t.test('the check word catches a real but wrong word, and words out of order', async (t) => {
@@ -71,10 +103,10 @@ t.test('the check word catches a real but wrong word, and words out of order', a
   let swapAccepted = 0
   const trials = 500
   await fc.assert(
-    fc.asyncProperty(fc.nat({ max: 7 }), fc.nat({ max: WORDS.length - 1 }), fc.nat({ max: 7 }), async (position, replacement, other) => {
+    fc.asyncProperty(fc.nat({ max: 8 }), fc.nat({ max: CODE_WORDS.length - 1 }), fc.nat({ max: 8 }), async (position, replacement, other) => {
       const words = await generateCaseCode()
       const changed = [...words]
-      changed[position] = WORDS[replacement]!
+      changed[position] = CODE_WORDS[replacement]!
       if (changed[position] !== words[position] && (await checkCaseCode(changed.join(' '))).ok) wrongAccepted++
       const swapped = [...words]
       ;[swapped[position], swapped[other]] = [swapped[other]!, swapped[position]!]
@@ -83,7 +115,7 @@ t.test('the check word catches a real but wrong word, and words out of order', a
     }),
     { numRuns: trials },
   )
-  // Each slips through with probability 1/7772: expected 0.06 in 500 tries.
+  // Each slips through with probability 1/6200: expected 0.08 in 500 tries.
   t.ok(wrongAccepted <= 2, `${wrongAccepted} of ${trials} wrong words passed`)
   t.ok(swapAccepted <= 2, `${swapAccepted} of ${trials} reorderings passed`)
 })

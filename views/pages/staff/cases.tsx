@@ -39,6 +39,8 @@ export interface QueueItem {
   readonly lastActivityOn: string
   readonly messageCount: number
   readonly evidenceCount: number
+  /** The person withdrew on this day; the service kept a minimal record. */
+  readonly withdrawnOn: string | null
   readonly clock: ClockView
 }
 
@@ -124,7 +126,10 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
                   </a>
                 </td>
                 <td safe>{KIND_NAMES[item.kind]}</td>
-                <td safe>{STATUS_NAMES[item.status]}</td>
+                <td>
+                  <span safe>{STATUS_NAMES[item.status]}</span>
+                  {item.withdrawnOn === null ? '' : <span class="tag tag--withdrawn" data-withdrawn-tag="">Withdrawn</span>}
+                </td>
                 <td>
                   <RiskBand level={item.riskLevel} />
                 </td>
@@ -347,6 +352,18 @@ export function CasePage({ view, summary, routing }: { view: StaffView; summary:
         <a href="/staff/cases">Back to the cases</a>
       </p>
       <h1 safe>{`Case ${summary.reference}`}</h1>
+      {summary.withdrawnOn === null ? (
+        ''
+      ) : (
+        <div class="notice" data-case-withdrawn="">
+          <h2 class="notice__title" safe>{`The person withdrew on ${summary.withdrawnOn}`}</h2>
+          <p>
+            Their disclosure, their messages, your replies and their files were deleted from the portal, and their code no longer works: nothing
+            you write can reach them here. The service's own record stays, because the case was assessed as high risk, referred to a MARAC or
+            referred to investigators: the risk checklist, MARAC decision, consent, routing decision, your notes, and each referral's state.
+          </p>
+        </div>
+      )}
       <dl class="summary">
         <dt>Kind</dt>
         <dd safe>{KIND_NAMES[summary.kind]}</dd>
