@@ -166,6 +166,9 @@ t.test('the IDVA lead sets up the service: the server keeps public keys and wrap
     t.equal(body.pin.pinned, false, 'with PostgreSQL the operator must add it')
     t.match(landing, /Nothing can be sent from here at the moment/, 'and until then nothing can be sent')
     t.equal((await app.inject({ method: 'GET', url: '/report' })).statusCode, 503)
+    // The operator adds the line and restarts; from here on the portal checks keys against it.
+    app.anchor.pinFromConfiguration(serviceFingerprint)
+    t.notMatch((await app.inject({ method: 'GET', url: '/' })).body, /Nothing can be sent from here at the moment/, 'once pinned, the portal opens')
   }
   t.ok((await auditActions()).includes('staff.service_created'))
   t.notOk(logs.text().includes(pathOf(setupLink).split('/').pop()!), 'the set-up token is never logged')

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { recordAudit } from '../../audit/audit.ts'
 import type { Role } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
+import { AnchorError } from '../../security/service-anchor.ts'
 import { policyUnits } from '../../../rules/routing/units.ts'
 import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type AdminUnit } from '../../../views/pages/staff/admin.tsx'
 import { certifiedUnitKey } from '../../../crypto/index.ts'
@@ -119,7 +120,9 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
     try {
       const service = await app.anchor.verifiedKeys()
       signing = service === null ? null : new Map(service.signing.map((key, index) => [index + 1, key]))
-    } catch {
+    } catch (error) {
+      // Not pinned, or the pin and the database disagree: every unit key is then unchecked.
+      if (!(error instanceof AnchorError)) throw error
       signing = null
     }
     const units: AdminUnit[] = []
