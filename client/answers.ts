@@ -1,7 +1,9 @@
+import { answerLabel } from '../rules/answer-labels.ts'
+
 /**
  * The report's questions, named for people reading the answers: the reporter on /return, the IDVA
- * on the case page. Answers are the values the report's choices carry (words joined by
- * underscores), shown with spaces, as text only.
+ * on the case page. Answers are shown in the words the form showed (rules/answer-labels.ts), as
+ * text only.
  */
 
 /** Each question's name: as the reporter reads their own answers, and as an IDVA reads them. */
@@ -41,10 +43,14 @@ export const QUESTION_NAMES: Record<string, string> = Object.fromEntries(Object.
 /** The same questions as an IDVA reads them: about the person who wrote. */
 export const IDVA_QUESTION_NAMES: Record<string, string> = Object.fromEntries(Object.entries(QUESTIONS).map(([name, [, idva]]) => [name, idva]))
 
-export function readable(value: string | readonly string[]): string {
-  const words = (text: string) => text.replace(/_/g, ' ')
-  return typeof value === 'string' ? words(value) : value.map(words).join(', ')
+/** An answer in the words the form showed ("To talk to an IDVA", "More than 2 years"); free text as written. */
+export function readable(name: string, value: string | readonly string[]): string {
+  if (typeof value === 'string') return FREE_TEXT.has(name) ? value : answerLabel(name, value)
+  return value.map((one) => answerLabel(name, one)).join('; ')
 }
+
+/** Answers the person typed: shown exactly as written. */
+const FREE_TEXT = new Set(['perpetratorName', 'perpetratorNumber', 'perpetratorRole', 'perpetratorWorkplace', 'usedPositionDetail', 'contactDetails', 'contactTimes', 'contactAvoid'])
 
 /** What the case page shows first for a manager's consultation. */
 export const CONSULTATION_AT_A_GLANCE: readonly string[] = ['managerRole', 'adviceTopics']

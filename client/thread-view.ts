@@ -57,7 +57,7 @@ export function answerList(answers: Readonly<Record<string, string | readonly st
     const value = answers[name]
     if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) continue
     // The name comes from decrypted content: only the table's own entries, never "constructor" or "toString".
-    list.append(element('dt', '', (Object.hasOwn(names, name) ? names[name] : undefined) ?? name), element('dd', '', readable(value)))
+    list.append(element('dt', '', (Object.hasOwn(names, name) ? names[name] : undefined) ?? name), element('dd', '', readable(name, value)))
   }
   return list
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { BlockList, isIP } from 'node:net'
 import { join, resolve } from 'node:path'
+import { isBankHolidayRegion, type BankHolidayRegion } from './bank-holidays.ts'
 
 /**
  * Environment -> validated, frozen, typed configuration.
@@ -59,6 +60,8 @@ export interface Config {
   readonly consultationReplyTargetDays: number
   /** Investigator units' target for acknowledging (or returning) a referral, in working days. */
   readonly unitResponseTargetDays: number
+  /** Whose bank holidays are not working days for those targets (server/bank-holidays.ts). */
+  readonly bankHolidays: BankHolidayRegion
   /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
   readonly casesPerHour: number
   /**
@@ -241,6 +244,12 @@ function flag(env: Env, name: string): boolean {
   throw new ConfigError(name, `must be true or false (got ${show(raw)})`)
 }
 
+function bankHolidayRegion(env: Env): BankHolidayRegion {
+  const raw = read(env, 'BANK_HOLIDAYS') ?? 'england-and-wales'
+  if (!isBankHolidayRegion(raw)) throw new ConfigError('BANK_HOLIDAYS', `must be england-and-wales, scotland, northern-ireland or none (got ${show(raw)})`)
+  return raw
+}
+
 function quickExitUrl(env: Env): string {
   const raw = read(env, 'QUICK_EXIT_URL') ?? 'https://www.bbc.co.uk/weather'
   let url: URL
@@ -325,6 +334,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     firstReplyTargetDays: integer(env, 'FIRST_REPLY_TARGET_DAYS', 2, 1, 30),
     consultationReplyTargetDays: integer(env, 'CONSULTATION_REPLY_TARGET_DAYS', 3, 1, 30),
     unitResponseTargetDays: integer(env, 'UNIT_RESPONSE_TARGET_DAYS', 2, 1, 30),
+    bankHolidays: bankHolidayRegion(env),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
     serviceKeyFingerprint: serviceKeyFingerprint(env),
   })

@@ -42,6 +42,8 @@ export interface NewCase {
   readonly uploads: readonly UploadedFile[]
   /** The service's current keys, checked against the published fingerprint. */
   readonly service: PublicKeySet
+  /** A disclosure's urgency band, sent in clear so the IDVA queue can put it first (SECURITY.md). */
+  readonly urgency?: string | null
 }
 
 /**
@@ -70,6 +72,7 @@ export async function sendNewCase(crypto: Crypto, newCase: NewCase, onNewKey: (s
       messageId,
       envelope: await sealReporterMessage(crypto, { kind: newCase.kind, caseId, seq: 1, messageId, content, caseKeys, service: to }),
       uploads: newCase.uploads.map((upload) => ({ id: upload.id, token: upload.token })),
+      ...(newCase.urgency === undefined || newCase.urgency === null ? {} : { urgency: newCase.urgency }),
     })
   try {
     await send(newCase.service)

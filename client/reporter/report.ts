@@ -8,6 +8,7 @@
  */
 import { checkFiles, encryptAndUpload, listFiles, loadCryptoOrNull, Problem, required, show, showProblem, hideProblem } from './common.ts'
 import { gatherAnswers, readyToSeal, sendNewCase, showReceipt } from './new-case.ts'
+import { urgencyOf } from '../../rules/enums.ts'
 import { messageOf } from '../ui.ts'
 
 type Crypto = NonNullable<Awaited<ReturnType<typeof loadCryptoOrNull>>>
@@ -37,6 +38,11 @@ export async function startReport(): Promise<void> {
   container.addEventListener('change', (event) => {
     const input = event.target as HTMLInputElement
     if (input.matches('[data-evidence]')) listFiles(input, required<HTMLElement>(container, '[data-file-list]'))
+    // "I am in danger now": what to do at once, said as soon as it is chosen.
+    if (input.name === 'safeNow') {
+      const now = container.querySelector<HTMLElement>('[data-danger-now]')
+      if (now !== null) now.hidden = input.value !== 'in_danger' || !input.checked
+    }
   })
 
   async function goTo(step: number): Promise<void> {
@@ -78,10 +84,13 @@ export async function startReport(): Promise<void> {
       working.hidden = false
       const uploads = await encryptAndUpload(crypto!, files, (message) => show(working, message))
       show(working, 'Locking what you wrote on this device and sending it…')
-      const words = await sendNewCase(crypto!, { url: '/report', kind: 'disclosure', text, answers, evidence: uploads.map((upload) => upload.reference), uploads, service }, (current) => {
+      const urgency = urgencyOf(answers)
+      const words = await sendNewCase(crypto!, { url: '/report', kind: 'disclosure', text, answers, evidence: uploads.map((upload) => upload.reference), uploads, service, urgency }, (current) => {
         service = current
       })
       showReceipt(container!, words)
+      const urgent = document.querySelector<HTMLElement>('[data-receipt-urgent]')
+      if (urgent !== null) urgent.hidden = urgency !== 'danger_now'
     } catch (error) {
       for (const button of buttons) button.disabled = false
       showProblem(errorBox, messageOf(error))

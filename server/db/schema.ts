@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely'
-import type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role } from '../../rules/enums.ts'
+import type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role, Urgency } from '../../rules/enums.ts'
 import type { ReferralAction, ReferralStatus } from '../../rules/referral-states.ts'
 
 export type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role }
@@ -168,6 +168,11 @@ export interface CasesTable {
   /** The day the person withdrew, when the IDVA service kept a minimal record (migration 0012). */
   withdrawn_on: string | null
   marac_referred: Generated<boolean>
+  /** The band the reporter's browser put in clear (migration 0013). */
+  urgency: Generated<Urgency | null>
+  owner_id: Generated<string | null>
+  /** The latest message is the person's: it waits for the service. */
+  awaiting_reply: Generated<boolean>
 }
 
 export interface CaseMessagesTable {

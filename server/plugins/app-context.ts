@@ -6,6 +6,8 @@ import type { Policy } from '../../rules/routing/types.ts'
 import type { CaseVault } from '../security/case-vault.ts'
 import type { ServiceAnchor } from '../security/service-anchor.ts'
 import { Reclaimer } from '../db/reclaim.ts'
+import { bankHolidays } from '../bank-holidays.ts'
+import type { HolidayTest } from '../../rules/working-days.ts'
 
 /** Makes the configuration and the database available to every plugin and route. */
 declare module 'fastify' {
@@ -22,6 +24,8 @@ declare module 'fastify' {
     anchor: ServiceAnchor
     /** Reclaims the space of destroyed cases soon after (server/db/reclaim.ts). */
     reclaimer: Reclaimer
+    /** The bank holidays of the service's region (BANK_HOLIDAYS), for every first-response clock. */
+    bankHoliday: HolidayTest
   }
   interface FastifyReply {
     /** Sends a rendered page (or fragment) as UTF-8 HTML. */
@@ -46,6 +50,7 @@ export default fp<AppContextOptions>(
     app.decorate('reclaimer', reclaimer)
     app.addHook('onClose', async () => reclaimer.close())
     app.decorate('routingPolicy', routingPolicy)
+    app.decorate('bankHoliday', bankHolidays(config.bankHolidays))
     app.decorate('config', config)
     app.decorate('database', database)
     app.decorate('pageContext', pageContext)

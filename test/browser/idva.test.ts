@@ -129,7 +129,7 @@ if (browser !== null) {
     const page = staff
     await page.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
     const glance = (await page.textContent('[data-glance]'))!
-    for (const expected of [/physical, controlling or coercive/, /over 2 years/, /partner/, /this force/, /talk to idva/, /phone/, /Weekdays after 6pm/, /not safe/]) t.match(glance, expected)
+    for (const expected of [/Physical abuse; Controlling or coercive behaviour/, /More than 2 years/, /My partner/, /Yes, for this force/, /To talk to an IDVA/, /Phone call/, /Weekdays after 6pm/, /I do not feel safe/]) t.match(glance, expected)
     t.match(await page.textContent('[data-thread]'), CANARY)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-thread] button:has-text("Download messages.txt")')])
     t.equal(readFileSync((await download.path())!).toString(), 'Canary-Evidence-4404 screenshots of his messages', 'the evidence file, decrypted in the IDVA\'s browser')

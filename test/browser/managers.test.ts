@@ -93,8 +93,8 @@ if (browser !== null) {
     t.match(await page.textContent('[data-thread]'), /Canary-Consultation-6021/)
     t.match(await page.textContent('[data-thread]'), /The manager asked/)
     const glance = (await page.textContent('[data-glance]'))!
-    t.match(glance, /How they know the personline manager/)
-    t.match(glance, /safety at work, abuser is colleague/)
+    t.match(glance, /How they know the personI am their line manager/, 'answers in words, not codes')
+    t.match(glance, /Safety at work; The person harming them is a colleague or a supervisor/)
     t.equal(await page.locator('form[data-form="triage"]').count(), 0, 'no risk checklist for a consultation')
     await page.fill('#reply-text', ADVICE)
     await page.click('form[data-form="reply"] [data-submit]')

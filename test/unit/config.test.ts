@@ -135,6 +135,7 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE', /from 1 to 200/],
   [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE', /whole number/],
   [{ QUICK_EXIT_URL: 'javascript:alert(1)' }, 'QUICK_EXIT_URL', /http/],
+  [{ BANK_HOLIDAYS: 'wales' }, 'BANK_HOLIDAYS', /england-and-wales, scotland/],
 ]
 
 for (const [env, variable, message] of bad) {

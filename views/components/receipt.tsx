@@ -8,6 +8,12 @@ export function Receipt({ kind, firstReplyTargetDays }: { kind: 'disclosure' | '
       <h2 id="receipt-title" tabindex="-1">
         The IDVA service has received what you wrote
       </h2>
+      <div class="notice notice--warning" data-receipt-urgent="" hidden>
+        <p>
+          You said you are in danger now, so the IDVA service will look at your case first. If you are in danger, call <strong>999</strong>{' '}
+          (from a mobile, press <strong>55</strong> if you cannot speak).
+        </p>
+      </div>
       <p>
         {kind === 'consultation'
           ? 'Thank you for asking. This is your consultation code. It is shown only once, and nobody can find it for you.'

@@ -4,8 +4,26 @@ export interface ServiceSummary {
   readonly fingerprint: string
 }
 
-/** The IDVA service's name and key fingerprint, to compare with the posters and the intranet. */
-export function ServiceKey({ service }: { service: ServiceSummary }): JSX.Element {
+/**
+ * The IDVA service's name and key fingerprint, to compare with the posters and the intranet. The
+ * landing page explains it in full; elsewhere it is one optional step, folded away.
+ */
+export function ServiceKey({ service, folded = false }: { service: ServiceSummary; folded?: boolean }): JSX.Element {
+  if (folded) {
+    return (
+      <details class="service-key service-key--folded">
+        <summary>Optional: check that this site is really the IDVA service's</summary>
+        <p>
+          You do not have to do this. If you want to, compare these numbers with the ones on the posters or the intranet page about
+          the service:
+        </p>
+        <p class="fingerprint" data-service-fingerprint="" safe>
+          {service.fingerprint}
+        </p>
+        <p>If they differ, do not use this site, and call a helpline instead.</p>
+      </details>
+    )
+  }
   return (
     <div class="service-key">
       <p>
@@ -14,7 +32,10 @@ export function ServiceKey({ service }: { service: ServiceSummary }): JSX.Elemen
       <p class="fingerprint" data-service-fingerprint="" safe>
         {service.fingerprint}
       </p>
-      <p>The same numbers are on the posters and the intranet page about this service. If they differ, do not use this site, and call a helpline instead.</p>
+      <p>
+        Checking is optional. The same numbers are on the posters and the intranet page about this service. If they differ, do not use
+        this site, and call a helpline instead.
+      </p>
     </div>
   )
 }

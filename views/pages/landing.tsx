@@ -14,7 +14,8 @@ export function LandingPage({ context, service, keyUnchecked = false }: { contex
       <h1>Confidential support if you are experiencing domestic abuse</h1>
       <p class="lead">
         This is a confidential way for police officers and police staff to get support from an independent domestic abuse
-        service. You do not have to give your name.
+        service: Independent Domestic Violence Advisors (IDVAs), who work for a charity, not for the police. You do not have to
+        give your name.
       </p>
 
       {service === null ? (
@@ -46,6 +47,10 @@ export function LandingPage({ context, service, keyUnchecked = false }: { contex
         Independent Domestic Violence Advisors (IDVAs) are specialists who work for a charity, not for the police. They will
         listen, believe you, help you stay safe, and help you decide what, if anything, you want to happen next. Talking to
         them does not start an investigation.
+      </p>
+      <p>
+        Abuse can happen to anyone, including officers and staff who deal with danger every day. Being trained for danger at work does
+        not make anyone able to stop someone harming them at home. It is not a failure to be strong enough, and it is not your fault.
       </p>
 
       <h2>Who can read what you write</h2>

@@ -140,7 +140,7 @@ export function AskPage({ context, service, guides, targetDays }: { context: Pag
             <p>
               If anyone is in immediate danger, call <strong>999</strong> now.
             </p>
-            <ServiceKey service={service} />
+            <ServiceKey service={service} folded />
           </div>
           <CryptoMissing instead="Try an up-to-date browser. The guidance pages work in any browser." />
           <KeyProblemNotice />

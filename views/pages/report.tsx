@@ -3,6 +3,7 @@ import type { PageContext } from '../context.ts'
 import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Receipt } from '../components/receipt.tsx'
 import { ConsentException, PrivateWindowAdvice } from '../components/help.tsx'
+import { gradeLabel, rankLabel } from '../../rules/answer-labels.ts'
 
 /**
  * /report: what is happening, in six short steps. Every question can be skipped except one: an
@@ -102,10 +103,6 @@ function SelectAnswer({ name, label, hint, options }: { name: string; label: str
 const NOT_SURE: Option = { value: 'not_sure', label: 'Not sure' }
 const DONT_KNOW: Option = { value: 'not_sure', label: "I don't know" }
 
-/** A grade as people read it: "A" is "Band A"; a longer name stays as it is. */
-function gradeLabel(grade: string): string {
-  return /^[A-Z]$/.test(grade) ? `Band ${grade}` : grade
-}
 
 function placeOptions(boroughs: readonly string[]): Option[] {
   return [...boroughs.map((borough) => ({ value: borough, label: borough })), { value: 'outside_force_area', label: 'Outside the force area' }, { value: 'prefer_not_to_say', label: 'I would rather not say' }]
@@ -186,7 +183,7 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
           <SelectAnswer
             name="perpetratorRank"
             label="Their rank (optional)"
-            options={[...choices.ranks.map((rank) => ({ value: rank, label: rank })), { value: 'staff', label: 'Police staff, not an officer' }, DONT_KNOW]}
+            options={[...choices.ranks.map((rank) => ({ value: rank, label: rankLabel(rank) })), { value: 'staff', label: 'Police staff, not an officer' }, DONT_KNOW]}
           />
           {choices.staffGrades.length === 0 ? (
             ''
@@ -250,6 +247,20 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
               { value: 'safe_for_now', label: 'I feel safe for now' },
             ]}
           />
+          <div class="notice notice--warning" role="alert" data-danger-now="" hidden>
+            <h3 class="notice__title">If you are in danger now</h3>
+            <ul class="list">
+              <li>
+                Call <strong>999</strong> now. If you cannot speak, call 999 from a mobile, listen, then press <strong>55</strong> when asked:
+                the call is put through to the police without you saying anything.
+              </li>
+              <li>If you can, go somewhere safer: a room with a lock and a phone, or a place with other people.</li>
+              <li>
+                You can still finish and send this when it is safe to. The IDVA service will see that you said you are in danger, and will
+                look at your case first.
+              </li>
+            </ul>
+          </div>
           <div class="notice notice--warning">
             <p>
               If you are in danger now, call <strong>999</strong>. If you cannot speak, call 999 from a mobile and press <strong>55</strong> when asked.
@@ -370,7 +381,7 @@ export function ReportPage({ context, service, firstReplyTargetDays, choices }: 
               What you write is locked on this device before it is sent, so that only the IDVA service can read it. At the end
               you will get a case code: with it you can come back, read replies and add more.
             </p>
-            <ServiceKey service={service} />
+            <ServiceKey service={service} folded />
           </div>
           <CryptoMissing instead="Try an up-to-date browser, or call the National Domestic Abuse Helpline free on 0808 2000 247." />
           <KeyProblemNotice />

@@ -55,7 +55,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         </dl>
         <p class="hint" data-status-hint=""></p>
         <KeyProblemNotice />
-        {service === null ? '' : <ServiceKey service={service} />}
+        {service === null ? '' : <ServiceKey service={service} folded />}
 
         <div class="panel" data-referrals="" hidden>
           <h3>Investigation</h3>

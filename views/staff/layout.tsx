@@ -2,6 +2,7 @@ import type { PropsWithChildren } from '@kitajs/html'
 import type { PageContext } from '../context.ts'
 import { Layout } from '../layout.tsx'
 import type { Role } from '../../rules/enums.ts'
+import { COUNT_CAP } from '../../rules/queue.ts'
 
 /** Who is signed in, as the staff pages see it: a name, a role, the CSRF token. Never a key. */
 export interface StaffView {
@@ -43,6 +44,12 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
           </li>
         ))}
       </ul>
+      {staff.role === 'idva_lead' || staff.role === 'idva' ? (
+        // Cases waiting for the service: fetched now and every minute, so a new case or message shows on every page.
+        <p class="staff-nav__alerts" hx-get="/staff/alerts" hx-trigger="load, every 60s" hx-swap="innerHTML" data-alerts="" aria-live="polite"></p>
+      ) : (
+        ''
+      )}
       <p class="staff-nav__who">
         Signed in as <strong safe>{staff.username}</strong> (<span safe>{ROLE_NAMES[staff.role]}</span>)
       </p>
@@ -53,6 +60,16 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
         </button>
       </form>
     </nav>
+  )
+}
+
+/** The alert on every IDVA page: how many cases wait for the service. */
+export function WaitingBadge({ waiting }: { waiting: number }): JSX.Element {
+  if (waiting === 0) return <span data-waiting="0">Nothing is waiting for a reply.</span>
+  return (
+    <a href="/staff/cases" class="badge" data-waiting={String(waiting)} safe>
+      {`${waiting > COUNT_CAP ? `${COUNT_CAP} or more` : waiting} case${waiting === 1 ? '' : 's'} waiting for a reply`}
+    </a>
   )
 }
 

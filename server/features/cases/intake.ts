@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { UUID } from '../../../crypto/thread.ts'
 import { recordAudit } from '../../audit/audit.ts'
 import type { CaseKind } from '../../db/schema.ts'
+import { URGENCIES, type Urgency } from '../../../rules/enums.ts'
 import { HttpError } from '../../errors.ts'
 import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
@@ -64,6 +65,10 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   const replyPublic = bytes(input, 'replyPublic', { length: 32 })
   const { messageId, envelope } = readMessage(input)
   const uploads = readUploads(input)
+  const urgency = input.urgency === undefined || input.urgency === null ? null : input.urgency
+  if (urgency !== null && (kind !== 'disclosure' || typeof urgency !== 'string' || !(URGENCIES as readonly string[]).includes(urgency))) {
+    throw new HttpError(400, 'urgency must be danger_now, children or police_abuser, and only with a disclosure.')
+  }
   // A consultation describes a situation without naming anyone: it carries no files.
   if (kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
   const service = await trustedServiceKeys(app)
@@ -77,7 +82,7 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
     const dataKey = await insertCase(trx, app.vault, { id: caseId, kind, lookupId, authPublic, replyPublic })
     await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
     if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
-    await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length }).where('id', '=', caseId).execute()
+    await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
     await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
   })
 }

@@ -336,7 +336,7 @@ export async function sealLegacyCases(db: Kysely<Schema>, vault: CaseVault): Pro
 export async function touchCase(trx: Transaction<Schema>, caseId: string, files: number): Promise<void> {
   await trx
     .updateTable('cases')
-    .set((eb) => ({ message_count: eb('message_count', '+', 1), evidence_count: eb('evidence_count', '+', files), last_activity_on: sql<string>`current_date` }))
+    .set((eb) => ({ message_count: eb('message_count', '+', 1), evidence_count: eb('evidence_count', '+', files), last_activity_on: sql<string>`current_date`, awaiting_reply: true }))
     .where('id', '=', caseId)
     .execute()
 }

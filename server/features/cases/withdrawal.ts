@@ -88,6 +88,7 @@ export async function withdrawCase(trx: Transaction<Schema>, vault: CaseVault, c
       keys_sealed: null,
       message_count: 0,
       evidence_count: 0,
+      awaiting_reply: false,
     })
     .where('id', '=', caseId)
     .execute()

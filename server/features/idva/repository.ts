@@ -1,5 +1,6 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
-import type { CaseKind, CaseStatus, RecordKind, RiskLevel, Schema } from '../../db/schema.ts'
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
+import type { CaseKind, CasesTable, CaseStatus, RecordKind, RiskLevel, Schema } from '../../db/schema.ts'
+import type { Urgency } from '../../../rules/enums.ts'
 import type { CaseVault } from '../../security/case-vault.ts'
 import { COUNT_CAP } from '../../../rules/queue.ts'
 import { caseKeys, findCase, openMessage, openRecord } from '../cases/repository.ts'
@@ -16,6 +17,8 @@ export interface QueueQuery {
   readonly risk: RiskFilter
   readonly kind: CaseKind | 'any'
   readonly overdueOnly: boolean
+  /** Whose cases: anyone's, the signed-in IDVA's own, or nobody's yet. */
+  readonly owner: { readonly is: 'any' | 'nobody' } | { readonly is: 'account'; readonly accountId: string }
   /** Newest arrival day that is overdue today, per kind (see clock.ts overdueCutoff). */
   readonly overdueCutoffs: Readonly<Record<CaseKind, string>>
   /** Keyset paging: the last row of the previous page. */
@@ -35,6 +38,8 @@ export interface QueueRow {
   readonly evidenceCount: number
   /** The person withdrew on this day and the service kept a minimal record. */
   readonly withdrawnOn: string | null
+  readonly urgency: Urgency | null
+  readonly ownerId: string | null
 }
 
 /**
@@ -43,6 +48,27 @@ export interface QueueRow {
  */
 function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
   return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date)) AND withdrawn_on IS NULL`
+}
+
+const QUEUE_COLUMNS = ['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count', 'withdrawn_on', 'urgency', 'owner_id'] as const
+
+type QueueColumns = Pick<Selectable<CasesTable>, (typeof QUEUE_COLUMNS)[number]>
+
+function queueRowOf(row: QueueColumns): QueueRow {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    riskLevel: row.risk_level,
+    createdOn: row.created_on,
+    lastActivityOn: row.last_activity_on,
+    firstReplyOn: row.first_reply_on,
+    withdrawnOn: row.withdrawn_on,
+    urgency: row.urgency,
+    ownerId: row.owner_id,
+    messageCount: row.message_count,
+    evidenceCount: row.evidence_count,
+  }
 }
 
 /**
@@ -54,7 +80,7 @@ function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
 export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: QueueRow[]; more: boolean }> {
   let select = db
     .selectFrom('cases')
-    .select(['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count', 'withdrawn_on'])
+    .select(QUEUE_COLUMNS)
     .orderBy('created_on')
     .orderBy('id')
     .limit(query.limit + 1)
@@ -64,6 +90,8 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
   else if (query.risk !== 'any') select = select.where('risk_level', '=', query.risk)
   if (query.kind !== 'any') select = select.where('kind', '=', query.kind)
   if (query.overdueOnly) select = select.where(overdue(query.overdueCutoffs))
+  if (query.owner.is === 'nobody') select = select.where('owner_id', 'is', null)
+  else if (query.owner.is === 'account') select = select.where('owner_id', '=', query.owner.accountId)
   if (query.after !== null) {
     const { createdOn, id } = query.after
     select = select.where((eb) => eb(eb.refTuple('created_on', 'id'), '>', eb.tuple(sql<string>`${createdOn}::date`, id)))
@@ -71,18 +99,7 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
   const rows = await select.execute()
   return {
     more: rows.length > query.limit,
-    rows: rows.slice(0, query.limit).map((row) => ({
-      id: row.id,
-      kind: row.kind,
-      status: row.status,
-      riskLevel: row.risk_level,
-      createdOn: row.created_on,
-      lastActivityOn: row.last_activity_on,
-      firstReplyOn: row.first_reply_on,
-      withdrawnOn: row.withdrawn_on,
-      messageCount: row.message_count,
-      evidenceCount: row.evidence_count,
-    })),
+    rows: rows.slice(0, query.limit).map(queueRowOf),
   }
 }
 
@@ -94,6 +111,48 @@ export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, str
     return Number(result.rows[0]?.n ?? 0)
   }
   return { new: await capped(sql<boolean>`status = 'new'`), overdue: await capped(overdue(cutoffs)) }
+}
+
+/** Open, not withdrawn, and waiting for the service (never answered, or the person wrote last). */
+const WAITING = sql<boolean>`awaiting_reply AND status <> 'closed' AND withdrawn_on IS NULL`
+
+/**
+ * The urgent cases waiting for the service, most urgent band first, then oldest: shown above the
+ * queue whatever its filters, so a case whose person said "I am in danger now" is seen first.
+ */
+export async function urgentWaiting(db: Db, limit: number): Promise<QueueRow[]> {
+  const rows = await db
+    .selectFrom('cases')
+    .select(QUEUE_COLUMNS)
+    .where('urgency', 'is not', null)
+    .where(WAITING)
+    .orderBy(sql`CASE urgency WHEN 'danger_now' THEN 0 WHEN 'children' THEN 1 ELSE 2 END`)
+    .orderBy('created_on')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+  return rows.map(queueRowOf)
+}
+
+/** How many cases wait for the service (capped), for the count on every IDVA page. */
+export async function waitingCount(db: Db): Promise<number> {
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM cases WHERE ${WAITING} LIMIT ${COUNT_CAP + 1}) AS capped`.execute(db)
+  return Number(result.rows[0]?.n ?? 0)
+}
+
+/** Open cases per owner, for the caseload counts (IDVAs of the service without a case show 0). */
+export async function caseloads(db: Db, serviceId: string): Promise<{ accountId: string; username: string; open: number }[]> {
+  const rows = await db
+    .selectFrom('accounts')
+    .leftJoin('cases', (join) => join.onRef('cases.owner_id', '=', 'accounts.id').on('cases.status', '<>', 'closed').on('cases.withdrawn_on', 'is', null))
+    .select(['accounts.id', 'accounts.username', (eb) => eb.fn.count<number>('cases.id').as('open')])
+    .where('accounts.group_id', '=', serviceId)
+    .where('accounts.role', 'in', ['idva', 'idva_lead'])
+    .where('accounts.status', '=', 'active')
+    .groupBy(['accounts.id', 'accounts.username'])
+    .orderBy('accounts.username')
+    .execute()
+  return rows.map((row) => ({ accountId: row.id, username: row.username, open: Number(row.open) }))
 }
 
 /** The database's own day, so every instance and the stored dates agree on what "today" is. */

@@ -7,7 +7,8 @@ import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schem
 import { HttpError } from '../../errors.ts'
 import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
 import type { RoutingChoices } from '../../../views/pages/staff/referrals.tsx'
-import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueView } from '../../../views/pages/staff/cases.tsx'
+import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueItem, type QueueView } from '../../../views/pages/staff/cases.tsx'
+import { WaitingBadge } from '../../../views/staff/layout.tsx'
 import { caseThread, evidenceFile, findCase, insertMessage, insertRecord, serviceKeyChain } from '../cases/repository.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
 import { findGroup, IDVA_SERVICE_ID } from '../staff/repository.ts'
@@ -15,7 +16,7 @@ import { body, bytes, integer, object, text } from '../../http/input.ts'
 import { staffView } from '../staff/view-context.ts'
 import { overdueCutoffs, responseClock } from '../../../rules/working-days.ts'
 import { checkServiceEnvelope } from './incoming.ts'
-import { caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, type QueueQuery, type RiskFilter, type StatusFilter } from './repository.ts'
+import { caseloads, caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, urgentWaiting, waitingCount, type QueueQuery, type QueueRow, type RiskFilter, type StatusFilter } from './repository.ts'
 
 /**
  * The IDVA workspace on the server: the queue, the case page, and storing what IDVAs' browsers
@@ -26,6 +27,8 @@ import { caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, q
  */
 
 const PAGE_SIZE = 25
+/** At most this many urgent cases are listed above the queue (the filters reach the rest). */
+const URGENT_SHOWN = 20
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 const STATUSES: readonly CaseStatus[] = ['new', 'in_contact', 'support_ongoing', 'referred', 'closed']
 const STATUS_FILTERS: readonly StatusFilter[] = ['open', 'all', ...STATUSES]
@@ -90,7 +93,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   }
 
   async function clockFor(row: { kind: CaseKind; createdOn: string; firstReplyOn: string | null; status: CaseStatus; withdrawnOn: string | null }, day: string) {
-    const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed' || row.withdrawnOn !== null, targetDays: targets[row.kind], today: day })
+    const clock = responseClock({ createdOn: row.createdOn, firstReplyOn: row.firstReplyOn, closed: row.status === 'closed' || row.withdrawnOn !== null, targetDays: targets[row.kind], today: day, holidays: app.bankHoliday })
     return { state: clock.state, text: clock.text }
   }
 
@@ -100,6 +103,8 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const risk = oneOf(input.risk, RISK_FILTERS, 'any', 'risk')
     const kind = oneOf<CaseKind | 'any'>(input.kind, ['any', 'disclosure', 'consultation'], 'any', 'kind')
     const overdueOnly = input.overdue === '1'
+    const ownerFilter = oneOf<'any' | 'me' | 'nobody'>(input.owner, ['any', 'me', 'nobody'], 'any', 'owner')
+    const owner: QueueQuery['owner'] = ownerFilter === 'me' ? { is: 'account', accountId: request.staff!.accountId } : { is: ownerFilter }
     let after: QueueQuery['after'] = null
     if (typeof input.after === 'string' && input.after !== '') {
       const [createdOn, id] = input.after.split('_')
@@ -107,39 +112,47 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       after = { createdOn, id }
     }
     const day = await today(db)
-    const cutoffs = overdueCutoffs(day, targets)
-    const page = await queuePage(db, { status, risk, kind, overdueOnly, overdueCutoffs: cutoffs, after, limit: PAGE_SIZE })
-    const filters = { status, risk, kind, overdue: overdueOnly }
+    const cutoffs = overdueCutoffs(day, targets, app.bankHoliday)
+    const page = await queuePage(db, { status, risk, kind, overdueOnly, owner, overdueCutoffs: cutoffs, after, limit: PAGE_SIZE })
+    const filters = { status, risk, kind, overdue: overdueOnly, owner: ownerFilter }
     const last = page.rows.at(-1)
+    const fragment = request.headers['hx-request'] === 'true'
+    const loads = fragment ? [] : await caseloads(db, IDVA_SERVICE_ID)
+    const names = new Map((fragment ? await caseloads(db, IDVA_SERVICE_ID) : loads).map((row) => [row.accountId, row.username]))
+    const itemOf = async (row: QueueRow): Promise<QueueItem> => ({
+      id: row.id,
+      reference: caseReference(row.id),
+      kind: row.kind,
+      status: row.status,
+      riskLevel: row.riskLevel,
+      createdOn: row.createdOn,
+      lastActivityOn: row.lastActivityOn,
+      messageCount: row.messageCount,
+      evidenceCount: row.evidenceCount,
+      withdrawnOn: row.withdrawnOn,
+      urgency: row.urgency,
+      owner: row.ownerId === null ? null : (names.get(row.ownerId) ?? 'a former member'),
+      ownedByMe: row.ownerId === request.staff!.accountId,
+      clock: await clockFor(row, day),
+    })
     const queue: QueueView = {
-      items: await Promise.all(
-        page.rows.map(async (row) => ({
-          id: row.id,
-          reference: caseReference(row.id),
-          kind: row.kind,
-          status: row.status,
-          riskLevel: row.riskLevel,
-          createdOn: row.createdOn,
-          lastActivityOn: row.lastActivityOn,
-          messageCount: row.messageCount,
-          evidenceCount: row.evidenceCount,
-          withdrawnOn: row.withdrawnOn,
-          clock: await clockFor(row, day),
-        })),
-      ),
+      items: await Promise.all(page.rows.map(itemOf)),
       filters,
-      nextPage: page.more && last !== undefined ? new URLSearchParams({ status, risk, kind, ...(overdueOnly ? { overdue: '1' } : {}), after: `${last.createdOn}_${last.id}` }).toString() : null,
+      nextPage: page.more && last !== undefined ? new URLSearchParams({ status, risk, kind, owner: ownerFilter, ...(overdueOnly ? { overdue: '1' } : {}), after: `${last.createdOn}_${last.id}` }).toString() : null,
       isFirstPage: after === null,
-      counts: request.headers['hx-request'] === 'true' ? { new: 0, overdue: 0 } : await queueCounts(db, cutoffs),
+      counts: fragment ? { new: 0, overdue: 0 } : await queueCounts(db, cutoffs),
       targets,
+      urgent: fragment ? [] : await Promise.all((await urgentWaiting(db, URGENT_SHOWN)).map(itemOf)),
+      caseloads: loads.map((row) => ({ username: row.username, open: row.open, me: row.accountId === request.staff!.accountId })),
     }
     if (request.headers['hx-request'] === 'true') return reply.html(QueueResults({ queue }))
     return reply.html(QueuePage({ view: staffView(app, request), queue }))
   })
 
-  async function summaryOf(caseId: string): Promise<CaseSummary> {
+  async function summaryOf(caseId: string, accountId: string): Promise<CaseSummary> {
     const found = await existingCase(caseId)
     const day = await today(db)
+    const owner = found.owner_id === null ? null : ((await db.selectFrom('accounts').select('username').where('id', '=', found.owner_id).executeTakeFirst())?.username ?? 'a former member')
     return {
       id: found.id,
       reference: caseReference(found.id),
@@ -154,6 +167,9 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       messageCount: found.message_count,
       evidenceCount: found.evidence_count,
       withdrawnOn: found.withdrawn_on,
+      urgency: found.urgency,
+      owner,
+      ownedByMe: found.owner_id === accountId,
       clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status, withdrawnOn: found.withdrawn_on }, day),
     }
   }
@@ -169,7 +185,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
   }
 
   app.get('/staff/cases/:caseId', { config: ACCESS }, async (request, reply) =>
-    reply.html(CasePage({ view: staffView(app, request), summary: await summaryOf(caseIdOf(request)), routing: { ...routingChoices, serviceName: (await findGroup(db, IDVA_SERVICE_ID))?.name ?? 'The IDVA service' } })),
+    reply.html(CasePage({ view: staffView(app, request), summary: await summaryOf(caseIdOf(request), request.staff!.accountId), owners: await caseloads(db, IDVA_SERVICE_ID), routing: { ...routingChoices, serviceName: (await findGroup(db, IDVA_SERVICE_ID))?.name ?? 'The IDVA service' } })),
   )
 
   /** Everything the IDVA's browser decrypts: envelopes, with the public keys to check them. */
@@ -217,6 +233,31 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file)
   })
 
+  /**
+   * Who owns the case: "me", another IDVA of the service (by account id), or nobody. Each change is
+   * audited; an account that is not an active IDVA of the service is refused.
+   */
+  app.post('/staff/cases/:caseId/owner', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const me = request.staff!.accountId
+    const chosen = text(body(request.body), 'owner', { max: 64 })
+    const ownerId = chosen === 'me' ? me : chosen === 'nobody' ? null : chosen
+    if (ownerId !== null && !(await caseloads(db, IDVA_SERVICE_ID)).some((row) => row.accountId === ownerId)) {
+      throw new HttpError(400, 'Choose an IDVA of the service from the list, or nobody.')
+    }
+    await db.transaction().execute(async (trx) => {
+      const found = await lockCase(trx, caseId)
+      if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      await trx.updateTable('cases').set({ owner_id: ownerId }).where('id', '=', caseId).execute()
+      await recordAudit(trx, { actor: { type: 'staff', id: me }, action: ownerId === null ? 'case.owner_removed' : 'case.owner_assigned', object: { type: 'case', id: caseId } })
+      if (ownerId !== null) await recordAudit(trx, { actor: { type: 'staff', id: me }, action: 'case.owner_is', object: { type: 'account', id: ownerId } })
+    })
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
+  })
+
+  /** The count on every IDVA page: cases waiting for the service (new, or the person wrote last). Polled by htmx. */
+  app.get('/staff/alerts', { config: ACCESS }, async (_request, reply) => reply.html(WaitingBadge({ waiting: await waitingCount(db) })))
+
   app.post('/staff/cases/:caseId/status', { config: ACCESS }, async (request, reply) => {
     const caseId = caseIdOf(request)
     const status = text(body(request.body), 'status', { max: 20 }) as CaseStatus
@@ -228,7 +269,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       await trx.updateTable('cases').set({ status, status_changed_on: await today(trx) }).where('id', '=', caseId).execute()
       await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.status_changed', object: { type: 'case', id: caseId } })
     })
-    const summary = await summaryOf(caseId)
+    const summary = await summaryOf(caseId, request.staff!.accountId)
     if (request.headers['hx-request'] === 'true') return reply.html(StatusPanel({ summary, csrfToken: request.staff!.csrfToken, message: `Status changed to "${STATUS_NAMES[status]}".` }))
     return reply.redirect(`/staff/cases/${caseId}`, 303)
   })
@@ -263,6 +304,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
         .set((eb) => ({
           message_count: eb('message_count', '+', 1),
           last_activity_on: day,
+          awaiting_reply: false,
           first_reply_on: locked.first_reply_on ?? day,
           ...(locked.status === 'new' ? { status: 'in_contact' as const, status_changed_on: day } : {}),
         }))

@@ -98,9 +98,9 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
     let cases: { new: number; overdue: number } | null = null
     if (IDVA_ROLES.includes(staff.role)) {
       const day = await today(db)
-      cases = await queueCounts(db, overdueCutoffs(day, { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }))
+      cases = await queueCounts(db, overdueCutoffs(day, { disclosure: app.config.firstReplyTargetDays, consultation: app.config.consultationReplyTargetDays }, app.bankHoliday))
     }
-    const inbox = staff.role === 'investigator' && staff.groupId !== null ? await unitInboxCounts(db, staff.groupId, app.config.unitResponseTargetDays) : null
+    const inbox = staff.role === 'investigator' && staff.groupId !== null ? await unitInboxCounts(db, staff.groupId, app.config.unitResponseTargetDays, app.bankHoliday) : null
     return reply.html(
       StaffHomePage({
         view: staffView(app, request),

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { overdueCutoff } from '../../../rules/working-days.ts'
+import { overdueCutoff, type HolidayTest } from '../../../rules/working-days.ts'
 import { withActor } from '../../db/actor.ts'
 import { today } from '../idva/repository.ts'
 import type { ReferralAction, ReferralStatus, Schema } from '../../db/schema.ts'
@@ -137,6 +137,6 @@ export async function inboxCounts(trx: Trx, unitId: string, overdueCutoff: strin
 }
 
 /** The unit's line on its members' home page, as a member of the unit. */
-export function unitInboxCounts(db: Kysely<Schema>, unitId: string, targetDays: number): Promise<{ waiting: number; overdue: number }> {
-  return withActor(db, { role: 'investigator', unitId }, async (trx) => inboxCounts(trx, unitId, overdueCutoff(await today(trx), targetDays)))
+export function unitInboxCounts(db: Kysely<Schema>, unitId: string, targetDays: number, holidays?: HolidayTest): Promise<{ waiting: number; overdue: number }> {
+  return withActor(db, { role: 'investigator', unitId }, async (trx) => inboxCounts(trx, unitId, overdueCutoff(await today(trx), targetDays, holidays)))
 }

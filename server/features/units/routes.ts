@@ -60,7 +60,7 @@ const unitRoutes: FastifyPluginAsync = async (app) => {
   function item(row: InboxRow, day: string): InboxItem {
     return {
       ...row,
-      clock: responseClock({ createdOn: row.receivedOn, firstReplyOn: row.respondedOn, closed: false, targetDays, today: day, words: clockWords }),
+      clock: responseClock({ createdOn: row.receivedOn, firstReplyOn: row.respondedOn, closed: false, targetDays, today: day, words: clockWords, holidays: app.bankHoliday }),
       iopcDue: iopcDecisionDue(row),
     }
   }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { addWorkingDays, overdueCutoff, responseClock, subtractWorkingDays, workingDaysBetween } from '../../../rules/working-days.ts'
+import { addWorkingDays, overdueCutoff, overdueCutoffs, responseClock, subtractWorkingDays, workingDaysBetween } from '../../../rules/working-days.ts'
+import { bankHolidays } from '../../../server/bank-holidays.ts'
 
 /** Working days, the first-response clock, and the cutoff the queue filters on. */
 
@@ -38,4 +39,29 @@ t.test('the overdue cutoff agrees with the clock, day by day', async (t) => {
       }
     }
   }
+})
+
+t.test('bank holidays of the service\'s region are not working days, from the kept data package', async (t) => {
+  const englandAndWales = bankHolidays('england-and-wales')
+  const scotland = bankHolidays('scotland')
+  t.ok(englandAndWales('2026-12-25'), 'Christmas Day')
+  t.ok(englandAndWales('2026-12-28'), 'the substitute for Boxing Day on a Saturday')
+  t.ok(englandAndWales('2026-08-31'), 'the summer bank holiday (last Monday of August)')
+  t.notOk(englandAndWales('2026-08-03'), 'which in Scotland is the first Monday')
+  t.ok(scotland('2026-08-03'))
+  t.ok(scotland('2026-01-02'), 'Scotland has 2 January too')
+  t.notOk(bankHolidays('none')('2026-12-25'))
+  // Christmas Eve 2026 is a Thursday: Friday 25 and Monday 28 are holidays, so two working days end on Wednesday 30.
+  t.equal(addWorkingDays('2026-12-24', 2, englandAndWales), '2026-12-30')
+  t.equal(addWorkingDays('2026-12-24', 2), '2026-12-28', 'without the calendar, two days stricter')
+  t.equal(workingDaysBetween('2026-12-24', '2026-12-31', englandAndWales), 3)
+  const clock = responseClock({ createdOn: '2026-12-24', today: '2026-12-29', firstReplyOn: null, closed: false, targetDays: 2, holidays: englandAndWales })
+  t.match(clock, { state: 'due', dueOn: '2026-12-30' }, 'not overdue over Christmas')
+  const cutoff = overdueCutoff('2026-12-31', 2, englandAndWales)
+  t.equal(cutoff, '2026-12-28', 'the queue\'s overdue filter uses the same calendar (an arrival on a holiday counts from the next working day)')
+  t.equal(overdueCutoffs('2026-12-31', { disclosure: 2, consultation: 2 }, englandAndWales).disclosure, cutoff)
+})
+
+t.test('a first reply on the day a case arrived reads naturally', async (t) => {
+  t.match(responseClock({ createdOn: '2026-12-01', today: '2026-12-02', firstReplyOn: '2026-12-01', closed: false, targetDays: 2 }), { state: 'replied', waited: 0, text: 'First reply within a working day' })
 })

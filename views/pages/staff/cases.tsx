@@ -1,4 +1,4 @@
-import type { CaseKind, CaseStatus, RiskLevel } from '../../../rules/enums.ts'
+import { URGENCY_NAMES, type CaseKind, type CaseStatus, type RiskLevel, type Urgency } from '../../../rules/enums.ts'
 import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../rules/risk-checklist.ts'
 import { COUNT_CAP } from '../../../rules/queue.ts'
 import { SHAREABLE_ITEM_NAMES, SHAREABLE_ITEMS } from '../../../crypto/referrals.ts'
@@ -41,6 +41,11 @@ export interface QueueItem {
   readonly evidenceCount: number
   /** The person withdrew on this day; the service kept a minimal record. */
   readonly withdrawnOn: string | null
+  /** The band the reporter's browser put in clear (danger now, children, police abuser). */
+  readonly urgency: Urgency | null
+  /** The owning IDVA's user name, or null when nobody owns it yet. */
+  readonly owner: string | null
+  readonly ownedByMe: boolean
   readonly clock: ClockView
 }
 
@@ -49,6 +54,7 @@ export interface QueueFilters {
   readonly risk: string
   readonly kind: string
   readonly overdue: boolean
+  readonly owner: 'any' | 'me' | 'nobody'
 }
 
 export interface QueueView {
@@ -59,6 +65,10 @@ export interface QueueView {
   readonly isFirstPage: boolean
   readonly counts: { readonly new: number; readonly overdue: number }
   readonly targets: Readonly<Record<CaseKind, number>>
+  /** Urgent cases waiting for the service, most urgent first (shown above the queue). */
+  readonly urgent: readonly QueueItem[]
+  /** Open cases per IDVA of the service. */
+  readonly caseloads: readonly { readonly username: string; readonly open: number; readonly me: boolean }[]
 }
 
 /** A short reference to read out or compare: the first eight characters of the case id. */
@@ -87,8 +97,22 @@ export function Clock({ clock }: { clock: ClockView }): JSX.Element {
   )
 }
 
+export function UrgencyTag({ urgency }: { urgency: Urgency | null }): JSX.Element {
+  if (urgency === null) return <></>
+  return (
+    <span class={`tag tag--urgent tag--urgent-${urgency}`} data-urgency={urgency} safe>
+      {URGENCY_NAMES[urgency]}
+    </span>
+  )
+}
+
+function OwnerText({ item }: { item: QueueItem }): JSX.Element {
+  if (item.owner === null) return <span class="hint">Nobody yet</span>
+  return <span safe>{item.ownedByMe ? `${item.owner} (you)` : item.owner}</span>
+}
+
 function query(filters: QueueFilters, extra: Record<string, string> = {}): string {
-  const params = new URLSearchParams({ status: filters.status, risk: filters.risk, kind: filters.kind, ...(filters.overdue ? { overdue: '1' } : {}), ...extra })
+  const params = new URLSearchParams({ status: filters.status, risk: filters.risk, kind: filters.kind, owner: filters.owner, ...(filters.overdue ? { overdue: '1' } : {}), ...extra })
   return params.toString()
 }
 
@@ -110,6 +134,7 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
               <th scope="col">Kind</th>
               <th scope="col">Status</th>
               <th scope="col">Risk</th>
+              <th scope="col">Owner</th>
               <th scope="col">Received</th>
               <th scope="col">First response</th>
               <th scope="col">Messages</th>
@@ -129,9 +154,13 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
                 <td>
                   <span safe>{STATUS_NAMES[item.status]}</span>
                   {item.withdrawnOn === null ? '' : <span class="tag tag--withdrawn" data-withdrawn-tag="">Withdrawn</span>}
+                  <UrgencyTag urgency={item.urgency} />
                 </td>
                 <td>
                   <RiskBand level={item.riskLevel} />
+                </td>
+                <td>
+                  <OwnerText item={item} />
                 </td>
                 <td safe>{item.createdOn}</td>
                 <td>
@@ -183,6 +212,42 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
         <dt>Past the first-response target</dt>
         <dd data-count-overdue="" safe>{cappedCount(queue.counts.overdue)}</dd>
       </dl>
+      <section class="panel panel--warning" aria-labelledby="urgent-title" data-urgent-list="">
+        <h2 id="urgent-title">Urgent and waiting for the service</h2>
+        {queue.urgent.length === 0 ? (
+          <p data-urgent-none="">No urgent case is waiting.</p>
+        ) : (
+          <>
+            <p class="hint">
+              What the person chose when they wrote: in danger now first, then children involved, then a police abuser; oldest first within
+              each.
+            </p>
+            <ul class="list">
+              {queue.urgent.map((item) => (
+                <li data-urgent-case={item.id}>
+                  <a href={`/staff/cases/${item.id}`} safe>
+                    {`Case ${item.reference}`}
+                  </a>{' '}
+                  <UrgencyTag urgency={item.urgency} /> <span safe>{`received ${item.createdOn}; `}</span>
+                  <OwnerText item={item} />
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </section>
+      {queue.caseloads.length === 0 ? (
+        ''
+      ) : (
+        <details class="caseloads" data-caseloads="">
+          <summary>Caseloads: open cases each IDVA owns</summary>
+          <ul class="list">
+            {queue.caseloads.map((row) => (
+              <li safe>{`${row.username}${row.me ? ' (you)' : ''}: ${row.open} open case${row.open === 1 ? '' : 's'}`}</li>
+            ))}
+          </ul>
+        </details>
+      )}
       <form class="form form--inline queue-filters" method="get" action="/staff/cases" hx-get="/staff/cases" hx-target="#queue-results" hx-swap="outerHTML" hx-trigger="change, submit">
         <div>
           <label for="filter-status">Status</label>
@@ -210,6 +275,14 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
             <Option value="any" label="Any" selected={f.kind === 'any'} />
             <Option value="disclosure" label={KIND_NAMES.disclosure} selected={f.kind === 'disclosure'} />
             <Option value="consultation" label={KIND_NAMES.consultation} selected={f.kind === 'consultation'} />
+          </select>
+        </div>
+        <div>
+          <label for="filter-owner">Owner</label>
+          <select id="filter-owner" name="owner">
+            <Option value="any" label="Anyone" selected={f.owner === 'any'} />
+            <Option value="me" label="My cases" selected={f.owner === 'me'} />
+            <Option value="nobody" label="Nobody yet" selected={f.owner === 'nobody'} />
           </select>
         </div>
         <div class="choice choice--inline">
@@ -344,7 +417,44 @@ const ANSWERS = [
   ['unknown', 'Not known'],
 ] as const
 
-export function CasePage({ view, summary, routing }: { view: StaffView; summary: CaseSummary; routing: RoutingChoices }): JSX.Element {
+/** Who owns the case: take it, give it to a colleague, or leave it with nobody. */
+function OwnerPanel({ summary, owners, csrfToken }: { summary: CaseSummary; owners: readonly { readonly accountId: string; readonly username: string; readonly open: number }[]; csrfToken: string }): JSX.Element {
+  const action = `/staff/cases/${summary.id}/owner`
+  return (
+    <section class="panel" aria-labelledby="owner-title" data-owner-panel="">
+      <h2 id="owner-title">Owner</h2>
+      <p data-owner="">
+        {summary.owner === null ? 'Nobody owns this case yet.' : <span safe>{summary.ownedByMe ? 'You own this case.' : `${summary.owner} owns this case.`}</span>}
+      </p>
+      {summary.ownedByMe ? (
+        ''
+      ) : (
+        <form method="post" action={action} class="form form--inline">
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <input type="hidden" name="owner" value="me" />
+          <button type="submit" class="button" data-assign-me="">
+            Assign to me
+          </button>
+        </form>
+      )}
+      <form method="post" action={action} class="form form--inline">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <label for="case-owner">Give it to</label>
+        <select id="case-owner" name="owner">
+          {owners.map((owner) => (
+            <option value={owner.accountId} safe>{`${owner.username} (${owner.open} open)`}</option>
+          ))}
+          <option value="nobody">Nobody</option>
+        </select>
+        <button type="submit" class="button button--secondary" data-assign="">
+          Change owner
+        </button>
+      </form>
+    </section>
+  )
+}
+
+export function CasePage({ view, summary, routing, owners }: { view: StaffView; summary: CaseSummary; routing: RoutingChoices; owners: readonly { readonly accountId: string; readonly username: string; readonly open: number }[] }): JSX.Element {
   const csrfToken = view.staff?.csrfToken ?? ''
   return (
     <StaffLayout view={view} title={`Case ${summary.reference}`} page="staff-case">
@@ -373,6 +483,18 @@ export function CasePage({ view, summary, routing }: { view: StaffView; summary:
         <dd>
           <Clock clock={summary.clock} />
         </dd>
+        {summary.urgency === null ? (
+          ''
+        ) : (
+          <>
+            <dt>Urgency</dt>
+            <dd>
+              <UrgencyTag urgency={summary.urgency} /> <span class="hint">as the person chose when they wrote</span>
+            </dd>
+          </>
+        )}
+        <dt>Owner</dt>
+        <dd safe>{summary.owner === null ? 'Nobody yet' : summary.ownedByMe ? `${summary.owner} (you)` : summary.owner}</dd>
         <dt>Risk level</dt>
         <dd data-risk-level="" data-level={summary.riskLevel ?? ''}>
           <RiskBand level={summary.riskLevel} />
@@ -434,6 +556,7 @@ export function CasePage({ view, summary, routing }: { view: StaffView; summary:
 
       <p class="visually-hidden" role="status" data-announcer=""></p>
       <StatusPanel summary={summary} csrfToken={csrfToken} />
+      <OwnerPanel summary={summary} owners={owners} csrfToken={csrfToken} />
 
       <div data-case-records="" hidden>
         {summary.kind === 'consultation' ? (
