@@ -36,7 +36,13 @@ if ((process.env.DATABASE_URL ?? '') !== '') {
 
 const { dir } = demoArguments()
 // Its own server secret too (kept in its folder), so no real secret is used for made-up accounts.
-const environment = configFromEnvironment({ ...process.env, DATA_DIR: resolve(dir), DEMO: 'true', SERVER_SECRET: '' })
+// The demo's phone line is one of Ofcom's numbers kept for drama (01632 960xxx): it rings nobody.
+const SAMPLE_CONTACT = {
+  SERVICE_PHONE: '01632 960 123',
+  SERVICE_HOURS: 'Monday to Friday, 9am to 5pm; Thursdays until 8pm',
+  SERVICE_MEETING: 'An IDVA can meet you face to face, somewhere away from your workplace that feels safe to you.',
+}
+const environment = configFromEnvironment({ ...SAMPLE_CONTACT, ...process.env, DATA_DIR: resolve(dir), DEMO: 'true', SERVER_SECRET: '' })
 const logger = createLogger('warn', process.stderr)
 const database = await openDatabase(environment, logger)
 const config = withPersistentSecret(environment)

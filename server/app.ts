@@ -55,6 +55,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   const pageContext: PageContext = Object.freeze({
     quickExitUrl: config.quickExitUrl,
     demo: config.demo,
+    contact: config.serviceContact,
     assets: Object.freeze({
       css: `/static/${manifest.entries.css}`,
       htmx: `/static/${manifest.entries.htmx}`,

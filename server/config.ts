@@ -1,3 +1,4 @@
+import type { ServiceContact } from '../views/context.ts'
 import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { BlockList, isIP } from 'node:net'
@@ -70,6 +71,8 @@ export interface Config {
    * (with the embedded database, set-up writes it to DATA_DIR; see server/security/service-anchor.ts).
    */
   readonly serviceKeyFingerprint: string | null
+  /** How a person can reach the IDVA service other than through the portal (SERVICE_PHONE, SERVICE_HOURS, SERVICE_MEETING); null when none is set. */
+  readonly serviceContact: ServiceContact | null
 }
 
 export class ConfigError extends Error {
@@ -264,6 +267,24 @@ function quickExitUrl(env: Env): string {
   return url.href
 }
 
+function shortText(env: Env, name: string, most: number): string | null {
+  const raw = read(env, name)?.trim()
+  if (raw === undefined || raw === '') return null
+  if (raw.length > most || /[\u0000-\u001f<>]/.test(raw)) throw new ConfigError(name, `must be plain text of at most ${most} characters, without < or >`)
+  return raw
+}
+
+function serviceContact(env: Env): ServiceContact | null {
+  const phone = shortText(env, 'SERVICE_PHONE', 40)
+  if (phone !== null && !/^\+?[0-9][0-9 ]{5,19}$/.test(phone)) {
+    throw new ConfigError('SERVICE_PHONE', `must be a phone number written with digits and spaces, such as 0300 123 4567 (got ${show(phone)})`)
+  }
+  const hours = shortText(env, 'SERVICE_HOURS', 120)
+  const meeting = shortText(env, 'SERVICE_MEETING', 240)
+  if (hours !== null && phone === null) throw new ConfigError('SERVICE_HOURS', 'needs SERVICE_PHONE: they are the hours of that line')
+  return phone === null && meeting === null ? null : Object.freeze({ phone, hours, meeting })
+}
+
 /** "12345 67890 …" from any spacing of the 30 digits of a fingerprint; null if it is not one. */
 export function normaliseFingerprint(value: string): string | null {
   const digits = value.replace(/[\s:-]/g, '')
@@ -337,5 +358,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     bankHolidays: bankHolidayRegion(env),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
     serviceKeyFingerprint: serviceKeyFingerprint(env),
+    serviceContact: serviceContact(env),
   })
 }

@@ -5,6 +5,8 @@ export interface PageContext {
   /** A demonstration portal: every page says so. */
   readonly demo: boolean
   /** URLs of the bundle's files (content-hashed names, from dist/public/manifest.json). */
+  /** How to reach the IDVA service by phone or in person (configuration); null when none is set. */
+  readonly contact: ServiceContact | null
   readonly assets: { readonly css: string; readonly htmx: string; readonly app: string; readonly evidenceWorker: string }
 }
 
@@ -24,3 +26,14 @@ export const HTMX_CONFIG = JSON.stringify({
   withCredentials: false,
   getCacheBusterParam: false,
 })
+
+/** How to reach the IDVA service by phone or in person, shown on the public pages. */
+export interface ServiceContact {
+  /** As written for people: digits and spaces, optionally a leading +. */
+  readonly phone: string | null
+  /** "Monday to Friday, 9am to 5pm". */
+  readonly hours: string | null
+  /** An offer to meet face to face, in the service's words. */
+  readonly meeting: string | null
+}
+

@@ -9,6 +9,7 @@ import { CONSENT, NOTE, recordBody, replyBody } from '../helpers/idva.ts'
 import { disclosureBody, newReporter, servicePublic, submit, type Reporter } from '../helpers/reporter.ts'
 import { asStaff, sessionFor } from '../helpers/staff.ts'
 import { XSS_PAYLOADS } from '../helpers/xss-payloads.ts'
+import { readable } from '../../client/answers.ts'
 
 /**
  * Decrypted content is only ever text. A corpus of injection payloads goes through a disclosure
@@ -97,7 +98,7 @@ if (browser !== null) {
     t.equal(await thread.nth(0).locator('.message__text').textContent(), TEXT, 'the disclosure, character for character')
     t.equal(await thread.nth(1).locator('.message__text').textContent(), TEXT, 'the reply, character for character')
     const glance = (await staff.textContent('[data-glance]'))!
-    for (const name of GLANCE.slice(0, -1)) t.ok(glance.includes(answers[name]!.replace(/_/g, ' ')), `${name} at a glance, as text`)
+    for (const name of GLANCE.slice(0, -1)) t.ok(glance.includes(readable(name, answers[name]!)), `${name} at a glance, as text`)
     t.equal(await thread.nth(0).locator('button').count(), evidence.length)
     t.equal(await thread.nth(0).locator('button').first().textContent(), `${XSS_PAYLOADS[0]} (missing)`)
     t.equal(await staff.locator('[data-notes] .message__text').textContent(), TEXT, 'the note')

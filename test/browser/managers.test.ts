@@ -19,7 +19,7 @@ if (browser !== null) {
   const received: string[] = []
   const { app, serviceKeys } = await buildTestApp(t, {
     listen: true,
-    env: { PORT: String(port), PUBLIC_ORIGIN: origin },
+    env: { PORT: String(port), PUBLIC_ORIGIN: origin, SERVICE_PHONE: '01632 960 123', SERVICE_HOURS: 'Monday to Friday, 9am to 5pm', SERVICE_MEETING: 'An IDVA can meet you face to face, away from your workplace.' },
     extend: (app) =>
       app.addHook('preValidation', async (request) => {
         if (request.body !== undefined) received.push(JSON.stringify(request.body))
@@ -40,7 +40,7 @@ if (browser !== null) {
 
   await t.test('every guidance page: quick exit, print button, and no WCAG 2.2 AA violation', async (t) => {
     const page = guidePage
-    const paths = ['/managers', ...loadGuidance().map((guide) => `/managers/${guide.slug}`), '/managers/ask']
+    const paths = ['/managers', ...loadGuidance().map((guide) => `/managers/${guide.slug}`), '/managers/ask', '/managers/card']
     for (const path of paths) {
       await page.goto(`${origin}${path}`)
       await page.waitForLoadState('networkidle')

@@ -24,7 +24,7 @@ if (browser !== null) {
   const received: Buffer[] = []
   const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
-    env: { PORT: String(port), PUBLIC_ORIGIN: origin },
+    env: { PORT: String(port), PUBLIC_ORIGIN: origin, SERVICE_PHONE: '01632 960 123', SERVICE_HOURS: 'Monday to Friday, 9am to 5pm', SERVICE_MEETING: 'An IDVA can meet you face to face, away from your workplace.' },
     extend: (app) =>
       app.addHook('preValidation', async (request) => {
         if (request.body !== undefined) received.push(Buffer.isBuffer(request.body) ? request.body : Buffer.from(JSON.stringify(request.body)))
@@ -260,7 +260,7 @@ if (browser !== null) {
 
   await t.test('axe-core finds no WCAG 2.2 AA violation on any public page, in any state', async (t) => {
     const page = await newPage({ bypassCSP: true })
-    for (const path of ['/', '/report', '/return', '/no-such-page']) {
+    for (const path of ['/', '/report', '/return', '/safety', '/information', '/no-such-page']) {
       await page.goto(`${origin}${path}`)
       await page.waitForLoadState('networkidle')
       await axe(t, page, path)

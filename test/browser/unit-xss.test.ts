@@ -9,6 +9,7 @@ import { packageBody, packageContent, seedReferralUnits, updateBody } from '../h
 import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
 import { asStaff, sessionFor } from '../helpers/staff.ts'
 import { XSS_PAYLOADS } from '../helpers/xss-payloads.ts'
+import { readable } from '../../client/answers.ts'
 
 /**
  * What investigators read is only ever text, and so is what they write back. A package full of
@@ -82,7 +83,7 @@ if (browser !== null) {
     await unitPage.locator('[data-referral-view]').waitFor({ state: 'visible', timeout: 60_000 })
     t.equal(await unitPage.textContent('[data-package-summary]'), TEXT, 'the summary, character for character')
     t.equal(await unitPage.textContent('[data-package-text]'), TEXT, 'their words, character for character')
-    t.ok((await unitPage.textContent('[data-package-answers]'))!.includes(some(0).join(' ').replace(/_/g, ' ')), 'answers as text (underscores read as spaces, as every answer is)')
+    t.ok((await unitPage.textContent('[data-package-answers]'))!.includes(readable('perpetratorName', some(0).join(' '))), 'answers as text (what the person typed, exactly as typed)')
     t.match(await unitPage.textContent('[data-iopc-reasons]'), XSS_PAYLOADS[26]!, 'the IOPC criteria as text')
     t.match(await unitPage.textContent('[data-package-override]'), XSS_PAYLOADS[29]!, 'the override reason as text')
     t.equal(await unitPage.locator('[data-package-files] button').count(), 8)

@@ -25,12 +25,12 @@ async function get(url: string) {
 }
 
 t.test('every guide renders, with the quick exit, and every link on every page resolves', async (t) => {
-  t.equal(guides.length, 8)
+  t.equal(guides.length, 12)
   const index = await get('/managers')
   t.equal(index.statusCode, 200)
   t.equal(index.headers['cache-control'], 'no-store')
   for (const guide of guides) t.match(index.body, `href="/managers/${guide.slug}"`, `the index links to ${guide.slug}`)
-  const pages = ['/managers', '/managers/ask', ...guides.map((guide) => `/managers/${guide.slug}`)]
+  const pages = ['/managers', '/managers/ask', '/managers/card', ...guides.map((guide) => `/managers/${guide.slug}`)]
   const links = new Set<string>()
   for (const url of pages) {
     const page = await get(url)
@@ -41,7 +41,7 @@ t.test('every guide renders, with the quick exit, and every link on every page r
     t.notMatch(main, /href="https?:\/\//, `${url} links only to the portal (the quick exit aside)`)
     for (const match of page.body.matchAll(/href="(\/[^"]*)"/g)) links.add(match[1]!)
   }
-  for (const topic of ['coercive', 'male|Men', 'LGBTQ', 'manipulate', 'private matter', 'Are you sure you want to do this', 'down at the station', '999', 'rota|shift', 'parking', 'whereabouts', 'colleague', 'supervisor', 'adjustments', 'leave', 'confidential', 'IDVA', 'consent', 'borough', 'force', 'criminal', 'misconduct', 'yourself']) {
+  for (const topic of ['coercive', 'male|Men', 'LGBTQ', 'manipulate', 'private matter', 'Are you sure you want to do this', 'down at the station', '999', 'rota|shift', 'parking', 'whereabouts', 'colleague', 'supervisor', 'adjustments', 'leave', 'confidential', 'IDVA', 'consent', 'borough', 'force', 'criminal', 'misconduct', 'yourself', "don't want help|do not want help", 'firearms', 'occupational health', "Clare's Law", 'DVPO|protection order', 'self-refer|refer themselves']) {
     t.ok(guides.some((guide) => new RegExp(topic, 'i').test(guide.html)), `the guidance covers ${topic}`)
   }
   for (const link of links) {

@@ -17,6 +17,9 @@ const pages: Record<string, Awaited<ReturnType<typeof page>>> = {
   return: await page('/return'),
   'managers index': await page('/managers'),
   'managers ask': await page('/managers/ask'),
+  'managers card': await page('/managers/card'),
+  safety: await page('/safety'),
+  information: await page('/information'),
 }
 for (const guide of loadGuidance()) pages[`managers ${guide.slug}`] = await page(`/managers/${guide.slug}`)
 

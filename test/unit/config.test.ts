@@ -136,7 +136,18 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE', /whole number/],
   [{ QUICK_EXIT_URL: 'javascript:alert(1)' }, 'QUICK_EXIT_URL', /http/],
   [{ BANK_HOLIDAYS: 'wales' }, 'BANK_HOLIDAYS', /england-and-wales, scotland/],
+  [{ SERVICE_PHONE: 'call us' }, 'SERVICE_PHONE', /digits and spaces/],
+  [{ SERVICE_PHONE: '0300 123 4567', SERVICE_HOURS: '<b>always</b>' }, 'SERVICE_HOURS', /without < or >/],
+  [{ SERVICE_HOURS: '9 to 5' }, 'SERVICE_HOURS', /needs SERVICE_PHONE/],
+  [{ SERVICE_MEETING: 'x'.repeat(241) }, 'SERVICE_MEETING', /at most 240/],
 ]
+
+t.test('the IDVA service\'s phone line, hours and offer to meet: optional, checked, kept as written', async (t) => {
+  t.equal(loadConfig({}, cwd).serviceContact, null, 'none by default: the pages show no phone line')
+  const contact = loadConfig({ SERVICE_PHONE: ' 0300 123 4567 ', SERVICE_HOURS: 'Monday to Friday, 9am to 5pm', SERVICE_MEETING: 'An IDVA can meet you away from work.' }, cwd).serviceContact
+  t.same(contact, { phone: '0300 123 4567', hours: 'Monday to Friday, 9am to 5pm', meeting: 'An IDVA can meet you away from work.' })
+  t.same(loadConfig({ SERVICE_MEETING: 'We can meet you.' }, cwd).serviceContact, { phone: null, hours: null, meeting: 'We can meet you.' })
+})
 
 for (const [env, variable, message] of bad) {
   t.test(`${variable}=${Object.values(env)[0]} is refused with one line naming it`, async (t) => {

@@ -1,3 +1,5 @@
+import type { ServiceContact } from '../context.ts'
+
 /**
  * Ways to get help that do not depend on this portal: shown on the landing page, the safety page,
  * and wherever the portal cannot take a disclosure (not open yet, or the service's key could not
@@ -61,4 +63,35 @@ export function StayingSafe(): JSX.Element {
       </li>
     </ul>
   )
+}
+
+/**
+ * Talking to a person instead of writing: the IDVA service's phone line, its hours and its offer to
+ * meet face to face, from the configuration (SERVICE_PHONE, SERVICE_HOURS, SERVICE_MEETING).
+ * Nothing is shown when none is set.
+ */
+export function ServiceContactDetails({ contact, who = 'you' }: { contact: ServiceContact | null; who?: 'you' | 'manager' }): JSX.Element {
+  if (contact === null) return <></>
+  const digits = contact.phone?.replace(/ /g, '') ?? ''
+  return (
+    <div class="contact-card" data-service-contact="">
+      <h2 class="contact-card__title">{who === 'you' ? 'Talk to an IDVA instead' : 'Call or meet the IDVA service'}</h2>
+      {contact.phone === null ? null : (
+        <p>
+          Call the IDVA service on{' '}
+          <a href={`tel:${digits}`} class="contact-card__phone" safe>
+            {contact.phone}
+          </a>
+          {contact.hours === null ? '.' : <> (<span safe>{contact.hours}</span>).</>}
+          {who === 'you' ? ' You do not have to give your name.' : ' You do not have to name the person you are calling about.'}
+        </p>
+      )}
+      {contact.meeting === null ? null : <p safe>{contact.meeting}</p>}
+    </div>
+  )
+}
+
+/** The reply target, in the same words on every page that gives it. */
+export function replyTarget(days: number): string {
+  return `The IDVA service aims to reply within ${days} working day${days === 1 ? '' : 's'}.`
 }

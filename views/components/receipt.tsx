@@ -1,3 +1,5 @@
+import { replyTarget } from './help.tsx'
+
 /**
  * The receipt after sending a new case: the code, shown once, advice on keeping it, when to expect a
  * reply, and a check that it was noted. Filled in by the page's script (client/reporter/new-case.ts).
@@ -30,7 +32,7 @@ export function Receipt({ kind, firstReplyTargetDays }: { kind: 'disclosure' | '
           </>
         )}
         <li>
-          We aim to reply within <strong safe>{`${firstReplyTargetDays} working day${firstReplyTargetDays === 1 ? '' : 's'}`}</strong>. Come back to{' '}
+          <strong safe>{replyTarget(firstReplyTargetDays)}</strong> Come back to{' '}
           <a href="/return">the return page</a> and enter your code to read it.
         </li>
       </ul>

@@ -1,7 +1,7 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import { ServiceKey, type ServiceSummary } from '../components/service.tsx'
-import { ConsentException, Helplines, PrivateWindowAdvice, StayingSafe } from '../components/help.tsx'
+import { ConsentException, Helplines, PrivateWindowAdvice, ServiceContactDetails, StayingSafe } from '../components/help.tsx'
 
 /**
  * The front door. Until the IDVA service has set the portal up, it says plainly that the portal is
@@ -51,6 +51,12 @@ export function LandingPage({ context, service, keyUnchecked = false }: { contex
       <p>
         Abuse can happen to anyone, including officers and staff who deal with danger every day. Being trained for danger at work does
         not make anyone able to stop someone harming them at home. It is not a failure to be strong enough, and it is not your fault.
+      </p>
+
+      <ServiceContactDetails contact={context.contact} />
+      <p>
+        <a href="/information">Your options, and what it means for your job</a>: asking about a partner's past (Clare's Law),
+        protection orders, reporting to the police where you live, refuges, and your career and vetting.
       </p>
 
       <h2>Who can read what you write</h2>

@@ -3,6 +3,7 @@ import { Layout } from '../layout.tsx'
 import { Receipt } from '../components/receipt.tsx'
 import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 import { Choices } from './report.tsx'
+import { replyTarget, ServiceContactDetails } from '../components/help.tsx'
 
 /**
  * The line managers' side: guidance pages (rendered from the Markdown the IDVA service keeps in
@@ -57,7 +58,7 @@ function PrintButton(): JSX.Element {
   )
 }
 
-export function ManagersIndexPage({ context, guides }: { context: PageContext; guides: readonly GuideSummary[] }): JSX.Element {
+export function ManagersIndexPage({ context, guides, targetDays }: { context: PageContext; guides: readonly GuideSummary[]; targetDays: number }): JSX.Element {
   return (
     <Layout context={context} title="Guidance for line managers" tabTitle="For managers" page="managers">
       <h1>When someone tells you about domestic abuse</h1>
@@ -86,12 +87,20 @@ export function ManagersIndexPage({ context, guides }: { context: PageContext; g
           Describe the situation without naming anyone, and an IDVA will reply with advice. What you write is locked on your
           device so that only the IDVA service can read it. You get a code to read the answer.
         </p>
+        <p data-reply-target="" safe>
+          {replyTarget(targetDays)}
+        </p>
         <p>
           <a class="button" href="/managers/ask">
             Ask an IDVA
           </a>
         </p>
       </div>
+      <ServiceContactDetails contact={context.contact} who="manager" />
+      <p>
+        <a href="/managers/card">A card to print or share</a>: how anyone in the force can contact the IDVA service, and the
+        fingerprint to check.
+      </p>
     </Layout>
   )
 }
@@ -137,6 +146,10 @@ export function AskPage({ context, service, guides, targetDays }: { context: Pag
               What you write is locked on this device before it is sent, so that only the IDVA service can read it. You do not
               give your own name. At the end you get a code: with it you can read the IDVA's advice and ask more.
             </p>
+            <p data-reply-target="" safe>
+              {replyTarget(targetDays)}
+            </p>
+            <ServiceContactDetails contact={context.contact} who="manager" />
             <p>
               If anyone is in immediate danger, call <strong>999</strong> now.
             </p>
@@ -196,6 +209,63 @@ export function AskPage({ context, service, guides, targetDays }: { context: Pag
         </>
       )}
       <GuideNav guides={guides} current="ask" />
+    </Layout>
+  )
+}
+
+/**
+ * /managers/card: a card a manager prints or shares, telling anyone in the force how to reach the
+ * IDVA service on their own: the portal's address, the phone line when there is one, what stays
+ * private, and the fingerprint to compare (the pinned one, or none while it cannot be checked).
+ */
+export function CardPage({ context, service, address }: { context: PageContext; service: ServiceSummary | null; address: string }): JSX.Element {
+  return (
+    <Layout context={context} title="A card about the IDVA service" tabTitle="For managers" page="managers">
+      <p class="print-hide">
+        <a href="/managers">Back to the guidance for line managers</a>
+      </p>
+      <h1 class="print-hide">A card to print or share</h1>
+      <p class="print-hide">
+        Print it, or copy its words into an email or the intranet. It names no one and says nothing about anyone who might use
+        the service.
+      </p>
+      <PrintButton />
+      <article class="info-card" data-card="">
+        <h2 class="info-card__title">Confidential support if someone is harming you at home</h2>
+        <p>
+          For police officers, PCSOs, special constables and police staff. An independent IDVA service, from a charity and not
+          from the police, gives confidential support to anyone experiencing domestic abuse. You do not have to give your name.
+        </p>
+        <p>
+          Go to{' '}
+          <strong class="info-card__address" safe>
+            {address}
+          </strong>
+          , on a device the person harming you cannot check. What you write is locked on your device so that only the IDVA service can
+          read it. Nobody in the force can. Nothing goes to anyone who investigates unless you agree.
+        </p>
+        {context.contact?.phone == null ? null : (
+          <p>
+            Or call{' '}
+            <strong safe>{context.contact.phone}</strong>
+            {context.contact.hours === null ? '.' : <> (<span safe>{context.contact.hours}</span>).</>}
+          </p>
+        )}
+        {service === null ? (
+          <p data-card-fingerprint="none">The service's key fingerprint will be on this card once the portal is open.</p>
+        ) : (
+          <p data-card-fingerprint="">
+            The site shows this fingerprint; if it shows different numbers, do not use it:{' '}
+            <span class="fingerprint" safe>
+              {service.fingerprint}
+            </span>
+          </p>
+        )}
+        <p>
+          In an emergency, call <strong>999</strong> (if you cannot speak, press <strong>55</strong> when asked). National Domestic
+          Abuse Helpline: <strong>0808 2000 247</strong>, free, 24 hours.
+        </p>
+      </article>
     </Layout>
   )
 }

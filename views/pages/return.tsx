@@ -1,5 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
+import { replyTarget, ServiceContactDetails } from '../components/help.tsx'
 import { KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
 
 /**
@@ -69,7 +70,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
         </p>
         <ol class="thread" data-thread=""></ol>
         <p class="hint" data-reply-target="" hidden safe>
-          {`The IDVA service aims to reply within ${firstReplyTargetDays} working day${firstReplyTargetDays === 1 ? '' : 's'}.`}
+          {replyTarget(firstReplyTargetDays)}
         </p>
 
         <div class="panel" data-write="">
@@ -148,6 +149,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
           Helpline free on <strong>0808 2000 247</strong>.
         </p>
       </section>
+      <ServiceContactDetails contact={context.contact} />
     </Layout>
   )
 }

@@ -1,6 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import { Helplines, StayingSafe } from '../components/help.tsx'
+import { Helplines, ServiceContactDetails, StayingSafe } from '../components/help.tsx'
 
 /** /safety: staying safe while using the site, and ways to get help that do not need it. */
 export function SafetyPage({ context }: { context: PageContext }): JSX.Element {
@@ -10,6 +10,10 @@ export function SafetyPage({ context }: { context: PageContext }): JSX.Element {
       <h2>Other ways to get help, at any time</h2>
       <p>You can get free, confidential help without using this site:</p>
       <Helplines />
+      <ServiceContactDetails contact={context.contact} />
+      <p>
+        <a href="/information">Your options, and what it means for your job</a>
+      </p>
       <h2>Staying safe while you use this site</h2>
       <StayingSafe />
       <p>

@@ -32,7 +32,7 @@ export class GuidanceError extends Error {
 
 const FILE = /^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)\.md$/
 /** Pages a guide may link to besides the guides themselves. */
-const OTHER_PAGES = ['/', '/report', '/return', '/managers', '/managers/ask']
+const OTHER_PAGES = ['/', '/report', '/return', '/managers', '/managers/ask', '/managers/card', '/information', '/safety']
 
 function renderer(): MarkdownIt {
   const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false })
@@ -93,6 +93,7 @@ export function loadGuidance(folder: string = GUIDANCE_FOLDER): readonly Guide[]
   const slugs = new Set(drafts.map((draft) => draft.slug))
   if (slugs.size !== drafts.length) throw new GuidanceError('two guidance files have the same slug')
   if (slugs.has('ask')) throw new GuidanceError('"ask" is the consultation page: a guide cannot use that slug')
+  if (slugs.has('card')) throw new GuidanceError('"card" is the printable card: a guide cannot use that slug')
   const known = new Set([...OTHER_PAGES, ...[...slugs].map((slug) => `/managers/${slug}`)])
   return drafts.map((draft) => {
     for (const href of links(markdown, draft.body, draft.name)) {

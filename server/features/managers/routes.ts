@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { AskPage, GuidePage, ManagersIndexPage } from '../../../views/pages/managers.tsx'
+import { AskPage, CardPage, GuidePage, ManagersIndexPage } from '../../../views/pages/managers.tsx'
 import { HttpError } from '../../errors.ts'
 import { acceptNewCase } from '../cases/intake.ts'
-import { sendingPage } from '../public/service.ts'
+import { publicService, sendingPage } from '../public/service.ts'
 import { loadGuidance } from './guidance.ts'
 
 /**
@@ -14,11 +14,17 @@ const managersRoutes: FastifyPluginAsync = async (app) => {
   const guides = loadGuidance()
   const summaries = guides.map(({ slug, title, summary }) => ({ slug, title, summary }))
 
-  app.get('/managers', async (_request, reply) => reply.html(ManagersIndexPage({ context: app.pageContext, guides: summaries })))
+  app.get('/managers', async (_request, reply) => reply.html(ManagersIndexPage({ context: app.pageContext, guides: summaries, targetDays: app.config.consultationReplyTargetDays })))
 
   app.get('/managers/ask', async (_request, reply) =>
     sendingPage(app, reply, 'Ask an IDVA for advice', (service) => AskPage({ context: app.pageContext, service, guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
   )
+
+  // The printable card: the fingerprint only when it checks out against the pin.
+  app.get('/managers/card', async (_request, reply) => {
+    const service = await publicService(app)
+    return reply.html(CardPage({ context: app.pageContext, service: service === 'unchecked' ? null : service, address: app.config.publicOrigin }))
+  })
 
   app.post('/managers/ask', { bodyLimit: 400_000, config: { rateLimit: { name: 'consultation-submit', max: 5, windowSeconds: 3600 } } }, async (request, reply) => {
     await acceptNewCase(app, request, 'consultation')

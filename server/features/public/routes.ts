@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { LandingPage } from '../../../views/pages/landing.tsx'
 import { SafetyPage } from '../../../views/pages/safety.tsx'
+import { InformationPage } from '../../../views/pages/information.tsx'
 import { publicService } from './service.ts'
 
 /** Pages anyone can open, with no account: the reporter's and the line manager's side. */
@@ -11,6 +12,8 @@ const publicRoutes: FastifyPluginAsync = async (app) => {
   })
 
   app.get('/safety', async (_request, reply) => reply.html(SafetyPage({ context: app.pageContext })))
+
+  app.get('/information', async (_request, reply) => reply.html(InformationPage({ context: app.pageContext })))
 
   /**
    * The quick exit's beacon: asks the browser to forget everything it holds for this site
