@@ -61,6 +61,11 @@ export const AT_A_GLANCE: readonly string[] = [
   'duration',
   'frequency',
   'relationship',
+  // Where: the places routing keeps apart, at a glance.
+  'liveBorough',
+  'workBorough',
+  'incidentBorough',
+  'perpetratorBorough',
   'perpetratorPolice',
   'perpetratorRank',
   'perpetratorStaffGrade',

@@ -9,6 +9,7 @@ import { decryptFile } from './evidence.ts'
 import { describeFileName } from './file-names.ts'
 import { readable } from './answers.ts'
 import { RequestRefused } from './http.ts'
+import { readableDay } from '../rules/dates.ts'
 
 export interface ThreadMessage {
   readonly id: string
@@ -31,7 +32,7 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: strin
 export function messageItem(message: ThreadMessage, who: string): HTMLLIElement {
   const item = element('li', `message message--${message.author}`)
   item.dataset.messageId = message.id
-  item.append(element('p', 'message__meta', `${who}, ${message.createdOn}`))
+  item.append(element('p', 'message__meta', `${who}, ${readableDay(message.createdOn)}`))
   return item
 }
 

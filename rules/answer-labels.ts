@@ -79,6 +79,7 @@ export const ANSWER_LABELS: Readonly<Record<string, Readonly<Record<string, stri
   },
   wants: {
     talk_to_idva: 'To talk to an IDVA',
+    meet_idva: 'To meet an IDVA face to face',
     safety_planning: 'Help to plan how to stay safe',
     support_at_work: 'Support at work',
     information_about_reporting: 'Information about reporting, so I can decide',
@@ -87,7 +88,7 @@ export const ANSWER_LABELS: Readonly<Record<string, Readonly<Record<string, stri
   },
   contactWays: {
     this_site_only: 'Only through this site',
-    phone: 'Phone call',
+    phone: 'Call me',
     text: 'Text message',
     email: 'Email',
   },

@@ -4,6 +4,7 @@
  * I/O and knows no calendar). Days are 'YYYY-MM-DD' strings, as the database keeps them: a case
  * records the day it arrived, never the time.
  */
+import { readableDay } from './dates.ts'
 
 /** True on a day that is not worked although it is a weekday (a bank holiday). */
 export type HolidayTest = (day: string) => boolean
@@ -103,8 +104,9 @@ export function responseClock(options: { createdOn: string; firstReplyOn: string
   const waited = workingDaysBetween(options.createdOn, options.today, holidays)
   if (options.closed) return { state: 'closed', dueOn, waited, overdueBy: 0, text: words.closed }
   const overdueBy = workingDaysBetween(dueOn, options.today, holidays)
-  if (options.today > dueOn) return { state: 'overdue', dueOn, waited, overdueBy, text: overdueBy > 0 ? `${days(overdueBy)} past the target (due ${dueOn})` : `Was due ${dueOn}` }
-  return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? `${words.due} due today` : `${words.due} due by ${dueOn}` }
+  const due = readableDay(dueOn)
+  if (options.today > dueOn) return { state: 'overdue', dueOn, waited, overdueBy, text: overdueBy > 0 ? `${days(overdueBy)} past the target (due ${due})` : `Was due ${due}` }
+  return { state: 'due', dueOn, waited, overdueBy: 0, text: dueOn === options.today ? `${words.due} due today` : `${words.due} due by ${due}` }
 }
 
 /** Each kind's overdue cutoff today (see overdueCutoff), for the queue and its counts. */

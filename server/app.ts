@@ -56,6 +56,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
     quickExitUrl: config.quickExitUrl,
     demo: config.demo,
     contact: config.serviceContact,
+    timeZone: config.timeZone,
     assets: Object.freeze({
       css: `/static/${manifest.entries.css}`,
       htmx: `/static/${manifest.entries.htmx}`,

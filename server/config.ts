@@ -1,4 +1,5 @@
 import type { ServiceContact } from '../views/context.ts'
+import { isTimeZone } from '../rules/dates.ts'
 import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { BlockList, isIP } from 'node:net'
@@ -73,6 +74,8 @@ export interface Config {
   readonly serviceKeyFingerprint: string | null
   /** How a person can reach the IDVA service other than through the portal (SERVICE_PHONE, SERVICE_HOURS, SERVICE_MEETING); null when none is set. */
   readonly serviceContact: ServiceContact | null
+  /** The service's time zone (TIME_ZONE, default Europe/London): staff pages write exact times in it. */
+  readonly timeZone: string
 }
 
 export class ConfigError extends Error {
@@ -274,6 +277,12 @@ function shortText(env: Env, name: string, most: number): string | null {
   return raw
 }
 
+function timeZone(env: Env): string {
+  const raw = read(env, 'TIME_ZONE') ?? 'Europe/London'
+  if (!isTimeZone(raw)) throw new ConfigError('TIME_ZONE', `must be a time zone name such as Europe/London (got ${show(raw)})`)
+  return raw
+}
+
 function serviceContact(env: Env): ServiceContact | null {
   const phone = shortText(env, 'SERVICE_PHONE', 40)
   if (phone !== null && !/^\+?[0-9][0-9 ]{5,19}$/.test(phone)) {
@@ -359,5 +368,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
     serviceKeyFingerprint: serviceKeyFingerprint(env),
     serviceContact: serviceContact(env),
+    timeZone: timeZone(env),
   })
 }

@@ -7,6 +7,8 @@ export interface PageContext {
   /** URLs of the bundle's files (content-hashed names, from dist/public/manifest.json). */
   /** How to reach the IDVA service by phone or in person (configuration); null when none is set. */
   readonly contact: ServiceContact | null
+  /** The service's time zone, for the exact times of staff actions. */
+  readonly timeZone: string
   readonly assets: { readonly css: string; readonly htmx: string; readonly app: string; readonly evidenceWorker: string }
 }
 

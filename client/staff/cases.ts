@@ -46,6 +46,7 @@ import { getJson, postJson, RequestRefused } from './http.ts'
 import { identifiersOf, isEmpty, sameIdentifiers, samePerson, type Identifiers } from './identifiers.ts'
 import type { Keystore } from './keystore.ts'
 import { keysInThisTab } from './unlock.ts'
+import { readableDay } from '../../rules/dates.ts'
 
 const SERVICE_ID = 'idva-service'
 
@@ -331,6 +332,8 @@ export async function casePage(): Promise<void> {
       })
       await postJson(`/staff/cases/${caseId}/replies`, { messageId, seq, envelope: base64url.encode(envelope) })
       input.value = ''
+      // The status panel and the waiting count ask the server again (htmx listens for this event).
+      document.body.dispatchEvent(new CustomEvent('sd-replied'))
       return 'Reply sent. The person will see it when they next come back with their code.'
     })
   }
@@ -358,13 +361,18 @@ export async function casePage(): Promise<void> {
     }
     const risk = assessRisk(inputs.answers, inputs.incidents, inputs.judgement)
     const unanswered = RISK_QUESTIONS.length - Object.keys(inputs.answers).length
+    // Unanswered questions could still raise the level: until each has an answer (yes, no or not
+    // known), the level is not given, unless the answers already make it high.
+    const unfinished = unanswered > 0 && risk.computedLevel !== 'high'
     const lines = [
       `${risk.yes} of ${RISK_QUESTIONS.length} answered yes${unanswered > 0 ? ` (${unanswered} not answered yet)` : ''}.`,
-      `Risk level from the answers: ${RISK_LEVEL_NAMES[risk.computedLevel]}.${risk.level === risk.computedLevel ? '' : ` With your judgement: ${RISK_LEVEL_NAMES[risk.level]}.`}`,
+      unfinished
+        ? `Assessment not finished: answer every question (yes, no, or not known) to see the risk level.${inputs.judgement === null ? '' : ` Your judgement: at least ${RISK_LEVEL_NAMES[inputs.judgement]}.`}`
+        : `Risk level from the answers: ${RISK_LEVEL_NAMES[risk.computedLevel]}.${risk.level === risk.computedLevel ? '' : ` With your judgement: ${RISK_LEVEL_NAMES[risk.level]}.`}`,
       risk.maracEligible ? `Qualifies for a MARAC referral: ${risk.maracReasons.join('; ')}.` : 'Does not qualify for a MARAC referral on these answers; your judgement can still refer.',
     ]
     summary.replaceChildren(...lines.map((line) => text('p', line)))
-    summary.dataset.level = risk.level
+    summary.dataset.level = unfinished ? 'unfinished' : risk.level
     summary.dataset.yes = String(risk.yes)
   }
 
@@ -379,7 +387,10 @@ export async function casePage(): Promise<void> {
       const judgementReason = required<HTMLTextAreaElement>(form, '[data-risk-reason]').value.trim()
       const refer = required<HTMLInputElement>(form, '[data-marac-refer]').checked
       const maracReason = required<HTMLTextAreaElement>(form, '[data-marac-reason]').value.trim()
-      if (Object.keys(inputs.answers).length === 0) throw new Problem('Answer at least one question (yes, no or not known) before saving.')
+      const unanswered = RISK_QUESTIONS.length - Object.keys(inputs.answers).length
+      if (unanswered > 0) {
+        throw new Problem(`The assessment is not finished: ${unanswered} question${unanswered === 1 ? ' has' : 's have'} no answer. Choose "not known" where the person has not said.`)
+      }
       if (risk.level !== risk.computedLevel && judgementReason === '') throw new Problem('Say why you are raising the level.')
       if (refer && maracReason === '') throw new Problem('Give the reason for the MARAC referral.')
       if (isLower(risk.level, risk.computedLevel)) throw new Problem('The level cannot be lower than the answers give.')
@@ -399,7 +410,7 @@ export async function casePage(): Promise<void> {
       const shown = document.querySelector<HTMLElement>('[data-risk-level]')
       if (shown !== null) {
         shown.dataset.level = risk.level
-        shown.replaceChildren(text('span', `${RISK_LEVEL_NAMES[risk.level]} risk`, `tag tag--risk-${risk.level}`), document.createTextNode(` (assessed ${todayHere()})`))
+        shown.replaceChildren(text('span', `${RISK_LEVEL_NAMES[risk.level]} risk`, `tag tag--risk-${risk.level}`), document.createTextNode(` (assessed ${readableDay(todayHere())})`))
       }
       return `Assessment saved: ${RISK_LEVEL_NAMES[risk.level]} risk.`
     })
@@ -418,7 +429,7 @@ export async function casePage(): Promise<void> {
   }
 
   function triageLine(entry: Opened<TriageContent>): HTMLElement {
-    if (entry.content === null) return text('li', `An assessment saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+    if (entry.content === null) return text('li', `An assessment saved on ${readableDay(entry.record.createdOn)} could not be decrypted or verified, so it is not shown.`)
     const triage = entry.content
     const yes = Object.values(triage.answers).filter((answer) => answer === 'yes').length
     const marac = triage.marac.refer ? `referred to the MARAC (${triage.marac.reason})` : triage.marac.eligible ? 'qualified for the MARAC, not referred' + (triage.marac.reason === '' ? '' : ` (${triage.marac.reason})`) : 'not referred to the MARAC'
@@ -426,7 +437,7 @@ export async function casePage(): Promise<void> {
     // The answers decide the floor: a record claiming less than they give was not made by this page.
     const floor = assessRisk(triage.answers, triage.incidentsLastYear, null).computedLevel
     const wrong = isLower(triage.level, floor) ? ` Warning: the answers give ${RISK_LEVEL_NAMES[floor]} risk, higher than this record says.` : ''
-    return text('li', `${triage.writtenOn}, ${triage.author}: ${RISK_LEVEL_NAMES[triage.level]} risk, ${yes} of ${RISK_QUESTIONS.length} yes${raised}; ${marac}.${wrong}`)
+    return text('li', `${readableDay(triage.writtenOn)}, ${triage.author}: ${RISK_LEVEL_NAMES[triage.level]} risk, ${yes} of ${RISK_QUESTIONS.length} yes${raised}; ${marac}.${wrong}`)
   }
 
   function showTriage(): void {
@@ -485,12 +496,12 @@ export async function casePage(): Promise<void> {
   }
 
   function consentLine(entry: Opened<ConsentContent>): HTMLElement {
-    if (entry.content === null) return text('li', `A consent record saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+    if (entry.content === null) return text('li', `A consent record saved on ${readableDay(entry.record.createdOn)} could not be decrypted or verified, so it is not shown.`)
     const consent = entry.content
     const item = document.createElement('li')
     item.dataset.consentTrack = consent.track
-    const what = consent.agreed ? `agreed to share ${consent.share} with ${consent.withWhom}` : 'did not agree to anything going to this track'
-    item.append(text('p', `${consent.track === 'criminal' ? 'Criminal' : 'Misconduct'} track, ${consent.givenOn}: ${what}. Recorded by ${consent.author} on ${consent.writtenOn}.`))
+    const what = consent.agreed ? `the person agreed to share ${consent.share} with ${consent.withWhom}` : 'the person did not agree to anything going to this track'
+    item.append(text('p', `${consent.track === 'criminal' ? 'Criminal' : 'Misconduct'} track: on ${readableDay(consent.givenOn)}, ${what}. Recorded by ${consent.author} on ${readableDay(consent.writtenOn)}.`))
     if (consent.agreed) {
       const files = evidence.filter((file) => consent.evidence.includes(file.id)).map((file) => file.name)
       const parts = [...consent.items.map((shareable) => SHAREABLE_ITEM_NAMES[shareable]), ...(files.length === 0 ? [] : [`files: ${files.join(', ')}`])]
@@ -575,9 +586,9 @@ export async function casePage(): Promise<void> {
   function showNotes(): void {
     required<HTMLElement>(document, '[data-notes]').replaceChildren(
       ...withGaps(records.note, (entry) => {
-        if (entry.content === null) return text('li', `A note saved on ${entry.record.createdOn} could not be decrypted or verified, so it is not shown.`)
+        if (entry.content === null) return text('li', `A note saved on ${readableDay(entry.record.createdOn)} could not be decrypted or verified, so it is not shown.`)
         const item = document.createElement('li')
-        item.append(text('p', `${entry.content.writtenOn}, ${entry.content.author}`, 'message__meta'), text('p', entry.content.text, 'message__text'))
+        item.append(text('p', `${readableDay(entry.content.writtenOn)}, ${entry.content.author}`, 'message__meta'), text('p', entry.content.text, 'message__text'))
         return item
       }),
     )

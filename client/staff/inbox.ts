@@ -37,6 +37,7 @@ import { getJson, postJson } from './http.ts'
 import type { Keystore } from './keystore.ts'
 import { openUpdates, updateItems, type StoredUpdate } from './referral-updates.ts'
 import { keysInThisTab } from './unlock.ts'
+import { readableDay } from '../../rules/dates.ts'
 
 interface ReferralContent {
   readonly referralId: string
@@ -175,7 +176,7 @@ export async function referralPage(): Promise<void> {
     }
     required<HTMLElement>(view, '[data-package-basis]').textContent =
       content.basis.kind === 'consent'
-        ? `The person agreed on ${content.basis.givenOn} to share this with ${content.basis.withWhom}: ${content.basis.share}`
+        ? `The person agreed on ${readableDay(content.basis.givenOn)} to share this with ${content.basis.withWhom}: ${content.basis.share}`
         : `Shared without the person's agreement, to keep someone safe: ${content.basis.reason}`
     required<HTMLElement>(view, '[data-package-summary]').textContent = content.summary
     required<HTMLElement>(view, '[data-package-items]').textContent = `Shared: ${content.shared.items.map((item) => SHAREABLE_ITEM_NAMES[item]).join('; ')}.`

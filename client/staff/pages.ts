@@ -255,6 +255,23 @@ async function teamPage(): Promise<void> {
     await postJson(`/staff/groups/${encodeURIComponent(groupId)}/grants`, { accountId: button.dataset.account, generation, wrapped: b64(wrapped) })
   })
 
+  // Rotating is the second step: the first says what it does.
+  const rotatePanel = document.querySelector<HTMLElement>('[data-rotate-confirm]')
+  for (const ask of document.querySelectorAll<HTMLButtonElement>('[data-rotate-ask]')) {
+    ask.disabled = false
+    ask.addEventListener('click', () => {
+      if (rotatePanel === null) return
+      rotatePanel.hidden = false
+      ask.hidden = true
+      rotatePanel.focus()
+    })
+    document.querySelector<HTMLButtonElement>('[data-rotate-cancel]')?.addEventListener('click', () => {
+      if (rotatePanel !== null) rotatePanel.hidden = true
+      ask.hidden = false
+      ask.focus()
+    })
+  }
+
   act('[data-rotate]', async (button) => {
     const groupId = button.dataset.group!
     const generation = Number(button.dataset.generation)

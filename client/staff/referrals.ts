@@ -39,6 +39,7 @@ import type { Decision, Facts, Policy } from '../../rules/routing/types.ts'
 import { Problem, required } from '../ui.ts'
 import { getJson, postJson, RequestRefused } from './http.ts'
 import { openUpdates, updateItems, type StoredUpdate } from './referral-updates.ts'
+import { readableDay } from '../../rules/dates.ts'
 
 type Track = 'criminal' | 'misconduct'
 const TRACKS: readonly Track[] = ['criminal', 'misconduct']
@@ -584,7 +585,7 @@ export function wireRouting(section: HTMLElement, context: () => ReferralContext
         text(
           'p',
           allowed.basis.kind === 'consent'
-            ? `The person agreed on ${allowed.basis.givenOn} to share with ${allowed.basis.withWhom}: ${allowed.basis.share}.`
+            ? `The person agreed on ${readableDay(allowed.basis.givenOn)} to share with ${allowed.basis.withWhom}: ${allowed.basis.share}.`
             : `Safeguarding override: ${allowed.basis.reason}. Share only what is needed, and tell the person first where it is safe.`,
           'hint',
         ),

@@ -105,9 +105,11 @@ if (browser !== null) {
     await page.waitForURL(`${origin}/staff/cases`)
     const row = page.locator(`tr[data-case-row="${caseId}"]`)
     await row.waitFor()
-    t.match(await row.textContent(), /Reply due (today|by \d{4}-\d{2}-\d{2})/, 'the first-response clock')
+    t.match(await row.textContent(), /Reply due (today|by \d{1,2} [A-Z][a-z]+ \d{4})/, 'the first-response clock')
     t.match(await page.locator(`tr[data-case-row="${earlier[0]}"]`).textContent(), /Overdue/, 'an old case is overdue')
     t.equal(await page.locator('tr[data-case-row]').first().getAttribute('data-case-row'), earlier.sort()[0], 'oldest first')
+    const tableWidth = await page.evaluate(() => document.querySelector('tr[data-case-row]')!.closest('table')!.getBoundingClientRect().width)
+    t.ok(tableWidth >= 1200, `the queue uses the width of a 1280 px screen (${tableWidth} px)`)
 
     // The filters swap the results with htmx, without reloading the page.
     await page.evaluate(() => ((window as unknown as { __marker: number }).__marker = 1))
@@ -129,7 +131,7 @@ if (browser !== null) {
     const page = staff
     await page.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
     const glance = (await page.textContent('[data-glance]'))!
-    for (const expected of [/Physical abuse; Controlling or coercive behaviour/, /More than 2 years/, /My partner/, /Yes, for this force/, /To talk to an IDVA/, /Phone call/, /Weekdays after 6pm/, /I do not feel safe/]) t.match(glance, expected)
+    for (const expected of [/Physical abuse; Controlling or coercive behaviour/, /More than 2 years/, /My partner/, /Yes, for this force/, /To talk to an IDVA/, /Call me/, /Weekdays after 6pm/, /I do not feel safe/]) t.match(glance, expected)
     t.match(await page.textContent('[data-thread]'), CANARY)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-thread] button:has-text("Download messages.txt")')])
     t.equal(readFileSync((await download.path())!).toString(), 'Canary-Evidence-4404 screenshots of his messages', 'the evidence file, decrypted in the IDVA\'s browser')
@@ -153,6 +155,13 @@ if (browser !== null) {
   await t.test('the risk checklist reaches high risk at 14 "yes" answers; consent, a note and the status are recorded', async (t) => {
     const page = staff
     const summary = page.locator('[data-risk-summary]')
+    await page.check(`#risk-${RISK_QUESTIONS[0]!.id}-no`)
+    t.equal(await summary.getAttribute('data-level'), 'unfinished', 'with questions unanswered, no level')
+    t.match(await summary.textContent(), /Assessment not finished/)
+    t.notMatch(await summary.textContent(), /Standard/, 'never "Standard risk" for an unfinished checklist')
+    await page.click('form[data-form="triage"] [data-submit]')
+    await page.locator('form[data-form="triage"] [data-error]:not([hidden])').waitFor()
+    t.match(await page.textContent('form[data-form="triage"] [data-error]'), /not finished: 23 questions have no answer/, 'and it cannot be saved as if it were')
     for (const [index, question] of RISK_QUESTIONS.entries()) {
       await page.check(`#risk-${question.id}-${index < 13 ? 'yes' : index < 20 ? 'no' : 'unknown'}`)
     }
@@ -182,7 +191,7 @@ if (browser !== null) {
     await page.check('#consent-item-what_happened')
     await page.click('form[data-form="consent"] [data-submit]')
     await page.locator('form[data-form="consent"] [data-done]:not([hidden])').waitFor()
-    t.match(await page.textContent('[data-consent-current]'), /Criminal track, \d{4}-\d{2}-\d{2}: agreed to share what happened in November with an investigator outside my borough/)
+    t.match(await page.textContent('[data-consent-current]'), /Criminal track: on \d{1,2} [A-Z][a-z]+ \d{4}, the person agreed to share what happened in November with an investigator outside my borough/)
     t.match(await page.textContent('[data-consent-current]'), /Misconduct track: no consent recorded/)
     await page.check('#consent-track-criminal')
     await page.check('#consent-agreed-no')
@@ -206,8 +215,13 @@ if (browser !== null) {
 
   await t.test('the IDVA replies; the reporter reads the verified reply at /return', async (t) => {
     await staff.fill('#reply-text', REPLY)
+    const panelAgain = staff.waitForResponse((response) => response.url().endsWith(`/staff/cases/${caseId}/status`) && response.request().method() === 'GET')
+    const countAgain = staff.waitForResponse((response) => response.url().endsWith('/staff/alerts'))
     await staff.click('form[data-form="reply"] [data-submit]')
     await staff.locator('form[data-form="reply"] [data-done]:not([hidden])').waitFor()
+    t.equal((await panelAgain).status(), 200, 'the status panel is asked for again after a reply, without a reload')
+    t.equal((await countAgain).status(), 200, 'and so is the waiting count')
+    await staff.locator('#case-status [data-status]').waitFor()
     await staff.locator('[data-thread] li.message--idva', { hasText: 'Canary-Reply-2718' }).waitFor()
 
     const page = reporter

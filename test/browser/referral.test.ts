@@ -91,6 +91,8 @@ if (browser !== null) {
     await signIn(page, origin, idva)
     await page.goto(`${origin}/staff/cases/${caseId}`)
     await page.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
+    const glance = (await page.textContent('[data-glance]'))!
+    for (const place of [/Lives in\s*Camden/, /Works in\s*Westminster/, /Where it happened\s*Camden/, /Borough they work or live in\s*Islington/]) t.match(glance, place, 'the places at a glance')
     for (const [index, question] of RISK_QUESTIONS.entries()) await page.check(`#risk-${question.id}-${index < 5 ? 'yes' : 'no'}`)
     await page.click('form[data-form="triage"] [data-submit]')
     await page.locator('form[data-form="triage"] [data-done]:not([hidden])').waitFor()
@@ -324,7 +326,7 @@ if (browser !== null) {
     t.equal((await db.selectFrom('case_messages').select('id').where('case_id', '=', caseId).execute()).length, 0, 'her words are gone')
 
     await staff.goto(`${origin}/staff/cases/${caseId}`)
-    t.match(await staff.textContent('[data-case-withdrawn]'), /The person withdrew on \d{4}-\d{2}-\d{2}/)
+    t.match(await staff.textContent('[data-case-withdrawn]'), /The person withdrew on \d{1,2} [A-Z][a-z]+ \d{4}/)
     await staff.locator('[data-case-view]').waitFor({ state: 'visible', timeout: 60_000 })
     t.equal(await staff.locator('[data-thread] > li').count(), 0, 'no message of hers is shown')
 

@@ -199,6 +199,10 @@ if (browser !== null) {
     const row = await db.selectFrom('group_keys').selectAll().where('group_id', '=', unit.id).executeTakeFirstOrThrow()
     t.equal(row.service_generation, 1, 'certified by the service key')
 
+    await page.waitForSelector('button[data-rotate-ask]:not([disabled])')
+    t.notOk(await page.locator('button[data-rotate]').isVisible(), 'rotating takes two steps')
+    await page.click('button[data-rotate-ask]')
+    t.match(await page.textContent('[data-rotate-confirm]'), /cannot open anything sent from now on/, 'the first says what it does')
     await page.waitForSelector('button[data-rotate]:not([disabled])')
     await Promise.all([page.waitForEvent('load'), page.click('button[data-rotate]')])
     await page.waitForSelector('[data-group-fingerprint]')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readableDay } from '../../rules/dates.ts'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { base64url, fromUtf8, generateKeySet, messageContext, openEnvelope, readMessageContent } from '../../crypto/index.ts'
@@ -87,7 +88,7 @@ t.test('the queue: oldest first, with the first-response clock, filters, counts 
   t.match(page.body, new RegExp(`data-case-row="${ids.overdue}" class="queue__row--overdue"`), 'an overdue case is highlighted')
   t.match(page.body, /<strong class="tag tag--overdue">Overdue<\/strong> <span>3 working days past the target/, 'in words, not only colour')
   t.match(page.body, /First reply after 1 working day/)
-  t.match(page.body, new RegExp(`Reply due by ${addWorkingDays(day, 2)}`))
+  t.match(page.body, new RegExp(`Reply due by ${readableDay(addWorkingDays(day, 2))}`), 'a date as people read it')
   t.match(page.body, /<dd data-count-new="">3<\/dd>/, 'three new cases')
   t.match(page.body, /<dd data-count-overdue="">1<\/dd>/)
   t.match(page.body, /Manager consultation/)

@@ -109,3 +109,17 @@ t.test('owners: assign to me, to a colleague, to nobody; my cases; caseloads; ea
   t.same(audit.map((row) => row.action), ['case.owner_assigned', 'case.owner_is', 'case.owner_assigned', 'case.owner_is', 'case.owner_removed'])
   t.equal((await as({ method: 'POST', url: `/staff/cases/${children.caseId}/owner`, payload: {} })).statusCode, 400, 'an owner must be named')
 })
+
+t.test('the status panel alone, asked for again after a reply: a first reply moves "new" to "in contact"', async (t) => {
+  const fresh = await newCase()
+  const panel = async () => as({ method: 'GET', url: `/staff/cases/${fresh.caseId}/status`, headers: { 'hx-request': 'true' } })
+  const before = await panel()
+  t.equal(before.statusCode, 200)
+  t.match(before.body, /<strong data-status="">New<\/strong>/)
+  t.match(before.body, new RegExp(`hx-get="/staff/cases/${fresh.caseId}/status" hx-trigger="sd-replied from:body"`), 'it listens for the reply')
+  expectStatus(await as({ method: 'POST', url: `/staff/cases/${fresh.caseId}/replies`, payload: await replyBody({ caseId: fresh.caseId, seq: 2, text: 'Hello.', service: service.keys, replyPublic: fresh.keys.reply.publicKey }) }), 201)
+  t.match((await panel()).body, /<strong data-status="">In contact<\/strong>/)
+  const outsider = await sessionFor(app, investigator)
+  t.equal((await asStaff(app, outsider, { method: 'GET', url: `/staff/cases/${fresh.caseId}/status` })).statusCode, 403, 'a wrong role gets 403')
+  t.equal((await as({ method: 'GET', url: '/staff/cases/no-such-case/status' })).statusCode, 404)
+})

@@ -442,7 +442,8 @@ t.test('the administrator sees counts and health, never content or keys', async 
   const home = await app.inject({ method: 'GET', url: '/staff', headers: { cookie: admin.client.cookie } })
   t.match(home.body, /You cannot read any case/)
   t.match(home.body, /Database<\/dt><dd>answering/)
-  t.match(home.body, /Active investigator accounts<\/dt><dd>2/)
+  t.match(home.body, /Active accounts: Investigator<\/dt><dd>2/)
+  t.match(home.body, /Active accounts: IDVA lead<\/dt>/, 'role names written properly')
   const accounts = await app.inject({ method: 'GET', url: '/staff/admin/accounts', headers: { cookie: admin.client.cookie } })
   t.match(accounts.body, /idva\.one/)
   for (const page of [home.body, accounts.body, (await app.inject({ method: 'GET', url: '/staff/admin/units', headers: { cookie: admin.client.cookie } })).body]) {

@@ -177,8 +177,8 @@ t.test('the IDVA lead resets a member\'s lost second factor; nobody else can', a
   const memberSession = await sessionFor(app, member)
   const leadClient = await sessionFor(app, lead)
   const team = await app.inject({ method: 'GET', url: '/staff/team', headers: { cookie: leadClient.cookie } })
-  t.match(team.body, new RegExp(`action="/staff/team/members/${member.id}/reset-second-factor"`), 'the team page offers it to the lead')
-  t.notMatch(team.body, new RegExp(`action="/staff/team/members/${lead.id}/reset-second-factor"`), 'not for themselves')
+  t.match(team.body, new RegExp(`href="/staff/team/members/${member.id}/reset-second-factor"`), 'the team page offers it to the lead, as a first step')
+  t.notMatch(team.body, new RegExp(`href="/staff/team/members/${lead.id}/reset-second-factor"`), 'not for themselves')
   t.equal((await asStaff(app, leadClient, { method: 'POST', url: `/staff/team/members/${lead.id}/reset-second-factor`, payload: {} })).statusCode, 400, 'not their own')
   t.equal((await asStaff(app, leadClient, { method: 'POST', url: `/staff/team/members/${investigator.id}/reset-second-factor`, payload: {} })).statusCode, 404, 'not someone outside the service')
   t.equal((await asStaff(app, await sessionFor(app, idva), { method: 'POST', url: `/staff/team/members/${member.id}/reset-second-factor`, payload: {} })).statusCode, 403, 'an IDVA cannot')
@@ -204,10 +204,56 @@ t.test('the IDVA lead still removes members of the service, and the administrato
   const member = await seedAccount(db, secret, { username: 'idva.moving.on', role: 'idva', groupId: service.id })
   await seedGrant(db, member, service)
   const team = await app.inject({ method: 'GET', url: '/staff/team', headers: { cookie: (await sessionFor(app, lead)).cookie } })
-  t.match(team.body, new RegExp(`action="/staff/team/members/${member.id}/remove"`))
+  t.match(team.body, new RegExp(`href="/staff/team/members/${member.id}/remove"`))
   t.equal((await asStaff(app, await sessionFor(app, lead), { method: 'POST', url: `/staff/team/members/${member.id}/remove`, payload: {} })).statusCode, 303)
   t.equal(await statusOf(member.id), 'disabled')
   const leaver = await seedAccount(db, secret, { username: 'investigator.leaving', role: 'investigator', groupId: unit.id })
   t.equal((await adminTries(await sessionFor(app, admin), leaver, 'remove-from-unit')).statusCode, 303)
   t.equal(await statusOf(leaver.id), 'disabled')
+})
+
+t.test('destructive actions take two steps: a page that says what happens, then the same checked POST', async (t) => {
+  const member = await seedAccount(db, secret, { username: 'idva.second.step', role: 'idva', groupId: service.id })
+  const officer = await seedAccount(db, secret, { username: 'investigator.second.step', role: 'investigator', groupId: unit.id })
+  const leadClient = await sessionFor(app, lead)
+  const adminClient = await sessionFor(app, admin)
+  const idvaClient = await sessionFor(app, idva)
+  const before = await state()
+  const get = (client: StaffClient, url: string) => app.inject({ method: 'GET', url, headers: { cookie: client.cookie, accept: 'text/html' } })
+
+  const accounts = (await get(adminClient, '/staff/admin/accounts')).body
+  t.match(rowOf(accounts, officer.id), new RegExp(`<a href="/staff/admin/accounts/${officer.id}/disable" class="button button--small button--secondary">Disable</a>`), 'the table offers a first step, not styled as the main action')
+  t.notMatch(rowOf(accounts, officer.id), /button--warning/)
+  for (const [action, words, label] of [
+    ['disable', /is signed out at once and cannot sign in until an administrator enables the account again/, 'Disable the account'],
+    ['reset-second-factor', /authenticator app and recovery codes stop working/, 'Reset the second factor'],
+    ['remove-from-unit', /can no longer open the unit(&#39;|')s referrals/, 'Remove from the unit'],
+  ] as const) {
+    const page = await get(adminClient, `/staff/admin/accounts/${officer.id}/${action}`)
+    t.equal(page.statusCode, 200, action)
+    t.match(page.body, words, `${action}: what happens, said first`)
+    t.match(page.body, new RegExp(`<form method="post" action="/staff/admin/accounts/${officer.id}/${action}"`), `${action}: the same POST`)
+    t.ok(page.body.includes(`class="button button--warning" data-confirm-submit="">${label}</button>`), `${action}: the action as a warning button`)
+    t.match(page.body, /href="\/staff\/admin\/accounts" class="button button--secondary">Go back without changing anything/)
+    t.match(page.body, /name="_csrf" value="[^"]+"/, `${action}: with the CSRF token`)
+    t.equal((await get(leadClient, `/staff/admin/accounts/${officer.id}/${action}`)).statusCode, 403, `${action}: an IDVA lead gets 403`)
+  }
+  t.equal((await get(adminClient, `/staff/admin/accounts/${member.id}/disable`)).statusCode, 403, 'not for the IDVA service\'s accounts')
+  t.equal((await get(adminClient, `/staff/admin/accounts/${admin.id}/disable`)).statusCode, 400, 'not for their own')
+
+  const team = (await get(leadClient, '/staff/team')).body
+  t.notMatch(team, new RegExp(`<form method="post" action="/staff/team/members/${member.id}/remove"`), 'the team page does not remove in one step')
+  for (const [action, words] of [
+    ['remove', /can no longer open the service(&#39;|')s cases[\s\S]*rotate the service(&#39;|')s key/],
+    ['reset-second-factor', /Do this only once you have checked, by phone or in person/],
+  ] as const) {
+    const page = await get(leadClient, `/staff/team/members/${member.id}/${action}`)
+    t.equal(page.statusCode, 200, action)
+    t.match(page.body, words)
+    t.match(page.body, new RegExp(`<form method="post" action="/staff/team/members/${member.id}/${action}"`))
+    t.equal((await get(idvaClient, `/staff/team/members/${member.id}/${action}`)).statusCode, 403, `${action}: an IDVA gets 403`)
+    t.equal((await get(adminClient, `/staff/team/members/${member.id}/${action}`)).statusCode, 403, `${action}: an administrator gets 403`)
+  }
+  t.equal((await get(leadClient, `/staff/team/members/${lead.id}/remove`)).statusCode, 400, 'not themselves')
+  t.equal(await state(), before, 'opening the first step changes nothing')
 })

@@ -137,6 +137,7 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ QUICK_EXIT_URL: 'javascript:alert(1)' }, 'QUICK_EXIT_URL', /http/],
   [{ BANK_HOLIDAYS: 'wales' }, 'BANK_HOLIDAYS', /england-and-wales, scotland/],
   [{ SERVICE_PHONE: 'call us' }, 'SERVICE_PHONE', /digits and spaces/],
+  [{ TIME_ZONE: 'London' }, 'TIME_ZONE', /time zone name such as Europe\/London/],
   [{ SERVICE_PHONE: '0300 123 4567', SERVICE_HOURS: '<b>always</b>' }, 'SERVICE_HOURS', /without < or >/],
   [{ SERVICE_HOURS: '9 to 5' }, 'SERVICE_HOURS', /needs SERVICE_PHONE/],
   [{ SERVICE_MEETING: 'x'.repeat(241) }, 'SERVICE_MEETING', /at most 240/],

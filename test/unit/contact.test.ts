@@ -11,7 +11,7 @@ import { SafetyPage } from '../../views/pages/safety.tsx'
  */
 
 const assets = { css: '/a.css', htmx: '/h.js', app: '/a.js', evidenceWorker: '/w.js' }
-const withContact: PageContext = { quickExitUrl: 'https://www.bbc.co.uk/weather', demo: false, assets, contact: { phone: '01632 960 123', hours: 'Monday to Friday, 9am to 5pm', meeting: 'An IDVA can meet you face to face, away from your workplace.' } }
+const withContact: PageContext = { quickExitUrl: 'https://www.bbc.co.uk/weather', demo: false, timeZone: 'Europe/London', assets, contact: { phone: '01632 960 123', hours: 'Monday to Friday, 9am to 5pm', meeting: 'An IDVA can meet you face to face, away from your workplace.' } }
 const without: PageContext = { ...withContact, contact: null }
 const service = { name: 'Safe Haven IDVA Service', fingerprint: '12345 67890 12345 67890 12345 67890' }
 const text = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ')

@@ -278,6 +278,7 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
             hint="Choose any that you would like. None of these commits you to anything, and you can change your mind at any time."
             options={[
               { value: 'talk_to_idva', label: 'To talk to an IDVA' },
+              { value: 'meet_idva', label: 'To meet an IDVA face to face', hint: 'Somewhere away from work that feels safe to you.' },
               { value: 'safety_planning', label: 'Help to plan how to stay safe' },
               { value: 'support_at_work', label: 'Support at work', hint: 'For example: changes to shifts or where you work, or time off.' },
               { value: 'information_about_reporting', label: 'Information about reporting, so I can decide' },
@@ -292,7 +293,7 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
             hint="You can always read replies here, with your case code. Only choose another way if it is safe."
             options={[
               { value: 'this_site_only', label: 'Only through this site' },
-              { value: 'phone', label: 'Phone call' },
+              { value: 'phone', label: 'Call me' },
               { value: 'text', label: 'Text message' },
               { value: 'email', label: 'Email' },
             ]}

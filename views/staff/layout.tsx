@@ -46,7 +46,7 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
       </ul>
       {staff.role === 'idva_lead' || staff.role === 'idva' ? (
         // Cases waiting for the service: fetched now and every minute, so a new case or message shows on every page.
-        <p class="staff-nav__alerts" hx-get="/staff/alerts" hx-trigger="load, every 60s" hx-swap="innerHTML" data-alerts="" aria-live="polite"></p>
+        <p class="staff-nav__alerts" hx-get="/staff/alerts" hx-trigger="load, every 60s, sd-replied from:body" hx-swap="innerHTML" data-alerts="" aria-live="polite"></p>
       ) : (
         ''
       )}

@@ -274,6 +274,11 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(`/staff/cases/${caseId}`, 303)
   })
 
+  /** The status panel alone: the case page asks for it again after a reply (a first reply moves "new" to "in contact"). */
+  app.get('/staff/cases/:caseId/status', { config: ACCESS }, async (request, reply) => {
+    return reply.html(StatusPanel({ summary: await summaryOf(caseIdOf(request), request.staff!.accountId), csrfToken: request.staff!.csrfToken }))
+  })
+
   /** The service's current keys (checked against the pin), which what a browser sends must be sealed to and signed with. */
   async function serviceKeys() {
     const keys = await trustedServiceKeys(app)

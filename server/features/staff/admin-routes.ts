@@ -8,6 +8,7 @@ import { AdminAccountsPage, AdminInvitationsPage, AdminUnitsPage, type AdminUnit
 import { certifiedUnitKey } from '../../../crypto/index.ts'
 import { referralUnits } from '../referrals/repository.ts'
 import { staffView } from './view-context.ts'
+import { ConfirmActionPage } from '../../../views/pages/staff/confirm.tsx'
 import { body, text } from '../../http/input.ts'
 import { findAccount, findGroup, IDVA_SERVICE_ID, revokeOpenInvitation } from './repository.ts'
 import { createInvitation, removeMember, resetSecondFactor } from './team-routes.ts'
@@ -73,6 +74,39 @@ const adminRoutes: FastifyPluginAsync = async (app) => {
       throw new HttpError(403, IDVA_SERVICE_MANAGED)
     }
     return account
+  }
+
+  // The first step of each destructive action: a page that says what it does (the POST checks again).
+  const adminConfirmations = {
+    disable: (username: string) => ({
+      title: `Disable ${username}'s account`,
+      consequences: [`${username} is signed out at once and cannot sign in until an administrator enables the account again.`, 'Nothing is deleted.'],
+      confirmLabel: 'Disable the account',
+    }),
+    'reset-second-factor': (username: string) => ({
+      title: `Reset ${username}'s second factor`,
+      consequences: [
+        `${username}'s authenticator app and recovery codes stop working, and they are signed out.`,
+        'At their next sign-in they set up a new one, with their passphrase.',
+        'Do this only once you have checked, by phone or in person, that the request came from them.',
+      ],
+      confirmLabel: 'Reset the second factor',
+    }),
+    'remove-from-unit': (username: string) => ({
+      title: `Remove ${username} from their unit`,
+      consequences: [
+        `${username} is signed out and can no longer open the unit's referrals.`,
+        "The unit should then rotate its key, so that anything they kept cannot open new referrals.",
+      ],
+      confirmLabel: 'Remove from the unit',
+    }),
+  } as const
+  for (const [action, words] of Object.entries(adminConfirmations)) {
+    app.get(`/staff/admin/accounts/:accountId/${action}`, { config: ADMIN }, async (request, reply) => {
+      const account = await targetAccount(request)
+      if (action === 'remove-from-unit' && (account.role !== 'investigator' || account.group_id === null)) throw new HttpError(400, 'Only investigators are removed from units here.')
+      return reply.html(ConfirmActionPage({ view: staffView(app, request), confirm: { ...words(account.username), action: `/staff/admin/accounts/${account.id}/${action}`, cancelHref: '/staff/admin/accounts' } }))
+    })
   }
 
   app.post('/staff/admin/accounts/:accountId/disable', { config: ADMIN }, async (request, reply) => {

@@ -11,6 +11,7 @@ import { ALL_STAFF, IDVA_ROLES, type StaffSession } from '../../plugins/staff-au
 import { sha256 } from '../../security/tokens.ts'
 import { StaffHomePage, TeamPage, type GroupSummary } from '../../../views/pages/staff/team.tsx'
 import { staffView } from './view-context.ts'
+import { ConfirmActionPage } from '../../../views/pages/staff/confirm.tsx'
 import { policyUnits } from '../../../rules/routing/units.ts'
 import { overdueCutoffs } from '../../../rules/working-days.ts'
 import { queueCounts, today } from '../idva/repository.ts'
@@ -243,6 +244,48 @@ const teamRoutes: FastifyPluginAsync = async (app) => {
     if (target === undefined || target.group_id !== IDVA_SERVICE_ID) throw new HttpError(404, 'There is no such member of the service.')
     return target
   }
+
+  // The first step of removing a member or resetting their second factor: what it does, then the POST.
+  app.get('/staff/team/members/:accountId/remove', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const target = await otherMember(request, 'You cannot remove yourself. Ask another IDVA lead.')
+    return reply.html(
+      ConfirmActionPage({
+        view: staffView(app, request),
+        confirm: {
+          title: `Remove ${target.username} from the service`,
+          consequences: [
+            `${target.username} is signed out at once and can no longer open the service's cases.`,
+            "Then rotate the service's key, so that anything they kept cannot open new cases.",
+            'To bring them back later, invite them again.',
+          ],
+          action: `/staff/team/members/${target.id}/remove`,
+          confirmLabel: 'Remove from the service',
+          cancelHref: '/staff/team',
+        },
+      }),
+    )
+  })
+
+  app.get('/staff/team/members/:accountId/reset-second-factor', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const target = await otherMember(request, 'You cannot reset your own second factor. Ask another IDVA lead, or sign in with a recovery code.')
+    if (target.status !== 'active') throw new HttpError(409, 'This member has been removed. To bring them back, invite them again.')
+    return reply.html(
+      ConfirmActionPage({
+        view: staffView(app, request),
+        confirm: {
+          title: `Reset ${target.username}'s second factor`,
+          consequences: [
+            `${target.username}'s authenticator app and recovery codes stop working, and they are signed out.`,
+            'At their next sign-in they set up a new one, with their passphrase.',
+            'Do this only once you have checked, by phone or in person, that the request came from them.',
+          ],
+          action: `/staff/team/members/${target.id}/reset-second-factor`,
+          confirmLabel: 'Reset the second factor',
+          cancelHref: '/staff/team',
+        },
+      }),
+    )
+  })
 
   app.post('/staff/team/members/:accountId/remove', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
     const target = await otherMember(request, 'You cannot remove yourself. Ask another IDVA lead.')

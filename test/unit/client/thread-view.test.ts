@@ -27,7 +27,7 @@ t.test('answers are named from the table\'s own entries, never from what every o
   const terms = list.find('dt').map((term) => term.textContent)
   t.same(terms, ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'What is happening'])
   t.notMatch(terms.join(' '), /function|native code|\[object/, 'no inherited function is shown as a name')
-  t.same(list.find('dd').map((value) => value.textContent), ['one', 'two', 'three', 'four', 'physical'])
+  t.same(list.find('dd').map((value) => value.textContent), ['one', 'two', 'three', 'four', 'Physical abuse'], 'a known answer in words')
 })
 
 t.test('an evidence file is shown by its cleaned name, its real type, and a warning for programs', async (t) => {

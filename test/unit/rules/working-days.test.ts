@@ -17,15 +17,15 @@ t.test('working days skip weekends', async (t) => {
 
 t.test('the clock: due, due today, overdue, replied (on time or late), closed', async (t) => {
   const clock = (createdOn: string, today: string, firstReplyOn: string | null = null, closed = false) => responseClock({ createdOn, today, firstReplyOn, closed, targetDays: 2 })
-  t.match(clock('2026-11-30', '2026-11-30'), { state: 'due', dueOn: '2026-12-02', text: 'Reply due by 2026-12-02' })
+  t.match(clock('2026-11-30', '2026-11-30'), { state: 'due', dueOn: '2026-12-02', text: 'Reply due by 2 December 2026' })
   t.match(clock('2026-11-30', '2026-12-02'), { state: 'due', text: 'Reply due today' })
-  t.match(clock('2026-11-30', '2026-12-03'), { state: 'overdue', overdueBy: 1, text: '1 working day past the target (due 2026-12-02)' })
+  t.match(clock('2026-11-30', '2026-12-03'), { state: 'overdue', overdueBy: 1, text: '1 working day past the target (due 2 December 2026)' })
   t.match(clock('2026-11-27', '2026-12-07'), { state: 'overdue', overdueBy: 4 }, 'over a weekend')
   t.match(clock('2026-11-30', '2026-12-10', '2026-12-01'), { state: 'replied', waited: 1, text: 'First reply after 1 working day' })
   t.match(clock('2026-11-30', '2026-12-10', '2026-12-07'), { state: 'replied', overdueBy: 3, text: 'First reply after 5 working days (3 working days late)' })
   t.match(clock('2026-11-30', '2026-12-10', null, true), { state: 'closed' })
   const friday = responseClock({ createdOn: '2026-12-03', today: '2026-12-05', firstReplyOn: null, closed: false, targetDays: 1 })
-  t.match(friday, { state: 'overdue', dueOn: '2026-12-04', overdueBy: 0, text: 'Was due 2026-12-04' }, 'due on Friday: overdue over the weekend')
+  t.match(friday, { state: 'overdue', dueOn: '2026-12-04', overdueBy: 0, text: 'Was due 4 December 2026' }, 'due on Friday: overdue over the weekend')
 })
 
 t.test('the overdue cutoff agrees with the clock, day by day', async (t) => {

@@ -1,3 +1,4 @@
+import { readableTime } from '../../../rules/dates.ts'
 import { UNIT_KIND_NAMES } from '../../../rules/referral-states.ts'
 import type { Role } from '../../../rules/enums.ts'
 import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
@@ -6,8 +7,17 @@ import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
 
 import type { PolicyUnit } from '../../../rules/routing/units.ts'
 
-function date(value: Date | null): string {
-  return value === null ? '–' : value.toISOString().slice(0, 16).replace('T', ' ')
+function date(value: Date | null, timeZone: string): string {
+  return value === null ? '–' : readableTime(value, timeZone)
+}
+
+/** A destructive action: a link to the page that says what it does, styled as a secondary action. */
+function ConfirmLink({ href, label }: { href: string; label: string }): JSX.Element {
+  return (
+    <a href={href} class="button button--small button--secondary" safe>
+      {label}
+    </a>
+  )
 }
 
 function PostButton({ action, label, csrfToken, warning = false }: { action: string; label: string; csrfToken: string; warning?: boolean }): JSX.Element {
@@ -62,8 +72,8 @@ export function AdminAccountsPage(props: {
               <td safe>{ROLE_NAMES[account.role]}</td>
               <td safe>{account.group ?? '–'}</td>
               <td>{account.active ? (account.secondFactorSet ? 'Active' : 'Active, second factor to set up') : 'Disabled'}</td>
-              <td safe>{date(account.createdAt)}</td>
-              <td safe>{date(account.lastLoginAt)}</td>
+              <td safe>{date(account.createdAt, props.view.page.timeZone)}</td>
+              <td safe>{date(account.lastLoginAt, props.view.page.timeZone)}</td>
               <td>
                 {account.isViewer ? (
                   'This is you'
@@ -72,13 +82,13 @@ export function AdminAccountsPage(props: {
                 ) : (
                   <>
                     {account.active ? (
-                      <PostButton action={`/staff/admin/accounts/${account.id}/disable`} label="Disable" csrfToken={csrfToken} warning />
+                      <ConfirmLink href={`/staff/admin/accounts/${account.id}/disable`} label="Disable" />
                     ) : (
                       <PostButton action={`/staff/admin/accounts/${account.id}/enable`} label="Enable" csrfToken={csrfToken} />
                     )}
-                    {account.active ? <PostButton action={`/staff/admin/accounts/${account.id}/reset-second-factor`} label="Reset second factor" csrfToken={csrfToken} /> : ''}
+                    {account.active ? <ConfirmLink href={`/staff/admin/accounts/${account.id}/reset-second-factor`} label="Reset second factor" /> : ''}
                     {account.active && account.role === 'investigator' ? (
-                      <PostButton action={`/staff/admin/accounts/${account.id}/remove-from-unit`} label="Remove from unit" csrfToken={csrfToken} warning />
+                      <ConfirmLink href={`/staff/admin/accounts/${account.id}/remove-from-unit`} label="Remove from unit" />
                     ) : (
                       ''
                     )}
@@ -239,7 +249,7 @@ export function AdminInvitationsPage(props: {
             <tr>
               <td safe>{ROLE_NAMES[invitation.role]}</td>
               <td safe>{invitation.group ?? '–'}</td>
-              <td safe>{date(invitation.createdAt)}</td>
+              <td safe>{date(invitation.createdAt, props.view.page.timeZone)}</td>
               <td>{invitation.state}</td>
               <td>
                 {invitation.state !== 'open' ? (

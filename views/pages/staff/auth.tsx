@@ -1,3 +1,4 @@
+import { readableTime } from '../../../rules/dates.ts'
 import { ROLE_NAMES, StaffLayout, type StaffView } from '../../staff/layout.tsx'
 import type { Role } from '../../../rules/enums.ts'
 
@@ -238,8 +239,8 @@ export function SecondFactorPage({ view, ticket, totpSecret, safeQrSvg }: { view
   )
 }
 
-function formatDate(date: Date | null): string {
-  return date === null ? 'never' : date.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'
+function formatDate(date: Date | null, timeZone: string): string {
+  return date === null ? 'never' : readableTime(date, timeZone)
 }
 
 export function AccountPage(props: {
@@ -270,9 +271,9 @@ export function AccountPage(props: {
       )}
       <dl class="summary">
         <dt>Created</dt>
-        <dd safe>{formatDate(createdAt)}</dd>
+        <dd safe>{formatDate(createdAt, view.page.timeZone)}</dd>
         <dt>Last sign-in</dt>
-        <dd safe>{formatDate(lastLoginAt)}</dd>
+        <dd safe>{formatDate(lastLoginAt, view.page.timeZone)}</dd>
         <dt>Recovery codes left</dt>
         <dd safe>{String(recoveryCodesLeft)}</dd>
         <dt>Signed in on</dt>

@@ -1,3 +1,4 @@
+import { readableDay } from '../../../rules/dates.ts'
 import { URGENCY_NAMES, type CaseKind, type CaseStatus, type RiskLevel, type Urgency } from '../../../rules/enums.ts'
 import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../rules/risk-checklist.ts'
 import { COUNT_CAP } from '../../../rules/queue.ts'
@@ -162,13 +163,13 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
                 <td>
                   <OwnerText item={item} />
                 </td>
-                <td safe>{item.createdOn}</td>
+                <td safe>{readableDay(item.createdOn)}</td>
                 <td>
                   <Clock clock={item.clock} />
                 </td>
                 <td safe>{String(item.messageCount)}</td>
                 <td safe>{String(item.evidenceCount)}</td>
-                <td safe>{item.lastActivityOn}</td>
+                <td safe>{readableDay(item.lastActivityOn)}</td>
               </tr>
             ))}
           </tbody>
@@ -228,7 +229,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
                   <a href={`/staff/cases/${item.id}`} safe>
                     {`Case ${item.reference}`}
                   </a>{' '}
-                  <UrgencyTag urgency={item.urgency} /> <span safe>{`received ${item.createdOn}; `}</span>
+                  <UrgencyTag urgency={item.urgency} /> <span safe>{`received ${readableDay(item.createdOn)}; `}</span>
                   <OwnerText item={item} />
                 </li>
               ))}
@@ -310,11 +311,20 @@ export function StatusPanel({ summary, csrfToken, message }: { summary: CaseSumm
   const choices = STATUS_ORDER.filter((status) => status !== 'new' && status !== summary.status)
   const action = `/staff/cases/${summary.id}/status`
   return (
-    <section id="case-status" class="panel" aria-labelledby="status-title" tabindex="-1" data-announce={message}>
+    <section
+      id="case-status"
+      class="panel"
+      aria-labelledby="status-title"
+      tabindex="-1"
+      data-announce={message}
+      hx-get={`/staff/cases/${summary.id}/status`}
+      hx-trigger="sd-replied from:body"
+      hx-swap="outerHTML"
+    >
       <h2 id="status-title">Status</h2>
       <p>
         Now: <strong data-status="" safe>{STATUS_NAMES[summary.status]}</strong>
-        {summary.statusChangedOn === null ? '' : <span safe>{` (since ${summary.statusChangedOn})`}</span>}. The person sees "received" while the case is new,
+        {summary.statusChangedOn === null ? '' : <span safe>{` (since ${readableDay(summary.statusChangedOn)})`}</span>}. The person sees "received" while the case is new,
         "in contact" until it is closed, then "closed".
       </p>
       <form method="post" action={action} hx-post={action} hx-target="#case-status" hx-swap="outerHTML" class="form form--inline">
@@ -466,7 +476,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
         ''
       ) : (
         <div class="notice" data-case-withdrawn="">
-          <h2 class="notice__title" safe>{`The person withdrew on ${summary.withdrawnOn}`}</h2>
+          <h2 class="notice__title" safe>{`The person withdrew on ${readableDay(summary.withdrawnOn)}`}</h2>
           <p>
             Their disclosure, their messages, your replies and their files were deleted from the portal, and their code no longer works: nothing
             you write can reach them here. The service's own record stays, because the case was assessed as high risk, referred to a MARAC or
@@ -478,7 +488,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
         <dt>Kind</dt>
         <dd safe>{KIND_NAMES[summary.kind]}</dd>
         <dt>Received</dt>
-        <dd safe>{summary.createdOn}</dd>
+        <dd safe>{readableDay(summary.createdOn)}</dd>
         <dt>First response</dt>
         <dd>
           <Clock clock={summary.clock} />
@@ -498,12 +508,12 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
         <dt>Risk level</dt>
         <dd data-risk-level="" data-level={summary.riskLevel ?? ''}>
           <RiskBand level={summary.riskLevel} />
-          {summary.triagedOn === null ? '' : <span safe>{` (assessed ${summary.triagedOn})`}</span>}
+          {summary.triagedOn === null ? '' : <span safe>{` (assessed ${readableDay(summary.triagedOn)})`}</span>}
         </dd>
         <dt>Messages and files</dt>
         <dd safe>{`${summary.messageCount} message${summary.messageCount === 1 ? '' : 's'}, ${summary.evidenceCount} file${summary.evidenceCount === 1 ? '' : 's'}`}</dd>
         <dt>Last activity</dt>
-        <dd safe>{summary.lastActivityOn}</dd>
+        <dd safe>{readableDay(summary.lastActivityOn)}</dd>
       </dl>
 
       <UnlockKeys />

@@ -1,3 +1,4 @@
+import { readableDay } from '../../../rules/dates.ts'
 import { ACTION_NAMES, NOTE_PROMPTS, STATUS_NAMES, TRACK_NAMES, type ReferralStatus, type StatusAction } from '../../../rules/referral-states.ts'
 import { StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
 import { Clock, FormErrors, Submit, type ClockView } from './cases.tsx'
@@ -90,7 +91,7 @@ export function InboxPage({ view, unit, items, targetDays }: { view: StaffView; 
                   </a>
                 </td>
                 <td safe>{TRACK_NAMES[item.track]}</td>
-                <td safe>{item.receivedOn}</td>
+                <td safe>{readableDay(item.receivedOn)}</td>
                 <td safe>{STATUS_NAMES[item.status]}</td>
                 <td>
                   <Iopc item={item} />
@@ -170,7 +171,7 @@ export function UnitReferralPage({ view, referral }: { view: StaffView; referral
         <dt>Track</dt>
         <dd safe>{TRACK_NAMES[referral.track]}</dd>
         <dt>Received</dt>
-        <dd safe>{referral.receivedOn}</dd>
+        <dd safe>{readableDay(referral.receivedOn)}</dd>
         <dt>State</dt>
         <dd data-referral-status={referral.status} safe>
           {STATUS_NAMES[referral.status]}

@@ -1,3 +1,4 @@
+import { readableTime } from '../../../rules/dates.ts'
 import type { Role } from '../../../rules/enums.ts'
 import { ROLE_NAMES, StaffLayout, UnlockKeys, type StaffView } from '../../staff/layout.tsx'
 import { cappedCount } from './cases.tsx'
@@ -101,7 +102,7 @@ export function StaffHomePage({ view, group, admin, cases = null, inbox = null }
             <dd>{admin.healthy ? 'answering' : 'not answering'}</dd>
             {(Object.keys(ROLE_NAMES) as Role[]).map((role) => (
               <>
-                <dt safe>{`Active ${ROLE_NAMES[role].toLowerCase()} accounts`}</dt>
+                <dt safe>{`Active accounts: ${ROLE_NAMES[role]}`}</dt>
                 <dd safe>{String(admin.counts[role])}</dd>
               </>
             ))}
@@ -124,9 +125,6 @@ export interface OpenInvitation {
   readonly expiresAt: Date
 }
 
-function date(value: Date): string {
-  return value.toISOString().slice(0, 16).replace('T', ' ')
-}
 
 function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: GroupSummary; member: MemberSummary; canGrant: boolean; canRemove: boolean; csrfToken: string }): JSX.Element {
   const hasAccess = member.generation !== null && member.generation === group.generation
@@ -162,18 +160,12 @@ function MemberRow({ group, member, canGrant, canRemove, csrfToken }: { group: G
         )}
         {canRemove && member.active && !member.isViewer ? (
           <>
-            <form method="post" action={`/staff/team/members/${member.id}/reset-second-factor`} class="inline-form">
-              <input type="hidden" name="_csrf" value={csrfToken} />
-              <button type="submit" class="button button--small">
-                Reset second factor
-              </button>
-            </form>
-            <form method="post" action={`/staff/team/members/${member.id}/remove`} class="inline-form">
-              <input type="hidden" name="_csrf" value={csrfToken} />
-              <button type="submit" class="button button--small button--warning">
-                Remove from the service
-              </button>
-            </form>
+            <a href={`/staff/team/members/${member.id}/reset-second-factor`} class="button button--small button--secondary">
+              Reset second factor
+            </a>{' '}
+            <a href={`/staff/team/members/${member.id}/remove`} class="button button--small button--secondary">
+              Remove from the service
+            </a>
           </>
         ) : (
           ''
@@ -239,9 +231,25 @@ export function TeamPage({
       )}
       {group.rotationRecommended ? <p class="notice notice--warning">A member has left: rotate the key so that what they may have kept stops working for new cases.</p> : ''}
       {canRotate ? (
-        <button type="button" class="button button--secondary" disabled data-rotate="" data-group={group.id} data-generation={String(group.generation)}>
-          Rotate the key
-        </button>
+        <>
+          <button type="button" class="button button--secondary" disabled data-rotate-ask="">
+            Rotate the key
+          </button>
+          <div class="panel" data-rotate-confirm="" tabindex="-1" hidden>
+            <h3>Rotate the team's key</h3>
+            <ul class="list">
+              <li>A new key is made for the team now, and passed to every member who holds the current one.</li>
+              <li>Anyone removed from the team does not get it: what they kept cannot open anything sent from now on.</li>
+              <li>Everything received before stays readable to the team. A rotation cannot be undone.</li>
+            </ul>
+            <button type="button" class="button button--warning" disabled data-rotate="" data-group={group.id} data-generation={String(group.generation)}>
+              Rotate the key now
+            </button>{' '}
+            <button type="button" class="button button--secondary" data-rotate-cancel="">
+              Go back without rotating
+            </button>
+          </div>
+        </>
       ) : (
         ''
       )}
@@ -317,8 +325,8 @@ export function TeamPage({
                   {invitations.map((invitation) => (
                     <tr>
                       <td safe>{ROLE_NAMES[invitation.role]}</td>
-                      <td safe>{date(invitation.createdAt)}</td>
-                      <td safe>{date(invitation.expiresAt)}</td>
+                      <td safe>{readableTime(invitation.createdAt, view.page.timeZone)}</td>
+                      <td safe>{readableTime(invitation.expiresAt, view.page.timeZone)}</td>
                       <td>
                         <form method="post" action={`/staff/team/invitations/${invitation.id}/revoke`} class="inline-form">
                           <input type="hidden" name="_csrf" value={csrfToken} />
