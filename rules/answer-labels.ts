@@ -45,6 +45,8 @@ export const ANSWER_LABELS: Readonly<Record<string, Readonly<Record<string, stri
   },
   perpetratorRank: {
     staff: 'Police staff, not an officer',
+    special_constable: 'Special constable',
+    pcso: 'PCSO (police community support officer)',
     not_sure: "I don't know",
   },
   perpetratorBorough: {
@@ -132,3 +134,9 @@ export function answerLabel(name: string, value: string): string {
   if (Object.hasOwn(PLACES, value)) return PLACES[value]!
   return value.replace(/_/g, ' ')
 }
+
+/**
+ * Roles the report offers beside the policy's ranks, and what the routing engine treats them as: a
+ * special constable holds the office of constable; a PCSO is police staff (grade not known).
+ */
+export const RANK_EQUIVALENTS: Readonly<Record<string, string>> = { special_constable: 'constable', pcso: 'staff' }

@@ -76,6 +76,8 @@ export interface Config {
   readonly serviceContact: ServiceContact | null
   /** The service's time zone (TIME_ZONE, default Europe/London): staff pages write exact times in it. */
   readonly timeZone: string
+  /** Alert emails to the IDVA service's team address (ALERT_SMTP_URL, ALERT_EMAIL_FROM, ALERT_EMAIL_TO, ALERT_EMAIL_MINUTES); null when off. */
+  readonly alertEmail: AlertEmailConfig | null
 }
 
 export class ConfigError extends Error {
@@ -277,6 +279,41 @@ function shortText(env: Env, name: string, most: number): string | null {
   return raw
 }
 
+/** Where and how often "something new is waiting" emails go. They never say what, or when exactly. */
+export interface AlertEmailConfig {
+  /** smtp:// or smtps://, with any credentials (never logged). */
+  readonly smtpUrl: string
+  readonly from: string
+  readonly to: readonly string[]
+  /** At most one email per this many minutes: its time says only that something arrived within them. */
+  readonly everyMinutes: number
+}
+
+const EMAIL = /^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/
+
+function alertEmail(env: Env): AlertEmailConfig | null {
+  const url = read(env, 'ALERT_SMTP_URL')
+  const from = read(env, 'ALERT_EMAIL_FROM')
+  const to = read(env, 'ALERT_EMAIL_TO')
+  if (url === undefined) {
+    if (from !== undefined || to !== undefined) throw new ConfigError('ALERT_SMTP_URL', 'is needed for ALERT_EMAIL_FROM and ALERT_EMAIL_TO: the mail server that sends the alerts')
+    return null
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError('ALERT_SMTP_URL', 'must be a mail server address such as smtps://user:password@mail.example.org:465')
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') throw new ConfigError('ALERT_SMTP_URL', 'must start with smtp:// or smtps://')
+  if (from === undefined || !EMAIL.test(from)) throw new ConfigError('ALERT_EMAIL_FROM', `must be the one address alerts come from (got ${show(from ?? '')})`)
+  const addresses = (to ?? '').split(',').map((address) => address.trim()).filter((address) => address !== '')
+  if (addresses.length === 0 || addresses.some((address) => !EMAIL.test(address))) {
+    throw new ConfigError('ALERT_EMAIL_TO', `must be the IDVA service's team address (or several, separated by commas) (got ${show(to ?? '')})`)
+  }
+  return Object.freeze({ smtpUrl: url, from, to: Object.freeze(addresses), everyMinutes: integer(env, 'ALERT_EMAIL_MINUTES', 30, 5, 1440) })
+}
+
 function timeZone(env: Env): string {
   const raw = read(env, 'TIME_ZONE') ?? 'Europe/London'
   if (!isTimeZone(raw)) throw new ConfigError('TIME_ZONE', `must be a time zone name such as Europe/London (got ${show(raw)})`)
@@ -369,5 +406,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serviceKeyFingerprint: serviceKeyFingerprint(env),
     serviceContact: serviceContact(env),
     timeZone: timeZone(env),
+    alertEmail: alertEmail(env),
   })
 }

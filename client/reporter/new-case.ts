@@ -115,6 +115,8 @@ export function showReceipt(form: HTMLElement, words: readonly string[]): void {
   form.replaceChildren()
   form.hidden = true
   for (const intro of document.querySelectorAll<HTMLElement>('[data-report-intro]')) intro.hidden = true
+  // The first heading on the screen is the receipt's, not the form's.
+  for (const title of document.querySelectorAll<HTMLElement>('[data-page-title]')) title.hidden = true
   const receipt = required<HTMLElement>(document, '[data-receipt]')
   required<HTMLElement>(receipt, '[data-case-code]').textContent = words.join(' ')
   const positions = twoPositions(words.length)
@@ -139,4 +141,5 @@ export function showReceipt(form: HTMLElement, words: readonly string[]): void {
   }
   receipt.hidden = false
   required<HTMLElement>(receipt, 'h2').focus()
+  window.scrollTo({ top: 0 })
 }

@@ -63,7 +63,10 @@ export async function startReport(): Promise<void> {
     stepElement(container!, current)!.hidden = true
     next.hidden = false
     current = step
+    // The introduction is read once: from step 2 on, each step starts at the top of the screen.
+    if (step > 1) for (const intro of document.querySelectorAll<HTMLElement>('[data-report-intro]')) intro.hidden = true
     next.querySelector<HTMLElement>('h2')?.focus()
+    window.scrollTo({ top: 0 })
   }
 
   async function submit(): Promise<void> {

@@ -40,6 +40,7 @@ import { Problem, required } from '../ui.ts'
 import { getJson, postJson, RequestRefused } from './http.ts'
 import { openUpdates, updateItems, type StoredUpdate } from './referral-updates.ts'
 import { readableDay } from '../../rules/dates.ts'
+import { RANK_EQUIVALENTS } from '../../rules/answer-labels.ts'
 
 type Track = 'criminal' | 'misconduct'
 const TRACKS: readonly Track[] = ['criminal', 'misconduct']
@@ -198,7 +199,8 @@ export function factsFromDisclosure(answers: Answers, policy: Policy, consent: R
   }
   const police = answer(answers, 'perpetratorPolice')
   const policeEmployee = police === 'this_force' || police === 'another_force' ? true : police === 'no' ? false : null
-  const rank = answer(answers, 'perpetratorRank')
+  const given = answer(answers, 'perpetratorRank')
+  const rank = given !== null && Object.hasOwn(RANK_EQUIVALENTS, given) ? RANK_EQUIVALENTS[given]! : given
   const knownRank = rank !== null && (rank === 'staff' || policy.ranks.includes(rank)) ? rank : null
   const grade = answer(answers, 'perpetratorStaffGrade')
   const incident = borough('incidentBorough')

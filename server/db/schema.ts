@@ -289,7 +289,14 @@ export interface CaseSessionsTable {
   created_on: Generated<string>
 }
 
+/** One row: the last arrival (a number from the `arrivals` sequence) an alert email told the team about. */
+export interface AlertStateTable {
+  id: Generated<number>
+  alerted: string | number | bigint
+}
+
 export interface Schema {
+  alert_state: AlertStateTable
   audit_log: AuditLogTable
   case_audit_log: CaseAuditLogTable
   rate_limit_counter: RateLimitCounterTable

@@ -1,3 +1,4 @@
+import { AlertMailer } from '../alerts/alert-mailer.ts'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
@@ -24,6 +25,8 @@ declare module 'fastify' {
     anchor: ServiceAnchor
     /** Reclaims the space of destroyed cases soon after (server/db/reclaim.ts). */
     reclaimer: Reclaimer
+    /** "Something new is waiting" emails to the IDVA service's team (server/alerts/alert-mailer.ts). */
+    alerts: AlertMailer
     /** The bank holidays of the service's region (BANK_HOLIDAYS), for every first-response clock. */
     bankHoliday: HolidayTest
   }
@@ -49,6 +52,10 @@ export default fp<AppContextOptions>(
     const reclaimer = new Reclaimer(database, app.log)
     app.decorate('reclaimer', reclaimer)
     app.addHook('onClose', async () => reclaimer.close())
+    const alerts = new AlertMailer(database, config.alertEmail, config.publicOrigin, app.log)
+    app.decorate('alerts', alerts)
+    app.addHook('onReady', async () => alerts.start())
+    app.addHook('onClose', async () => alerts.close())
     app.decorate('routingPolicy', routingPolicy)
     app.decorate('bankHoliday', bankHolidays(config.bankHolidays))
     app.decorate('config', config)

@@ -293,6 +293,38 @@ if (browser !== null) {
     await axe(t, page, '/return withdrawn')
   })
 
+  await t.test('on a 390 px phone: the introduction once, each step\'s question on the first screen, the receipt\'s heading first', async (t) => {
+    const page = await newPage()
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(`${origin}/report`)
+    await page.locator('[data-crypto-missing]').waitFor({ state: 'hidden' })
+    // Where the step's heading and its first question are on the screen (viewport pixels).
+    const positions = (step: number) =>
+      page.evaluate((n) => {
+        const section = document.querySelector(`[data-step="${n}"]`)!
+        const question = [...section.querySelectorAll<HTMLElement>('[data-step-fields] :is(legend, label)')].find((node) => !node.classList.contains('visually-hidden') && node.getBoundingClientRect().height > 0)!
+        return { heading: section.querySelector('h2')!.getBoundingClientRect().top, question: question.getBoundingClientRect().bottom }
+      }, step)
+    const first = await positions(1)
+    t.ok(first.question <= 844, `step 1: its first question is on the first screen (bottom at ${Math.round(first.question)} px)`)
+    t.ok(await page.locator('[data-private-window]').isVisible(), 'the private-window advice comes first')
+    await page.check('#abuseTypes-physical')
+    for (let step = 2; step <= 6; step++) {
+      await page.click(`[data-step="${step - 1}"] [data-step-next]`)
+      await stepVisible(page, step)
+      const at = await positions(step)
+      t.ok(at.heading < 300, `step ${step}: "Step ${step} of 6" near the top (${Math.round(at.heading)} px)`)
+      t.ok(at.question <= 844, `step ${step}: its first question on the first screen (${Math.round(at.question)} px)`)
+    }
+    t.notOk(await page.locator('[data-report-intro]').isVisible(), 'the introduction is shown once')
+    await page.click('[data-step="6"] [data-submit]')
+    await page.locator('[data-receipt]').waitFor({ state: 'visible', timeout: 60_000 })
+    t.notOk(await page.locator('[data-page-title]').isVisible(), 'the form\'s heading gives way')
+    const receiptTop = await page.evaluate(() => document.querySelector('#receipt-title')!.getBoundingClientRect().top)
+    t.ok(receiptTop < 300, `the receipt's heading is the first on the screen (${Math.round(receiptTop)} px)`)
+    t.ok(await page.locator('[data-case-code]').isVisible())
+  })
+
   t.test('no script error or CSP violation on any page, and no request left the portal', async (t) => {
     // The only expected console line: the 404 page's own status, from the axe run over it.
     t.same(watch.problems.filter((problem) => !/\/no-such-page: Failed to load resource: .* 404/.test(problem)), [])

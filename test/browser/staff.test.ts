@@ -7,7 +7,7 @@ import { seedAccount, seedGrant, seedUnit } from '../../scripts/lib/staff-fixtur
 import { issueSetupLink } from '../../server/features/staff/first-run.ts'
 import { base32 } from '../../server/features/staff/totp.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
-import { isolatedContext, launchChromium } from '../helpers/browser.ts'
+import { axe, isolatedContext, launchChromium, signIn } from '../helpers/browser.ts'
 import { base32Decode, codeAt } from '../helpers/staff.ts'
 
 /**
@@ -31,8 +31,8 @@ if (browser !== null) {
   const problems: string[] = []
   const offsiteRequests: string[][] = []
 
-  async function open(): Promise<{ context: BrowserContext; page: Page }> {
-    const { context, offsite } = await isolatedContext(browser!, origin)
+  async function open(options: { bypassCSP?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+    const { context, offsite } = await isolatedContext(browser!, origin, options)
     t.teardown(() => context.close())
     offsiteRequests.push(offsite.requests)
     const page = await context.newPage()
@@ -72,6 +72,8 @@ if (browser !== null) {
 
   const lead = await open()
   const idva = await open()
+  // Only for axe-core, which needs to be injected: the lead again, in a context without the CSP.
+  const checker = await open({ bypassCSP: true })
   let leadTotp: Buffer
   let idvaTotp: Buffer
 
@@ -217,6 +219,28 @@ if (browser !== null) {
     const idvaKeys = (await tabKeys(idva.page))!
     t.same(idvaKeys.group!.generations.map((entry) => entry.generation), [2, 1])
     t.same(idvaKeys.group!.generations[0]!.keys.encryption.privateKey, leadKeys.group!.generations[0]!.keys.encryption.privateKey)
+  })
+
+  await t.test('axe-core finds no WCAG 2.2 AA violation on the staff pages: team, rotation step, removal step, queue, account', async (t) => {
+    const { page } = checker
+    await signIn(page, origin, { username: 'lead', passphrase: LEAD_PASSPHRASE, totpSecret: leadTotp, step: 1 })
+    await page.goto(`${origin}/staff/team`)
+    await page.waitForSelector('button[data-rotate-ask]:not([disabled])')
+    await axe(t, page, '/staff/team')
+    await page.click('button[data-rotate-ask]')
+    await axe(t, page, '/staff/team with the rotation step open')
+    const member = await db.selectFrom('accounts').select('id').where('username', '=', 'idva.one').executeTakeFirstOrThrow()
+    await page.goto(`${origin}/staff/team/members/${member.id}/remove`)
+    t.match(await page.textContent('[data-confirm-action]'), /can no longer open the service's cases/)
+    await axe(t, page, 'the removal step')
+    await page.click('text=Go back without changing anything')
+    await page.waitForURL(`${origin}/staff/team`)
+    t.equal((await db.selectFrom('accounts').select('status').where('id', '=', member.id).executeTakeFirstOrThrow()).status, 'active', 'going back changes nothing')
+    await page.goto(`${origin}/staff/cases`)
+    await axe(t, page, '/staff/cases')
+    await page.goto(`${origin}/staff/account`)
+    t.match(await page.textContent('main'), /\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2}/, 'times as people read them')
+    await axe(t, page, '/staff/account')
   })
 
   await t.test('the IDVA signs out: the session ends and the tab holds nothing', async (t) => {

@@ -72,7 +72,8 @@ if (browser !== null) {
   async function nothingInjected(page: Page, what: string): Promise<void> {
     await page.waitForTimeout(1500)
     t.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined, `${what}: no payload's script ran`)
-    t.equal(await page.locator(`main :is(${SUSPICIOUS})`).count(), 0, `${what}: no element injected`)
+    // The case page's status panel is its own htmx element (it asks for itself again after a reply).
+    t.equal(await page.locator(`main :is(${SUSPICIOUS}):not(#case-status[hx-get$="/status"])`).count(), 0, `${what}: no element injected`)
   }
 
   await t.test('the investigator reads the hostile package as text, and nothing runs', async (t) => {

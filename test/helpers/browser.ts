@@ -56,12 +56,12 @@ export async function isolatedContext(browser: Browser, portalOrigin: string, op
 }
 
 /** Signs a seeded member in through the real login page (passphrase and authenticator code). */
-export async function signIn(page: Page, origin: string, member: { username: string; passphrase: string; totpSecret: Buffer }): Promise<void> {
+export async function signIn(page: Page, origin: string, member: { username: string; passphrase: string; totpSecret: Buffer; step?: number }): Promise<void> {
   await page.goto(`${origin}/staff/login`)
   await page.waitForSelector('[data-submit]:not([disabled])')
   await page.fill('#username', member.username)
   await page.fill('#passphrase', member.passphrase)
-  await page.fill('#code', codeAt(member.totpSecret))
+  await page.fill('#code', codeAt(member.totpSecret, member.step ?? 0))
   await page.click('[data-submit]')
   await page.waitForURL(`${origin}/staff`, { timeout: 60_000 })
 }

@@ -138,10 +138,23 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ BANK_HOLIDAYS: 'wales' }, 'BANK_HOLIDAYS', /england-and-wales, scotland/],
   [{ SERVICE_PHONE: 'call us' }, 'SERVICE_PHONE', /digits and spaces/],
   [{ TIME_ZONE: 'London' }, 'TIME_ZONE', /time zone name such as Europe\/London/],
+  [{ ALERT_EMAIL_TO: 'team@example.org' }, 'ALERT_SMTP_URL', /is needed for ALERT_EMAIL_FROM and ALERT_EMAIL_TO/],
+  [{ ALERT_SMTP_URL: 'https://mail.example.org', ALERT_EMAIL_FROM: 'a@example.org', ALERT_EMAIL_TO: 'b@example.org' }, 'ALERT_SMTP_URL', /smtp:\/\/ or smtps:\/\//],
+  [{ ALERT_SMTP_URL: 'smtps://mail.example.org', ALERT_EMAIL_TO: 'b@example.org' }, 'ALERT_EMAIL_FROM', /one address/],
+  [{ ALERT_SMTP_URL: 'smtps://mail.example.org', ALERT_EMAIL_FROM: 'a@example.org', ALERT_EMAIL_TO: 'team, b@example.org' }, 'ALERT_EMAIL_TO', /team address/],
+  [{ ALERT_SMTP_URL: 'smtps://mail.example.org', ALERT_EMAIL_FROM: 'a@example.org', ALERT_EMAIL_TO: 'b@example.org', ALERT_EMAIL_MINUTES: '1' }, 'ALERT_EMAIL_MINUTES', /from 5 to 1440/],
   [{ SERVICE_PHONE: '0300 123 4567', SERVICE_HOURS: '<b>always</b>' }, 'SERVICE_HOURS', /without < or >/],
   [{ SERVICE_HOURS: '9 to 5' }, 'SERVICE_HOURS', /needs SERVICE_PHONE/],
   [{ SERVICE_MEETING: 'x'.repeat(241) }, 'SERVICE_MEETING', /at most 240/],
 ]
+
+t.test('alert emails: off by default; on, the team addresses and the interval', async (t) => {
+  t.equal(loadConfig({}, cwd).alertEmail, null)
+  const alert = loadConfig({ ALERT_SMTP_URL: 'smtps://user:secret@mail.example.org:465', ALERT_EMAIL_FROM: 'portal@example.org', ALERT_EMAIL_TO: 'team@example.org, duty@example.org' }, cwd).alertEmail
+  t.same(alert, { smtpUrl: 'smtps://user:secret@mail.example.org:465', from: 'portal@example.org', to: ['team@example.org', 'duty@example.org'], everyMinutes: 30 })
+  const error = t.throws(() => loadConfig({ ALERT_SMTP_URL: 'smtps://user:secret@mail.example.org:465', ALERT_EMAIL_FROM: 'portal@example.org' }, cwd)) as ConfigError
+  t.notMatch(error.message, /secret/, 'the mail server\'s password is never repeated')
+})
 
 t.test('the IDVA service\'s phone line, hours and offer to meet: optional, checked, kept as written', async (t) => {
   t.equal(loadConfig({}, cwd).serviceContact, null, 'none by default: the pages show no phone line')

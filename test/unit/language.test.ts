@@ -75,7 +75,7 @@ const HARMFUL = [
 ]
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const SOURCES = ['views', 'client', 'server', 'crypto', 'scripts']
+const SOURCES = ['views', 'client', 'server', 'crypto', 'scripts', 'rules']
 
 function files(folder: string): string[] {
   return readdirSync(folder).flatMap((name) => {

@@ -39,13 +39,20 @@ export function ConsentException(): JSX.Element {
 }
 
 /** Said before the first button and at the top of /report: a shared device can give a visit away. */
-export function PrivateWindowAdvice(): JSX.Element {
+export function PrivateWindowAdvice({ short = false }: { short?: boolean }): JSX.Element {
   return (
     <div class="notice notice--compact" data-private-window="">
-      <p>
-        <strong>On a shared phone or computer?</strong> Open this site in a private or incognito window, so that it is not kept
-        in the browser's history. Most browsers open one with Ctrl+Shift+N (or Ctrl+Shift+P), or from the browser's menu.
-      </p>
+      {short ? (
+        <p>
+          <strong>On a shared phone or computer?</strong> Use a private or incognito window, so this site is not kept in the
+          browser's history.
+        </p>
+      ) : (
+        <p>
+          <strong>On a shared phone or computer?</strong> Open this site in a private or incognito window, so that it is not kept
+          in the browser's history. Most browsers open one with Ctrl+Shift+N (or Ctrl+Shift+P), or from the browser's menu.
+        </p>
+      )}
     </div>
   )
 }

@@ -124,7 +124,7 @@ export function GuidePage({ context, guides, guide }: { context: PageContext; gu
 export function AskPage({ context, service, guides, targetDays }: { context: PageContext; service: ServiceSummary | null; guides: readonly GuideSummary[]; targetDays: number }): JSX.Element {
   return (
     <Layout context={context} title="Ask an IDVA for advice" tabTitle="Ask for advice" page="managers-ask" servicePin={service?.fingerprint}>
-      <h1>Ask an IDVA for advice</h1>
+      <h1 data-page-title="">Ask an IDVA for advice</h1>
       {service === null ? (
         <NotOpenNotice />
       ) : (

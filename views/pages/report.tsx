@@ -183,7 +183,13 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
           <SelectAnswer
             name="perpetratorRank"
             label="Their rank (optional)"
-            options={[...choices.ranks.map((rank) => ({ value: rank, label: rankLabel(rank) })), { value: 'staff', label: 'Police staff, not an officer' }, DONT_KNOW]}
+            options={[
+              ...choices.ranks.map((rank) => ({ value: rank, label: rankLabel(rank) })),
+              { value: 'special_constable', label: 'Special constable' },
+              { value: 'pcso', label: 'PCSO (police community support officer)' },
+              { value: 'staff', label: 'Police staff, not an officer' },
+              DONT_KNOW,
+            ]}
           />
           {choices.staffGrades.length === 0 ? (
             ''
@@ -370,17 +376,17 @@ export function ReportStep({ step, choices }: { step: number; choices: ReportCho
 export function ReportPage({ context, service, firstReplyTargetDays, choices }: { context: PageContext; service: ServiceSummary | null; firstReplyTargetDays: number; choices: ReportChoices }): JSX.Element {
   return (
     <Layout context={context} title="Tell the IDVA service what is happening" tabTitle="Get in touch" page="report" servicePin={service?.fingerprint}>
-      <h1>Tell the IDVA service what is happening</h1>
+      <h1 data-page-title="">Tell the IDVA service what is happening</h1>
       {service === null ? (
         <NotOpenNotice />
       ) : (
         <>
-          <PrivateWindowAdvice />
+          {/* Shown once, before step 1: from step 2 on, each step's question is at the top of the screen. */}
           <div data-report-intro="">
-            <p class="lead">There are six short steps. You can skip any question, and you do not have to give your name.</p>
+            <PrivateWindowAdvice short />
             <p>
-              What you write is locked on this device before it is sent, so that only the IDVA service can read it. At the end
-              you will get a case code: with it you can come back, read replies and add more.
+              Six short steps. You can skip any question, and you do not have to give your name. What you write is locked on this
+              device so that only the IDVA service can read it.
             </p>
             <ServiceKey service={service} folded />
           </div>

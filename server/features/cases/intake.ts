@@ -8,7 +8,7 @@ import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
 import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
-import { caseTaken, claimUploads, insertCase, insertMessage } from './repository.ts'
+import { caseTaken, claimUploads, countArrival, insertCase, insertMessage } from './repository.ts'
 
 /**
  * A new case arriving, anonymously: a reporter's disclosure at /report, or a line manager's
@@ -83,6 +83,7 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
     await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
     if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
     await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
+    await countArrival(trx)
     await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
   })
 }

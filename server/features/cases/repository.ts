@@ -339,4 +339,10 @@ export async function touchCase(trx: Transaction<Schema>, caseId: string, files:
     .set((eb) => ({ message_count: eb('message_count', '+', 1), evidence_count: eb('evidence_count', '+', files), last_activity_on: sql<string>`current_date`, awaiting_reply: true }))
     .where('id', '=', caseId)
     .execute()
+  await countArrival(trx)
+}
+
+/** Something new for the IDVA service: counted for the alert email (server/alerts/alert-mailer.ts), nothing else kept. */
+export async function countArrival(trx: Transaction<Schema>): Promise<void> {
+  await sql`SELECT nextval('arrivals')`.execute(trx)
 }
