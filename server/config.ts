@@ -1,5 +1,6 @@
 import type { ServiceContact } from '../views/context.ts'
 import { isTimeZone } from '../rules/dates.ts'
+import type { RetentionPolicy } from '../rules/retention.ts'
 import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { BlockList, isIP } from 'node:net'
@@ -78,6 +79,8 @@ export interface Config {
   readonly timeZone: string
   /** Alert emails to the IDVA service's team address (ALERT_SMTP_URL, ALERT_EMAIL_FROM, ALERT_EMAIL_TO, ALERT_EMAIL_MINUTES); null when off. */
   readonly alertEmail: AlertEmailConfig | null
+  /** How long what the portal holds is kept (RETENTION_*, CODE_AFTER_CLOSE_DAYS; README, "Retention"). */
+  readonly retention: RetentionPolicy
 }
 
 export class ConfigError extends Error {
@@ -407,5 +410,15 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serviceContact: serviceContact(env),
     timeZone: timeZone(env),
     alertEmail: alertEmail(env),
+    retention: Object.freeze({
+      closedDisclosureDays: integer(env, 'RETENTION_CLOSED_DISCLOSURE_DAYS', 365, 1, 3650),
+      closedConsultationDays: integer(env, 'RETENTION_CLOSED_CONSULTATION_DAYS', 90, 1, 3650),
+      withdrawnRecordDays: integer(env, 'RETENTION_WITHDRAWN_RECORD_DAYS', 730, 1, 3650),
+      referralPackageDays: integer(env, 'RETENTION_REFERRAL_PACKAGE_DAYS', 365, 1, 3650),
+      codeAfterCloseDays: integer(env, 'CODE_AFTER_CLOSE_DAYS', 30, 0, 365),
+      warningDays: integer(env, 'RETENTION_WARNING_DAYS', 30, 1, 365),
+      everyHours: integer(env, 'RETENTION_EVERY_HOURS', 6, 1, 168),
+      automatic: read(env, 'RETENTION_JOB') === undefined ? true : flag(env, 'RETENTION_JOB'),
+    }),
   })
 }

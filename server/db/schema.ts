@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely'
+import type { HoldReason } from '../../rules/retention.ts'
 import type { CaseKind, CaseStatus, MessageKind, RecordKind, RiskLevel, Role, Urgency } from '../../rules/enums.ts'
 import type { ReferralAction, ReferralStatus } from '../../rules/referral-states.ts'
 
@@ -295,8 +296,25 @@ export interface AlertStateTable {
   alerted: string | number | bigint
 }
 
+/** A case the IDVA lead holds past its retention day (migration 0015). */
+export interface RetentionHoldsTable {
+  case_id: string
+  reason: HoldReason
+  placed_by: string | null
+  placed_on: Generated<string>
+}
+
+/** Which instance runs a scheduled job now, and until when. */
+export interface JobLeasesTable {
+  name: string
+  holder: string | null
+  until: Date | null
+}
+
 export interface Schema {
   alert_state: AlertStateTable
+  retention_holds: RetentionHoldsTable
+  job_leases: JobLeasesTable
   audit_log: AuditLogTable
   case_audit_log: CaseAuditLogTable
   rate_limit_counter: RateLimitCounterTable

@@ -1,3 +1,4 @@
+import { RetentionJob } from '../retention/job.ts'
 import { AlertMailer } from '../alerts/alert-mailer.ts'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
@@ -25,6 +26,8 @@ declare module 'fastify' {
     anchor: ServiceAnchor
     /** Reclaims the space of destroyed cases soon after (server/db/reclaim.ts). */
     reclaimer: Reclaimer
+    /** Destroys what has been kept long enough (server/retention/job.ts). */
+    retention: RetentionJob
     /** "Something new is waiting" emails to the IDVA service's team (server/alerts/alert-mailer.ts). */
     alerts: AlertMailer
     /** The bank holidays of the service's region (BANK_HOLIDAYS), for every first-response clock. */
@@ -52,6 +55,10 @@ export default fp<AppContextOptions>(
     const reclaimer = new Reclaimer(database, app.log)
     app.decorate('reclaimer', reclaimer)
     app.addHook('onClose', async () => reclaimer.close())
+    const retention = new RetentionJob(database, vault, config.retention, app.log, reclaimer)
+    app.decorate('retention', retention)
+    if (config.retention.automatic) app.addHook('onReady', async () => retention.start())
+    app.addHook('onClose', async () => retention.close())
     const alerts = new AlertMailer(database, config.alertEmail, config.publicOrigin, app.log)
     app.decorate('alerts', alerts)
     app.addHook('onReady', async () => alerts.start())

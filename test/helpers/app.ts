@@ -69,6 +69,8 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     LOG_LEVEL: 'info',
     SERVER_SECRET: TEST_SECRET,
     QUICK_EXIT_URL: 'https://www.bbc.co.uk/weather',
+    // Tests run the retention job when they mean to (app.retention.runOnce()), never on a timer.
+    RETENTION_JOB: 'false',
     ...(options.unpinned === true ? {} : { SERVICE_KEY_FINGERPRINT: await fingerprint(publicKeysOf(serviceKeys)) }),
     ...testDatabase.env,
     ...options.env,

@@ -138,6 +138,8 @@ const bad: Array<[Record<string, string>, string, RegExp]> = [
   [{ BANK_HOLIDAYS: 'wales' }, 'BANK_HOLIDAYS', /england-and-wales, scotland/],
   [{ SERVICE_PHONE: 'call us' }, 'SERVICE_PHONE', /digits and spaces/],
   [{ TIME_ZONE: 'London' }, 'TIME_ZONE', /time zone name such as Europe\/London/],
+  [{ RETENTION_CLOSED_DISCLOSURE_DAYS: '0' }, 'RETENTION_CLOSED_DISCLOSURE_DAYS', /from 1 to 3650/],
+  [{ RETENTION_JOB: 'sometimes' }, 'RETENTION_JOB', /true or false/],
   [{ ALERT_EMAIL_TO: 'team@example.org' }, 'ALERT_SMTP_URL', /is needed for ALERT_EMAIL_FROM and ALERT_EMAIL_TO/],
   [{ ALERT_SMTP_URL: 'https://mail.example.org', ALERT_EMAIL_FROM: 'a@example.org', ALERT_EMAIL_TO: 'b@example.org' }, 'ALERT_SMTP_URL', /smtp:\/\/ or smtps:\/\//],
   [{ ALERT_SMTP_URL: 'smtps://mail.example.org', ALERT_EMAIL_TO: 'b@example.org' }, 'ALERT_EMAIL_FROM', /one address/],

@@ -107,18 +107,26 @@ export async function withdrawCase(trx: Transaction<Schema>, vault: CaseVault, c
     .where('referrals.case_id', '=', caseId)
     .forUpdate('referrals')
     .execute()
-  for (const referral of referrals) {
-    const oldReferralKey = vault.unwrapReferralKey(referral.id, referral.wrapped)
-    const freshReferral = vault.newReferralKey(referral.id)
-    await trx.deleteFrom('referral_files').where('referral_id', '=', referral.id).execute()
-    await trx.updateTable('referrals').set({ envelope: null, content_removed_on: sql<string>`current_date` }).where('id', '=', referral.id).execute()
-    const updates = await trx.selectFrom('referral_updates').select(['id', 'seq', 'envelope']).where('referral_id', '=', referral.id).execute()
-    for (const update of updates) {
-      const label = referralLabel.update(referral.id, update.seq)
-      await trx.updateTable('referral_updates').set({ envelope: sealAtRest(freshReferral.key, label, openOrEmpty(oldReferralKey, label, update.envelope)) }).where('id', '=', update.id).execute()
-    }
-    await trx.deleteFrom('referral_keys').where('referral_id', '=', referral.id).execute()
-    await trx.insertInto('referral_keys').values({ referral_id: referral.id, wrapped: freshReferral.wrapped }).execute()
-  }
+  for (const referral of referrals) await removeReferralContent(trx, vault, referral)
   return { outcome: 'kept', kept }
+}
+
+/**
+ * A referral package's content leaves the portal (a withdrawal, or retention at the unit): the
+ * package and its copied files are deleted, the referral's state and the units' updates stay, moved
+ * to a new referral key, and the old key is destroyed, so earlier copies of the package stay sealed
+ * under a key that no longer exists. The caller has locked the referral and acts as the system.
+ */
+export async function removeReferralContent(trx: Transaction<Schema>, vault: CaseVault, referral: { readonly id: string; readonly wrapped: Buffer }): Promise<void> {
+  const oldReferralKey = vault.unwrapReferralKey(referral.id, referral.wrapped)
+  const freshReferral = vault.newReferralKey(referral.id)
+  await trx.deleteFrom('referral_files').where('referral_id', '=', referral.id).execute()
+  await trx.updateTable('referrals').set({ envelope: null, content_removed_on: sql<string>`current_date` }).where('id', '=', referral.id).execute()
+  const updates = await trx.selectFrom('referral_updates').select(['id', 'seq', 'envelope']).where('referral_id', '=', referral.id).execute()
+  for (const update of updates) {
+    const label = referralLabel.update(referral.id, update.seq)
+    await trx.updateTable('referral_updates').set({ envelope: sealAtRest(freshReferral.key, label, openOrEmpty(oldReferralKey, label, update.envelope)) }).where('id', '=', update.id).execute()
+  }
+  await trx.deleteFrom('referral_keys').where('referral_id', '=', referral.id).execute()
+  await trx.insertInto('referral_keys').values({ referral_id: referral.id, wrapped: freshReferral.wrapped }).execute()
 }

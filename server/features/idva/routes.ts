@@ -1,3 +1,5 @@
+import { addDays, destructionDue, HOLD_REASONS, type HoldReason } from '../../../rules/retention.ts'
+import { dueSoon } from '../../retention/job.ts'
 import { sql } from 'kysely'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { messageContext, recordContext, RECORD_ENVELOPE_KIND, RECORD_KINDS } from '../../../crypto/index.ts'
@@ -36,6 +38,8 @@ const RISK_FILTERS: readonly RiskFilter[] = ['any', 'none', 'standard', 'medium'
 const RISK_LEVELS: readonly RiskLevel[] = ['standard', 'medium', 'high']
 const NO_SUCH_CASE = 'There is no such case. It may have been withdrawn by the person who sent it, which deletes it.'
 const ACCESS = { access: { roles: IDVA_ROLES } }
+/** Cases due for destruction shown above the queue. */
+const DUE_SHOWN = 20
 
 type Params = { caseId: string }
 
@@ -144,6 +148,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       targets,
       urgent: fragment ? [] : await Promise.all((await urgentWaiting(db, URGENT_SHOWN)).map(itemOf)),
       caseloads: loads.map((row) => ({ username: row.username, open: row.open, me: row.accountId === request.staff!.accountId })),
+      dueSoon: fragment ? { rows: [], more: false, withinDays: retention.warningDays } : { ...(await dueSoon(db, retention, DUE_SHOWN)), withinDays: retention.warningDays },
     }
     if (request.headers['hx-request'] === 'true') return reply.html(QueueResults({ queue }))
     return reply.html(QueuePage({ view: staffView(app, request), queue }))
@@ -171,8 +176,52 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       owner,
       ownedByMe: found.owner_id === accountId,
       clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status, withdrawnOn: found.withdrawn_on }, day),
+      retention: await retentionOf(found, day),
     }
   }
+
+  const retention = app.config.retention
+  async function retentionOf(found: { id: string; kind: CaseKind; status: CaseStatus; status_changed_on: string | null; created_on: string; withdrawn_on: string | null }, day: string): Promise<CaseSummary['retention']> {
+    const due = destructionDue({ kind: found.kind, status: found.status, statusChangedOn: found.status_changed_on, createdOn: found.created_on, withdrawnOn: found.withdrawn_on }, retention)
+    const hold = await db
+      .selectFrom('retention_holds')
+      .leftJoin('accounts', 'accounts.id', 'retention_holds.placed_by')
+      .select(['retention_holds.reason', 'retention_holds.placed_on', 'accounts.username'])
+      .where('retention_holds.case_id', '=', found.id)
+      .executeTakeFirst()
+    return {
+      due,
+      soon: due !== null && due.on <= addDays(day, retention.warningDays),
+      hold: hold === undefined ? null : { reason: hold.reason, placedOn: hold.placed_on, placedBy: hold.username ?? 'a former member' },
+    }
+  }
+
+  /** The IDVA lead holds a case past its retention day, with one of the listed reasons; audited. */
+  app.post('/staff/cases/:caseId/hold', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    const reason = text(body(request.body), 'reason', { max: 40 }) as HoldReason
+    if (!HOLD_REASONS.includes(reason)) throw new HttpError(400, 'Choose a reason for the hold from the list.')
+    await db.transaction().execute(async (trx) => {
+      const found = await lockCase(trx, caseId)
+      if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      const placed = await trx.insertInto('retention_holds').values({ case_id: caseId, reason, placed_by: request.staff!.accountId }).onConflict((conflict) => conflict.doNothing()).returning('case_id').executeTakeFirst()
+      if (placed === undefined) throw new HttpError(409, 'This case is already held. Lift the hold first to give another reason.')
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: `case.retention_hold_placed.${reason}`, object: { type: 'case', id: caseId } })
+    })
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
+  })
+
+  app.post('/staff/cases/:caseId/hold/lift', { config: { access: { roles: ['idva_lead'] } } }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    await db.transaction().execute(async (trx) => {
+      const found = await lockCase(trx, caseId)
+      if (found === undefined) throw new HttpError(404, NO_SUCH_CASE)
+      const lifted = await trx.deleteFrom('retention_holds').where('case_id', '=', caseId).returning('case_id').executeTakeFirst()
+      if (lifted === undefined) throw new HttpError(409, 'This case is not held.')
+      await recordAudit(trx, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.retention_hold_lifted', object: { type: 'case', id: caseId } })
+    })
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
+  })
 
   // The routing step's lists come from the policy (the engine itself runs in the IDVA's browser).
   const policy = app.routingPolicy

@@ -1,3 +1,5 @@
+import { codeStillOpens } from '../../../rules/retention.ts'
+import { today } from '../idva/repository.ts'
 import type { FastifyPluginAsync } from 'fastify'
 import { sql } from 'kysely'
 import { verifyCaseLogin } from '../../../crypto/index.ts'
@@ -25,7 +27,7 @@ import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, ins
  * A code that finds no case gets the same answer whether it never existed or was withdrawn.
  */
 
-const UNKNOWN_CODE = 'We could not find a case with that code. Check each word against where you noted it. If the case was withdrawn, it no longer exists.'
+const UNKNOWN_CODE = 'We could not find a case with that code. Check each word against where you noted it. A case that was withdrawn, or closed some time ago, no longer opens.'
 
 /** What a reporter sees of the workflow: three plain states. */
 export function reporterStatus(status: string): 'received' | 'in_contact' | 'closed' {
@@ -68,6 +70,9 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     if (found === undefined || !(await verifyCaseLogin(found.authPublic, lookupId, challenge, signature))) {
       throw new HttpError(404, UNKNOWN_CODE)
     }
+    // A closed case opens for CODE_AFTER_CLOSE_DAYS (to read the last reply), then answers as if it were gone.
+    const facts = { kind: found.kind, status: found.status, statusChangedOn: found.status_changed_on, createdOn: found.created_on, withdrawnOn: found.withdrawn_on }
+    if (!codeStillOpens(facts, app.config.retention, await today(db))) throw new HttpError(404, UNKNOWN_CODE)
     const csrfToken = await app.startCaseSession(reply, found.id)
     await recordAudit(db, { actor: { type: 'case', id: found.id }, action: 'case.opened_by_reporter', object: { type: 'case', id: found.id } })
     return reply.send({ csrfToken })

@@ -1,3 +1,4 @@
+import { HOLD_REASON_NAMES, HOLD_REASONS, RETENTION_RULE_NAMES, type HoldReason, type RetentionRule } from '../../../rules/retention.ts'
 import { readableDay } from '../../../rules/dates.ts'
 import { URGENCY_NAMES, type CaseKind, type CaseStatus, type RiskLevel, type Urgency } from '../../../rules/enums.ts'
 import { RISK_LEVEL_NAMES, RISK_QUESTIONS, HIGH_RISK_YES, MEDIUM_RISK_YES, MARAC_INCIDENTS } from '../../../rules/risk-checklist.ts'
@@ -70,6 +71,17 @@ export interface QueueView {
   readonly urgent: readonly QueueItem[]
   /** Open cases per IDVA of the service. */
   readonly caseloads: readonly { readonly username: string; readonly open: number; readonly me: boolean }[]
+  /** Cases due for destruction within the warning window, soonest first (retention). */
+  readonly dueSoon: { readonly rows: readonly DueItem[]; readonly more: boolean; readonly withinDays: number }
+}
+
+/** A case the retention job will destroy soon (rules/retention.ts). */
+export interface DueItem {
+  readonly id: string
+  readonly kind: CaseKind
+  readonly rule: RetentionRule
+  readonly on: string
+  readonly held: boolean
 }
 
 /** A short reference to read out or compare: the first eight characters of the case id. */
@@ -237,6 +249,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
           </>
         )}
       </section>
+      <DueSoonList due={queue.dueSoon} />
       {queue.caseloads.length === 0 ? (
         ''
       ) : (
@@ -304,6 +317,12 @@ export interface CaseSummary extends QueueItem {
   readonly firstReplyOn: string | null
   readonly triagedOn: string | null
   readonly statusChangedOn: string | null
+  /** When retention destroys it, whether that is within the warning window, and any hold. */
+  readonly retention: {
+    readonly due: { readonly rule: RetentionRule; readonly on: string } | null
+    readonly soon: boolean
+    readonly hold: { readonly reason: HoldReason; readonly placedOn: string; readonly placedBy: string } | null
+  }
 }
 
 /** The status and its change form: swapped in place by htmx after a change. */
@@ -567,6 +586,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
       <p class="visually-hidden" role="status" data-announcer=""></p>
       <StatusPanel summary={summary} csrfToken={csrfToken} />
       <OwnerPanel summary={summary} owners={owners} csrfToken={csrfToken} />
+      <RetentionPanel summary={summary} csrfToken={csrfToken} isLead={view.staff?.role === 'idva_lead'} />
 
       <div data-case-records="" hidden>
         {summary.kind === 'consultation' ? (
@@ -688,5 +708,93 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
         </section>
       </div>
     </StaffLayout>
+  )
+}
+
+/** Above the queue: what the retention job will destroy within the warning window, so a hold can be asked for in time. */
+function DueSoonList({ due }: { due: QueueView['dueSoon'] }): JSX.Element {
+  if (due.rows.length === 0) return <></>
+  return (
+    <section class="panel" aria-labelledby="due-title" data-due-list="">
+      <h2 id="due-title" safe>{`Due to be destroyed within ${due.withinDays} days`}</h2>
+      <p class="hint">
+        Under the retention policy. The IDVA lead can hold a case (an investigation, a court order) from its page.
+      </p>
+      <ul class="list">
+        {due.rows.map((item) => (
+          <li data-due-case={item.id}>
+            <a href={`/staff/cases/${item.id}`} safe>
+              {`Case ${caseReference(item.id)}`}
+            </a>{' '}
+            <span safe>{`${RETENTION_RULE_NAMES[item.rule]}, due ${readableDay(item.on)}`}</span>
+            {item.held ? (
+              <>
+                {' '}
+                <strong class="tag" data-held="">
+                  Held
+                </strong>
+              </>
+            ) : (
+              ''
+            )}
+          </li>
+        ))}
+      </ul>
+      {due.more ? <p class="hint">More are due: the soonest are listed.</p> : ''}
+    </section>
+  )
+}
+
+/** The case's retention: when it is due, whether it is held, and for the IDVA lead, hold or lift. */
+export function RetentionPanel({ summary, csrfToken, isLead }: { summary: CaseSummary; csrfToken: string; isLead: boolean }): JSX.Element {
+  const retention = summary.retention
+  if (retention.due === null && retention.hold === null) return <></>
+  return (
+    <section class={retention.soon && retention.hold === null ? 'panel panel--warning' : 'panel'} aria-labelledby="retention-title" data-retention-panel="">
+      <h2 id="retention-title">Retention</h2>
+      {retention.due === null ? (
+        ''
+      ) : (
+        <p data-due-on={retention.due.on} safe>
+          {`Due to be destroyed on ${readableDay(retention.due.on)} (${RETENTION_RULE_NAMES[retention.due.rule]}): everything in it goes, and only the audit log keeps that it existed.`}
+        </p>
+      )}
+      {retention.hold === null ? (
+        isLead ? (
+          <form method="post" action={`/staff/cases/${summary.id}/hold`} class="form form--inline">
+            <input type="hidden" name="_csrf" value={csrfToken} />
+            <label for="hold-reason">Hold it, because</label>
+            <select id="hold-reason" name="reason">
+              {HOLD_REASONS.map((reason) => (
+                <option value={reason} safe>
+                  {HOLD_REASON_NAMES[reason]}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="button button--secondary" data-hold="">
+              Hold this case
+            </button>
+          </form>
+        ) : (
+          <p class="hint">The IDVA lead can hold it past this day, for example during an investigation or a court order.</p>
+        )
+      ) : (
+        <>
+          <p data-held="" safe>
+            {`Held since ${readableDay(retention.hold.placedOn)} by ${retention.hold.placedBy}: ${HOLD_REASON_NAMES[retention.hold.reason]}. It is not destroyed while held.`}
+          </p>
+          {isLead ? (
+            <form method="post" action={`/staff/cases/${summary.id}/hold/lift`} class="form form--inline">
+              <input type="hidden" name="_csrf" value={csrfToken} />
+              <button type="submit" class="button button--secondary" data-lift-hold="">
+                Lift the hold
+              </button>
+            </form>
+          ) : (
+            ''
+          )}
+        </>
+      )}
+    </section>
   )
 }
