@@ -27,6 +27,7 @@ import staffAdminRoutes from './features/staff/admin-routes.ts'
 import staffAuthRoutes from './features/staff/auth-routes.ts'
 import staffTeamRoutes from './features/staff/team-routes.ts'
 import idvaRoutes from './features/idva/routes.ts'
+import figuresRoutes from './features/figures/routes.ts'
 import referralRoutes from './features/referrals/routes.ts'
 import unitRoutes from './features/units/routes.ts'
 
@@ -113,6 +114,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(staffTeamRoutes)
   await app.register(staffAdminRoutes)
   await app.register(idvaRoutes)
+  await app.register(figuresRoutes)
   await app.register(referralRoutes)
   await app.register(unitRoutes)
   return app

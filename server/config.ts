@@ -79,6 +79,8 @@ export interface Config {
   readonly timeZone: string
   /** Alert emails to the IDVA service's team address (ALERT_SMTP_URL, ALERT_EMAIL_FROM, ALERT_EMAIL_TO, ALERT_EMAIL_MINUTES); null when off. */
   readonly alertEmail: AlertEmailConfig | null
+  /** Counts below this show as "fewer than N" in the figures (FIGURES_MINIMUM, default 5). */
+  readonly figuresMinimum: number
   /** How long what the portal holds is kept (RETENTION_*, CODE_AFTER_CLOSE_DAYS; README, "Retention"). */
   readonly retention: RetentionPolicy
 }
@@ -410,6 +412,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serviceContact: serviceContact(env),
     timeZone: timeZone(env),
     alertEmail: alertEmail(env),
+    figuresMinimum: integer(env, 'FIGURES_MINIMUM', 5, 2, 100),
     retention: Object.freeze({
       closedDisclosureDays: integer(env, 'RETENTION_CLOSED_DISCLOSURE_DAYS', 365, 1, 3650),
       closedConsultationDays: integer(env, 'RETENTION_CLOSED_CONSULTATION_DAYS', 90, 1, 3650),

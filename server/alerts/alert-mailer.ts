@@ -1,3 +1,4 @@
+import { SingleRun } from '../single-run.ts'
 import { sql } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
 import { createTransport, type Transporter } from 'nodemailer'
@@ -20,7 +21,7 @@ export type AlertRun = 'off' | 'nothing new' | 'sent' | 'failed'
 export class AlertMailer {
   readonly #transport: Transporter | null
   #timer: NodeJS.Timeout | undefined
-  #running: Promise<AlertRun> | undefined
+  readonly #single = new SingleRun(() => this.#run())
 
   constructor(
     private readonly database: Database,
@@ -40,14 +41,8 @@ export class AlertMailer {
   }
 
   /** One run: emails if anything arrived since the last email. One run at a time per instance. */
-  async runOnce(): Promise<AlertRun> {
-    if (this.#running !== undefined) return this.#running
-    this.#running = this.#run()
-    try {
-      return await this.#running
-    } finally {
-      this.#running = undefined
-    }
+  runOnce(): Promise<AlertRun> {
+    return this.#single.run()
   }
 
   async #run(): Promise<AlertRun> {
@@ -90,7 +85,7 @@ export class AlertMailer {
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
-    await this.#running
+    await this.#single.settled()
     this.#transport?.close()
   }
 }

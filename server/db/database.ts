@@ -349,3 +349,19 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   if (config.databaseUrl !== null) return openPostgres({ ...config, databaseUrl: config.databaseUrl }, logger)
   return openEmbedded(config, logger)
 }
+
+/**
+ * The embedded database opened directly (not served), for the backup and restore scripts: the
+ * portal must not be running on it (the lock says so if it is). Its one user is a superuser.
+ */
+export async function withEmbeddedPglite<T>(dataDir: string, work: (pglite: PGlite) => Promise<T>): Promise<T> {
+  const release = await acquireLock(dataDir)
+  let pglite: PGlite | undefined
+  try {
+    pglite = await PGlite.create(join(dataDir, 'pgdata'))
+    return await work(pglite)
+  } finally {
+    await pglite?.close().catch(() => undefined)
+    release()
+  }
+}

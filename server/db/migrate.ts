@@ -1,5 +1,5 @@
 import { FileMigrationProvider, Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely'
-import { promises as fs } from 'node:fs'
+import { promises as fs, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { StartupError } from '../errors.ts'
 
@@ -71,4 +71,12 @@ export async function migrateDown(db: Kysely<any>): Promise<string | null> {
   const { error, results } = await createMigrator(db).migrateDown()
   if (error !== undefined) throw failure(results, error, 'reverted')
   return results?.find((result) => result.status === 'Success')?.migrationName ?? null
+}
+
+/** The migrations this version of the portal has, in order (for checking a backup was taken at the same version). */
+export function migrationNames(): string[] {
+  return readdirSync(MIGRATIONS_FOLDER)
+    .filter((name) => /\.(ts|js)$/.test(name) && !name.endsWith('.d.ts'))
+    .map((name) => name.replace(/\.(ts|js)$/, ''))
+    .sort()
 }

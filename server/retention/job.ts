@@ -1,3 +1,4 @@
+import { SingleRun } from '../single-run.ts'
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
@@ -45,7 +46,7 @@ const BATCH = 200
 export class RetentionJob {
   #timer: NodeJS.Timeout | undefined
   #first: NodeJS.Timeout | undefined
-  #running: Promise<RetentionReport> | undefined
+  readonly #single = new SingleRun(() => this.#run())
 
   constructor(
     private readonly database: Database,
@@ -65,14 +66,8 @@ export class RetentionJob {
     this.#timer.unref()
   }
 
-  async runOnce(): Promise<RetentionReport> {
-    if (this.#running !== undefined) return this.#running
-    this.#running = this.#run()
-    try {
-      return await this.#running
-    } finally {
-      this.#running = undefined
-    }
+  runOnce(): Promise<RetentionReport> {
+    return this.#single.run()
   }
 
   async #run(): Promise<RetentionReport> {
@@ -128,7 +123,7 @@ export class RetentionJob {
     if (this.#first !== undefined) clearTimeout(this.#first)
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#first = this.#timer = undefined
-    await this.#running?.catch(() => undefined)
+    await this.#single.settled()
   }
 }
 

@@ -221,7 +221,7 @@ if (browser !== null) {
     t.same(idvaKeys.group!.generations[0]!.keys.encryption.privateKey, leadKeys.group!.generations[0]!.keys.encryption.privateKey)
   })
 
-  await t.test('axe-core finds no WCAG 2.2 AA violation on the staff pages: team, rotation step, removal step, queue, account', async (t) => {
+  await t.test('axe-core finds no WCAG 2.2 AA violation on the staff pages: team, rotation step, removal step, queue, figures, account', async (t) => {
     const { page } = checker
     await signIn(page, origin, { username: 'lead', passphrase: LEAD_PASSPHRASE, totpSecret: leadTotp, step: 1 })
     await page.goto(`${origin}/staff/team`)
@@ -238,6 +238,9 @@ if (browser !== null) {
     t.equal((await db.selectFrom('accounts').select('status').where('id', '=', member.id).executeTakeFirstOrThrow()).status, 'active', 'going back changes nothing')
     await page.goto(`${origin}/staff/cases`)
     await axe(t, page, '/staff/cases')
+    await page.goto(`${origin}/staff/figures`)
+    t.equal(await page.locator('svg.chart[role="img"]').count() >= 5, true, 'the figures are drawn as charts')
+    await axe(t, page, '/staff/figures')
     await page.goto(`${origin}/staff/account`)
     t.match(await page.textContent('main'), /\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2}/, 'times as people read them')
     await axe(t, page, '/staff/account')

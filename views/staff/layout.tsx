@@ -30,8 +30,9 @@ function Nav({ view }: { view: StaffView }): JSX.Element {
   if (staff === null || staff.stage !== 'full') return ''
   const links: [string, string][] = [['/staff', 'Home']]
   if (staff.role === 'idva_lead' || staff.role === 'idva') links.push(['/staff/cases', 'Cases'], ['/staff/team', 'Team and keys'])
+  if (staff.role === 'idva_lead') links.push(['/staff/figures', 'Figures'])
   if (staff.role === 'investigator') links.push(['/staff/inbox', 'Referrals'], ['/staff/unit', 'Unit and keys'])
-  if (staff.role === 'admin') links.push(['/staff/admin/accounts', 'Accounts'], ['/staff/admin/units', 'Units'], ['/staff/admin/invitations', 'Invitations'])
+  if (staff.role === 'admin') links.push(['/staff/admin/accounts', 'Accounts'], ['/staff/admin/units', 'Units'], ['/staff/admin/invitations', 'Invitations'], ['/staff/figures', 'Figures'])
   links.push(['/staff/account', 'Your account'])
   return (
     <nav class="staff-nav" aria-label="Staff">
