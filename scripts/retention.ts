@@ -6,7 +6,8 @@
  * RETENTION_EVERY_HOURS unless RETENTION_JOB=false (then run this from cron). Safe beside running
  * servers: one run at a time holds the job's lease, and a run that finds it held does nothing.
  *
- * Exit codes: 0 done (or another instance was running it), 1 the job could not run, 2 bad usage.
+ * Exit codes: 0 done (or another instance was running it), 1 the job could not run or an item could not
+ * be destroyed (the log says why; the next run tries again), 2 bad usage.
  */
 import { sql } from 'kysely'
 import { RetentionJob } from '../server/retention/job.ts'
@@ -32,7 +33,8 @@ await withDatabase(async (database, loaded, logger) => {
     ...Object.entries(report.destroyed).map(([rule, count]) => `${RETENTION_RULE_NAMES[rule as keyof typeof RETENTION_RULE_NAMES]}: ${count} destroyed`),
     `referral packages at units: ${report.referralPackages} removed`,
     `past their day but held by the IDVA lead: ${report.held}`,
+    ...(report.failed > 0 ? [`could not be destroyed this time (see the log): ${report.failed}`] : []),
   ]
   process.stdout.write(`Retention job ran.\n${lines.map((line) => `  ${line}\n`).join('')}`)
-  return 0
+  return report.failed > 0 ? 1 : 0
 })

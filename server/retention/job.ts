@@ -37,6 +37,8 @@ export interface RetentionReport {
   readonly referralPackages: number
   /** Cases past their day but held by the IDVA lead. */
   readonly held: number
+  /** Items that could not be destroyed this time (logged; tried again at the next run). */
+  readonly failed: number
 }
 
 const FINAL_REFERRAL_STATES = ['closed', 'no_further_action', 'transferred', 'returned'] as const
@@ -47,6 +49,7 @@ export class RetentionJob {
   #timer: NodeJS.Timeout | undefined
   #first: NodeJS.Timeout | undefined
   readonly #single = new SingleRun(() => this.#run())
+  #failures = 0
 
   constructor(
     private readonly database: Database,
@@ -73,9 +76,10 @@ export class RetentionJob {
   async #run(): Promise<RetentionReport> {
     const db = this.database.db
     const holder = randomUUID()
+    this.#failures = 0
     const destroyed: Record<RetentionRule, number> = { closed_disclosure: 0, closed_consultation: 0, withdrawn_record: 0 }
     const claimed = await sql`UPDATE job_leases SET holder = ${holder}, until = now() + make_interval(mins => ${LEASE_MINUTES}) WHERE name = 'retention' AND (until IS NULL OR until < now())`.execute(db)
-    if (claimed.numAffectedRows !== 1n) return { ran: false, destroyed, referralPackages: 0, held: 0 }
+    if (claimed.numAffectedRows !== 1n) return { ran: false, destroyed, referralPackages: 0, held: 0, failed: 0 }
     let referralPackages = 0
     let held = 0
     try {
@@ -83,7 +87,7 @@ export class RetentionJob {
         const due = await this.#withSystem(db, (trx) => dueCases(trx, this.policy, BATCH))
         let done = 0
         for (const id of due) {
-          const rule = await this.#withSystem(db, (trx) => destroyCase(trx, this.policy, id))
+          const rule = await this.#withSystem(db, (trx) => destroyCase(trx, this.policy, id)).catch((error: unknown) => this.#failed(error))
           if (rule !== null) {
             destroyed[rule] += 1
             done += 1
@@ -95,7 +99,7 @@ export class RetentionJob {
         const packages = await this.#withSystem(db, (trx) => duePackages(trx, this.policy, BATCH))
         let done = 0
         for (const id of packages) {
-          if (await this.#withSystem(db, (trx) => destroyPackage(trx, this.vault, this.policy, id))) {
+          if (await this.#withSystem(db, (trx) => destroyPackage(trx, this.vault, this.policy, id)).catch((error: unknown) => this.#failed(error) ?? false)) {
             referralPackages += 1
             done += 1
           }
@@ -108,8 +112,15 @@ export class RetentionJob {
     }
     const total = destroyed.closed_disclosure + destroyed.closed_consultation + destroyed.withdrawn_record + referralPackages
     if (total > 0) this.reclaimer?.schedule()
-    this.logger.info({ retention: { ...destroyed, referralPackages, held } }, 'retention job ran')
-    return { ran: true, destroyed, referralPackages, held }
+    this.logger.info({ retention: { ...destroyed, referralPackages, held, failed: this.#failures } }, 'retention job ran')
+    return { ran: true, destroyed, referralPackages, held, failed: this.#failures }
+  }
+
+  /** One item could not be destroyed: the rest go on, and it is tried again at the next run. */
+  #failed(error: unknown): null {
+    this.#failures += 1
+    this.logger.error({ retention: 'item_failed', code: (error as { code?: string }).code ?? 'error' }, 'retention could not destroy one item; it will try again at the next run')
+    return null
   }
 
   #withSystem<T>(db: Kysely<Schema>, work: (trx: Transaction<Schema>) => Promise<T>): Promise<T> {

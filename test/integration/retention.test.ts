@@ -154,3 +154,25 @@ t.test('a unit\'s package content goes after its own period; the referral\'s sta
   t.equal((await db.selectFrom('cases').select('id').where('id', '=', caseId).executeTakeFirst())?.id, caseId, 'the case is still open, and stays')
   t.ok((await db.selectFrom('audit_log').select('action').where('object_id', '=', pkg.referralId).where('action', '=', 'retention.referral_package_destroyed').executeTakeFirst()) !== undefined)
 })
+
+t.test('an item that cannot be destroyed does not stop the others, and is tried again', async (t) => {
+  const stuck = await fullCase()
+  const next = await fullCase()
+  await closedDaysAgo(stuck.caseId, 400)
+  await closedDaysAgo(next.caseId, 400)
+  // A fault the job did not cause: this one case cannot be deleted for now.
+  await app.database.asOwner(async (owner) => {
+    await sql`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.id = ${sql.lit(stuck.caseId)} THEN RAISE EXCEPTION 'held by a fault'; END IF; RETURN OLD; END $$`.execute(owner)
+    await sql`CREATE TRIGGER refuse_one BEFORE DELETE ON cases FOR EACH ROW EXECUTE FUNCTION refuse_one()`.execute(owner)
+  })
+  const report = await app.retention.runOnce()
+  t.equal(report.failed, 1, 'the stuck case is counted as failed')
+  t.equal(report.destroyed.closed_disclosure, 1, 'the other is destroyed')
+  t.same(await traces(next.caseId), [])
+  await app.database.asOwner(async (owner) => {
+    await sql`DROP TRIGGER refuse_one ON cases`.execute(owner)
+    await sql`DROP FUNCTION refuse_one()`.execute(owner)
+  })
+  const again = await app.retention.runOnce()
+  t.same([again.failed, again.destroyed.closed_disclosure], [0, 1], 'and it goes at the next run')
+})
