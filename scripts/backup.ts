@@ -12,12 +12,10 @@
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig, type Config } from '../server/config.ts'
 import { StartupError } from '../server/errors.ts'
 import { createLogger } from '../server/logger.ts'
-import { withPersistentSecret } from '../server/server-secret.ts'
 import { takeBackup } from '../server/backup/backup.ts'
-import { fail } from './cli.ts'
+import { fail, scriptConfig } from './cli.ts'
 
 let out: string
 let keysOut: string
@@ -30,14 +28,7 @@ try {
   fail(`backup: ${(error as Error).message}`, 2)
 }
 
-let config: Config
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
-  throw error
-}
-if (config.databaseUrl === null) config = withPersistentSecret(config)
+const config = scriptConfig()
 const logger = createLogger('warn', process.stderr)
 try {
   const result = await takeBackup(config, logger, out, keysOut)

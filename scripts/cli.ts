@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type Config } from '../server/config.ts'
 import { openDatabase, type Database } from '../server/db/database.ts'
 import { StartupError } from '../server/errors.ts'
 import { createLogger, type Logger } from '../server/logger.ts'
+import { withPersistentSecret } from '../server/server-secret.ts'
 
 /**
  * Shared start for operator scripts: the same configuration and database as the server, one-line
@@ -34,6 +35,21 @@ export async function withDatabase(work: (database: Database, config: Config, lo
   }
   await database.close()
   process.exit(code)
+}
+
+/**
+ * The configuration for a script that opens the database itself (backup, restore): as the server
+ * reads it, with the embedded database's persistent secret; a bad value exits 2 with one line.
+ */
+export function scriptConfig(): Config {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
+    throw error
+  }
+  return config.databaseUrl === null ? withPersistentSecret(config) : config
 }
 
 export function fail(message: string, code: number): never {

@@ -10,12 +10,10 @@
  */
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
-import { ConfigError, loadConfig, type Config } from '../server/config.ts'
 import { StartupError } from '../server/errors.ts'
 import { createLogger } from '../server/logger.ts'
-import { withPersistentSecret } from '../server/server-secret.ts'
 import { restoreBackup } from '../server/backup/backup.ts'
-import { fail } from './cli.ts'
+import { fail, scriptConfig } from './cli.ts'
 
 let from: string
 let keys: string | null
@@ -28,14 +26,7 @@ try {
   fail(`restore: ${(error as Error).message}`, 2)
 }
 
-let config: Config
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
-  throw error
-}
-if (config.databaseUrl === null) config = withPersistentSecret(config)
+const config = scriptConfig()
 const logger = createLogger('warn', process.stderr)
 try {
   const result = await restoreBackup(config, logger, from, keys)

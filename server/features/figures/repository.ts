@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely'
 import type { Schema } from '../../db/schema.ts'
 import { withActor } from '../../db/actor.ts'
-import { median, suppressRow, type Shown } from '../../../rules/figures.ts'
+import { median, suppressRow } from '../../../rules/figures.ts'
+import type { FiguresView, FigureTableView } from '../../../views/pages/staff/figures.tsx'
 import { workingDaysBetween, type HolidayTest } from '../../../rules/working-days.ts'
 
 /**
@@ -9,26 +10,6 @@ import { workingDaysBetween, type HolidayTest } from '../../../rules/working-day
  * anything sealed, each table suppressed as rules/figures.ts says before it leaves this module, so
  * the page, the charts and the CSV show the same numbers.
  */
-
-export interface FigureTable {
-  /** Stable id (the CSV's first column, the chart's anchor). */
-  readonly id: string
-  readonly title: string
-  /** What a row is ("Week starting", "Risk level"). */
-  readonly rowHeading: string
-  readonly columns: readonly string[]
-  readonly rows: readonly { readonly label: string; readonly cells: readonly Shown[]; readonly total: Shown | null }[]
-  readonly note?: string
-}
-
-export interface Figures {
-  readonly minimum: number
-  readonly from: string
-  readonly to: string
-  readonly tables: readonly FigureTable[]
-  /** Time to first response, self-referrals answered in the period. */
-  readonly firstResponse: { readonly answered: Shown; readonly medianDays: number | null; readonly withinTarget: Shown; readonly targetDays: number }
-}
 
 const SUBMITTED = ['case.submitted', 'case.consultation_submitted'] as const
 const WITHDRAWN = ['case.withdrawn_and_deleted', 'case.withdrawn_record_kept'] as const
@@ -45,11 +26,11 @@ function addDays(day: string, days: number): string {
   return date.toISOString().slice(0, 10)
 }
 
-function table(id: string, title: string, rowHeading: string, columns: readonly string[], rows: readonly { label: string; counts: readonly number[] }[], minimum: number, withTotal: boolean, note?: string): FigureTable {
+function table(id: string, title: string, rowHeading: string, columns: readonly string[], rows: readonly { label: string; counts: readonly number[] }[], minimum: number, withTotal: boolean, note?: string): FigureTableView {
   return { id, title, rowHeading, columns, note, rows: rows.map((row) => ({ label: row.label, ...suppressRow(row.counts, minimum, withTotal) })) }
 }
 
-export async function computeFigures(db: Kysely<Schema>, options: { today: string; minimum: number; targetDays: number; homeForce: string; holidays: HolidayTest }): Promise<Figures> {
+export async function computeFigures(db: Kysely<Schema>, options: { today: string; minimum: number; targetDays: number; homeForce: string; holidays: HolidayTest }): Promise<FiguresView> {
   const { today, minimum } = options
   const weeksFrom = addDays(monday(today), -7 * 11)
   const monthsFrom = `${addDays(`${today.slice(0, 7)}-01`, -334).slice(0, 7)}-01`
@@ -117,7 +98,7 @@ export async function computeFigures(db: Kysely<Schema>, options: { today: strin
   const iopcRequired = referrals.filter((row) => row.iopc_required).length
   const iopcReferred = referrals.filter((row) => row.iopc_decision === 'referred').length
 
-  const tables: FigureTable[] = [
+  const tables: FigureTableView[] = [
     table('arrivals-weekly', 'Self-referrals and consultations each week', 'Week starting', ['Self-referrals', 'Consultations'], perWeek, minimum, true),
     table('arrivals-monthly', 'Each month: self-referrals, consultations and withdrawals', 'Month', ['Self-referrals', 'Consultations', 'Withdrawals'], perMonth, minimum, false, 'Withdrawals are counted in the month the person withdrew.'),
     table('risk', 'Risk levels of self-referrals this year', 'Risk level', ['Self-referrals'], [{ label: 'High', counts: [risk[0]!] }, { label: 'Medium', counts: [risk[1]!] }, { label: 'Standard', counts: [risk[2]!] }, { label: 'Not assessed yet', counts: [risk[3]!] }], minimum, false),
