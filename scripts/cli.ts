@@ -9,13 +9,7 @@ import { withPersistentSecret } from '../server/server-secret.ts'
  * errors, and exit codes (0 done, 1 the check failed or the work could not be done, 2 bad usage).
  */
 export async function withDatabase(work: (database: Database, config: Config, logger: Logger) => Promise<number>): Promise<never> {
-  let config: Config
-  try {
-    config = loadConfig(process.env)
-  } catch (error) {
-    if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
-    throw error
-  }
+  const config = loadOrFail()
   // Logs go to standard error, so standard output carries only the script's answer.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr)
   let database: Database
@@ -42,14 +36,18 @@ export async function withDatabase(work: (database: Database, config: Config, lo
  * reads it, with the embedded database's persistent secret; a bad value exits 2 with one line.
  */
 export function scriptConfig(): Config {
-  let config: Config
+  const config = loadOrFail()
+  return config.databaseUrl === null ? withPersistentSecret(config) : config
+}
+
+/** The configuration from the environment; a bad value exits 2 with one line naming it. */
+function loadOrFail(): Config {
   try {
-    config = loadConfig(process.env)
+    return loadConfig(process.env)
   } catch (error) {
     if (error instanceof ConfigError) fail(`configuration error: ${error.message}`, 2)
     throw error
   }
-  return config.databaseUrl === null ? withPersistentSecret(config) : config
 }
 
 export function fail(message: string, code: number): never {

@@ -30,7 +30,7 @@ function expectStatus(response: { statusCode: number; body: string }, status: nu
 }
 
 const UNIT_TABLES = ['referrals', 'referral_keys', 'referral_files', 'referral_updates'] as const
-const CASE_TABLES = ['cases', 'case_messages', 'case_records', 'case_evidence', 'case_keys', 'case_sessions'] as const
+const CASE_TABLES = ['cases', 'case_messages', 'case_records', 'case_evidence', 'case_keys', 'case_sessions', 'retention_holds'] as const
 
 // Case A, with a file: its criminal package (and the file) to North Area, its misconduct package to
 // professional standards. Case B: its criminal package to Central East.
@@ -42,6 +42,8 @@ expectStatus(await submit(app, await disclosureBody(reporterA, servicePublic(ser
 const reporterB = await newReporter()
 expectStatus(await submit(app, await disclosureBody(reporterB, servicePublic(service.keys))), 201)
 await openCase(app, reporterA.keys) // a case session row
+// The IDVA lead holds case A past its retention day: a row of retention_holds.
+await db.insertInto('retention_holds').values({ case_id: reporterA.caseId, reason: 'investigation', placed_by: null }).execute()
 // An IDVA's note on case A: a row of case_records.
 expectStatus(await asStaff(app, asIdva, { method: 'POST', url: `/staff/cases/${reporterA.caseId}/records`, payload: await recordBody({ caseId: reporterA.caseId, kind: 'note', seq: 1, content: NOTE('A note only the IDVA service reads.'), service: service.keys }) }), 201)
 

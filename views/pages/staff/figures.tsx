@@ -27,7 +27,7 @@ const CHART_WIDTH = 560
 
 /**
  * A horizontal bar chart drawn on the server: one bar per cell, scaled to the largest shown value;
- * a suppressed cell is an outlined stub labelled "fewer than N", never a bar of its true length. The
+ * a suppressed cell is a short dotted outline labelled "fewer than N", never a bar of its true length. The
  * same numbers are in the table below it, which is what a screen reader is pointed to.
  */
 function Chart({ table, minimum }: { table: FigureTableView; minimum: number }): JSX.Element {
