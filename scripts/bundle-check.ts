@@ -95,7 +95,7 @@ for (const path of ['/', '/bundle-check-no-such-page']) {
     const href = link.attributes.get('href')
     if (href !== undefined && /stylesheet|preload|modulepreload|prefetch/i.test(link.attributes.get('rel') ?? '')) references.push(href)
   }
-  for (const meta of tags(html, 'meta')) if (meta.attributes.get('name') === 'sd-evidence-worker') references.push(meta.attributes.get('content') ?? '')
+  for (const meta of tags(html, 'meta')) if (meta.attributes.get('name') === 'sd-evidence-worker' || meta.attributes.get('name') === 'sd-puzzle-worker') references.push(meta.attributes.get('content') ?? '')
   for (const reference of references) {
     const name = bundleFile(reference)
     if (name === null) problems.push(`${path} loads ${reference}, which is not part of this bundle`)

@@ -29,7 +29,7 @@ export interface BundleFile {
 export interface Manifest {
   readonly inputsHash: string
   /** Logical name -> hashed file name, for the pages to reference. */
-  readonly entries: { readonly app: string; readonly evidenceWorker: string; readonly css: string; readonly htmx: string }
+  readonly entries: { readonly app: string; readonly evidenceWorker: string; readonly puzzleWorker: string; readonly css: string; readonly htmx: string }
   readonly files: readonly BundleFile[]
   /** SHA-256 over every "name sha256" line, sorted: the one value to publish. */
   readonly bundleHash: string
@@ -86,7 +86,7 @@ export async function buildBundle(dir: string = BUNDLE_DIR): Promise<Manifest> {
   mkdirSync(staging, { recursive: true })
   try {
     const result = await build({
-      entryPoints: { app: join(ROOT, 'client/main.ts'), 'evidence-worker': join(ROOT, 'client/evidence-worker.ts') },
+      entryPoints: { app: join(ROOT, 'client/main.ts'), 'evidence-worker': join(ROOT, 'client/evidence-worker.ts'), 'puzzle-worker': join(ROOT, 'client/puzzle-worker.ts') },
       outdir: staging,
       bundle: true,
       splitting: true,
@@ -115,6 +115,7 @@ export async function buildBundle(dir: string = BUNDLE_DIR): Promise<Manifest> {
     const entries = {
       app: entryFile('client/main.ts'),
       evidenceWorker: entryFile('client/evidence-worker.ts'),
+      puzzleWorker: entryFile('client/puzzle-worker.ts'),
       css: copy(join(ROOT, 'public/app.css'), 'app', '.css'),
       htmx: copy(require.resolve('htmx.org/dist/htmx.min.js'), 'htmx', '.min.js'),
     }

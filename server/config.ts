@@ -4,6 +4,7 @@ import type { RetentionPolicy } from '../rules/retention.ts'
 import { randomBytes } from 'node:crypto'
 import { EXAMPLE_POLICY_PATH } from './routing/policy-file.ts'
 import { BlockList, isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isBankHolidayRegion, type BankHolidayRegion } from './bank-holidays.ts'
 
@@ -51,6 +52,10 @@ export interface Config {
   readonly serverSecret: Buffer
   readonly serverSecretGenerated: boolean
   readonly rateLimitPerMinute: number
+  /** Worker threads for CPU-heavy work such as Argon2id (WORKER_THREADS; default: one per core). */
+  readonly workerThreads: number
+  /** Tasks that may wait for a worker thread (WORK_QUEUE_LIMIT); beyond it, 503 with Retry-After. */
+  readonly workQueueLimit: number
   /** Where the quick exit sends people: a neutral, everyday site. */
   readonly quickExitUrl: string
   /** The routing policy file (config/routing/); the example policy when unset. */
@@ -67,6 +72,12 @@ export interface Config {
   readonly bankHolidays: BankHolidayRegion
   /** At most this many new cases an hour across the whole portal; more get 503 with Retry-After. */
   readonly casesPerHour: number
+  /** New cases an hour from one address (an IPv6 /64, or an IPv4 address), per kind. */
+  readonly casesPerHourPerAddress: number
+  /** New cases an hour from one network (an IPv6 /56 and /48, or an IPv4 /24), per kind; at most 5% of the global cap. */
+  readonly casesPerHourPerNetwork: number
+  /** The proof of work's difficulty, in bits (crypto/proof-of-work.ts); 0 switches it off. */
+  readonly proofOfWorkBits: number
   /**
    * The IDVA service's trust anchor: the fingerprint of its first-generation public keys, pinned
    * here (beside SERVER_SECRET), never taken from the database. Null: not set in the environment
@@ -81,6 +92,12 @@ export interface Config {
   readonly alertEmail: AlertEmailConfig | null
   /** Counts below this show as "fewer than N" in the figures (FIGURES_MINIMUM, default 5). */
   readonly figuresMinimum: number
+  /** Evidence uploads arriving at once in this process, from everyone and from one address (an IPv6 /64, or an IPv4 address). */
+  readonly uploadsAtOnce: number
+  readonly uploadsAtOncePerAddress: number
+  /** Mebibytes of evidence uploads an hour, across every instance, from everyone and from one address. */
+  readonly uploadMegabytesPerHour: number
+  readonly uploadMegabytesPerHourPerAddress: number
   /** How long what the portal holds is kept (RETENTION_*, CODE_AFTER_CLOSE_DAYS; README, "Retention"). */
   readonly retention: RetentionPolicy
 }
@@ -223,6 +240,15 @@ function requireSecureOrigin(hostName: string, proxies: TrustProxy, origin: stri
     'PUBLIC_ORIGIN',
     `must be an https:// address when ${why}, so that cookies are sent only over encrypted connections: set PUBLIC_ORIGIN to the address people use, such as https://disclose.example.org (an http:// .onion address also works; to try the portal on this machine alone, use HOST=127.0.0.1 without TRUST_PROXY)`,
   )
+}
+
+/**
+ * One worker thread per core by default; the queue holds about two seconds of Argon2id checks
+ * (25 tasks of 40-80 ms per thread), so a sign-in that waits its turn still feels quick.
+ */
+function workerPool(env: Env): { workerThreads: number; workQueueLimit: number } {
+  const workerThreads = integer(env, 'WORKER_THREADS', Math.min(64, Math.max(1, availableParallelism())), 1, 64)
+  return { workerThreads, workQueueLimit: integer(env, 'WORK_QUEUE_LIMIT', 25 * workerThreads, 1, 10000) }
 }
 
 function logLevel(env: Env): LogLevel {
@@ -400,6 +426,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serverSecret: secret,
     serverSecretGenerated: generated,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
+    ...workerPool(env),
     quickExitUrl: quickExitUrl(env),
     routingPolicyPath: routingPolicyPath(env, cwd),
     demo: flag(env, 'DEMO'),
@@ -408,15 +435,23 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     unitResponseTargetDays: integer(env, 'UNIT_RESPONSE_TARGET_DAYS', 2, 1, 30),
     bankHolidays: bankHolidayRegion(env),
     casesPerHour: integer(env, 'CASES_PER_HOUR', 200, 1, 100000),
+    casesPerHourPerAddress: integer(env, 'CASES_PER_HOUR_PER_ADDRESS', 4, 1, 1000),
+    casesPerHourPerNetwork: integer(env, 'CASES_PER_HOUR_PER_NETWORK', 6, 1, 1000),
+    proofOfWorkBits: integer(env, 'PROOF_OF_WORK_BITS', 16, 0, 24),
     serviceKeyFingerprint: serviceKeyFingerprint(env),
     serviceContact: serviceContact(env),
     timeZone: timeZone(env),
     alertEmail: alertEmail(env),
     figuresMinimum: integer(env, 'FIGURES_MINIMUM', 5, 2, 100),
+    uploadsAtOnce: integer(env, 'UPLOADS_AT_ONCE', 16, 1, 1000),
+    uploadsAtOncePerAddress: integer(env, 'UPLOADS_AT_ONCE_PER_ADDRESS', 2, 1, 1000),
+    uploadMegabytesPerHour: integer(env, 'UPLOAD_MB_PER_HOUR', 2048, 1, 1_000_000),
+    uploadMegabytesPerHourPerAddress: integer(env, 'UPLOAD_MB_PER_HOUR_PER_ADDRESS', 256, 1, 1_000_000),
     retention: Object.freeze({
       closedDisclosureDays: integer(env, 'RETENTION_CLOSED_DISCLOSURE_DAYS', 365, 1, 3650),
       closedConsultationDays: integer(env, 'RETENTION_CLOSED_CONSULTATION_DAYS', 90, 1, 3650),
       withdrawnRecordDays: integer(env, 'RETENTION_WITHDRAWN_RECORD_DAYS', 730, 1, 3650),
+      junkDays: integer(env, 'RETENTION_JUNK_DAYS', 30, 1, 3650),
       referralPackageDays: integer(env, 'RETENTION_REFERRAL_PACKAGE_DAYS', 365, 1, 3650),
       codeAfterCloseDays: integer(env, 'CODE_AFTER_CLOSE_DAYS', 30, 0, 365),
       warningDays: integer(env, 'RETENTION_WARNING_DAYS', 30, 1, 365),

@@ -9,7 +9,7 @@ export interface PageContext {
   readonly contact: ServiceContact | null
   /** The service's time zone, for the exact times of staff actions. */
   readonly timeZone: string
-  readonly assets: { readonly css: string; readonly htmx: string; readonly app: string; readonly evidenceWorker: string }
+  readonly assets: { readonly css: string; readonly htmx: string; readonly app: string; readonly evidenceWorker: string; readonly puzzleWorker: string }
 }
 
 /**

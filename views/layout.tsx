@@ -60,6 +60,7 @@ export function Layout({
           <meta name="htmx-config" content={HTMX_CONFIG} />
           <title safe>{quickExit ? (tabTitle === undefined ? NEUTRAL_TITLE : `${tabTitle} – ${NEUTRAL_TITLE}`) : `${title} – ${SERVICE_NAME}`}</title>
           <meta name="sd-evidence-worker" content={context.assets.evidenceWorker} />
+          <meta name="sd-puzzle-worker" content={context.assets.puzzleWorker} />
           {csrfToken === undefined ? '' : <meta name="csrf-token" content={csrfToken} />}
           {servicePin === undefined ? '' : <meta name="sd-service-pin" content={servicePin} />}
           <link rel="stylesheet" href={context.assets.css} />

@@ -12,7 +12,7 @@ export async function startAsk(): Promise<void> {
   if (form === null) return // the portal is not open yet
   const page = await readyToSeal()
   if (page === null) return
-  const { crypto, errorBox, working } = page
+  const { crypto, errorBox, working, draft } = page
   let service = page.service
   for (const element of form.querySelectorAll<HTMLFieldSetElement | HTMLButtonElement>('[data-step-fields], button')) element.disabled = false
   const button = required<HTMLButtonElement>(form, '[data-submit]')
@@ -27,10 +27,16 @@ export async function startAsk(): Promise<void> {
         if (text === '') throw new Problem('Describe the situation, so that an IDVA can advise you. Leave out names and anything that identifies anyone.')
         button.disabled = true
         show(working, 'Locking what you wrote on this device and sending it…')
-        const words = await sendNewCase(crypto, { url: '/managers/ask', kind: 'consultation', text, answers, evidence: [], uploads: [], service }, (current) => {
-          service = current
-        })
-        showReceipt(form, words)
+        const sent = await sendNewCase(
+          crypto,
+          draft,
+          { url: '/managers/ask', kind: 'consultation', text, answers, evidence: [], uploads: [], service },
+          (current) => {
+            service = current
+          },
+          (message) => show(working, message),
+        )
+        showReceipt(form, sent)
       } catch (error) {
         button.disabled = false
         showProblem(errorBox, messageOf(error))

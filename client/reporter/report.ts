@@ -22,7 +22,7 @@ export async function startReport(): Promise<void> {
   if (container === null) return // the portal is not open yet
   const page = await readyToSeal()
   if (page === null) return
-  const { crypto, errorBox, working } = page
+  const { crypto, errorBox, working, draft } = page
   let service = page.service
   const totalSteps = Number(container.dataset.steps)
   let current = 1
@@ -88,10 +88,16 @@ export async function startReport(): Promise<void> {
       const uploads = await encryptAndUpload(crypto!, files, (message) => show(working, message))
       show(working, 'Locking what you wrote on this device and sending it…')
       const urgency = urgencyOf(answers)
-      const words = await sendNewCase(crypto!, { url: '/report', kind: 'disclosure', text, answers, evidence: uploads.map((upload) => upload.reference), uploads, service, urgency }, (current) => {
-        service = current
-      })
-      showReceipt(container!, words)
+      const sent = await sendNewCase(
+        crypto!,
+        draft,
+        { url: '/report', kind: 'disclosure', text, answers, evidence: uploads.map((upload) => upload.reference), uploads, service, urgency },
+        (current) => {
+          service = current
+        },
+        (message) => show(working, message),
+      )
+      showReceipt(container!, sent)
       const urgent = document.querySelector<HTMLElement>('[data-receipt-urgent]')
       if (urgent !== null) urgent.hidden = urgency !== 'danger_now'
     } catch (error) {

@@ -9,6 +9,7 @@ import type { CaseVault } from '../security/case-vault.ts'
 import type { ServiceAnchor } from '../security/service-anchor.ts'
 import { Reclaimer } from '../db/reclaim.ts'
 import { bankHolidays } from '../bank-holidays.ts'
+import { PuzzleIssuer } from '../security/proof-of-work.ts'
 import type { HolidayTest } from '../../rules/working-days.ts'
 
 /** Makes the configuration and the database available to every plugin and route. */
@@ -32,6 +33,8 @@ declare module 'fastify' {
     alerts: AlertMailer
     /** The bank holidays of the service's region (BANK_HOLIDAYS), for every first-response clock. */
     bankHoliday: HolidayTest
+    /** The proof of work new cases carry (server/security/proof-of-work.ts). */
+    puzzles: PuzzleIssuer
   }
   interface FastifyReply {
     /** Sends a rendered page (or fragment) as UTF-8 HTML. */
@@ -65,6 +68,7 @@ export default fp<AppContextOptions>(
     app.addHook('onClose', async () => alerts.close())
     app.decorate('routingPolicy', routingPolicy)
     app.decorate('bankHoliday', bankHolidays(config.bankHolidays))
+    app.decorate('puzzles', new PuzzleIssuer(config.serverSecret, config.proofOfWorkBits))
     app.decorate('config', config)
     app.decorate('database', database)
     app.decorate('pageContext', pageContext)

@@ -33,19 +33,47 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Counts a hit for `limit` and `subject` in the current window; the counter is shared by every instance. */
     hitCounter(limit: string, subject: string, windowSeconds: number): Promise<{ hits: number; secondsLeft: number }>
+    /** The opaque name of the counter for `limit` and `subject` in the current window, for counting inside a transaction. */
+    counterName(limit: string, subject: string, windowSeconds: number): { counter: string; secondsLeft: number }
   }
 }
 
-/** One IPv6 customer usually holds a whole /64, so count the /64; IPv4-mapped becomes IPv4. */
-export function normaliseAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (mapped?.[1] !== undefined) return mapped[1]
-  if (!isIPv6(address)) return address
+/** The eight 16-bit groups of an IPv6 address, as lower-case hex without leading zeros. */
+function ipv6Groups(address: string): string[] {
   const [head = '', tail = ''] = address.toLowerCase().split('::')
   const headGroups = head === '' ? [] : head.split(':')
   const tailGroups = tail === '' ? [] : tail.split(':')
   const groups = [...headGroups, ...Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups]
-  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`
+  return groups.map((group) => group.replace(/^0+(?=.)/, ''))
+}
+
+function ipv4Of(address: string): string | null {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped?.[1] !== undefined) return mapped[1]
+  return isIPv6(address) ? null : address
+}
+
+/** One IPv6 customer usually holds a whole /64, so count the /64; IPv4-mapped becomes IPv4. */
+export function normaliseAddress(address: string): string {
+  const ipv4 = ipv4Of(address)
+  if (ipv4 !== null) return ipv4
+  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`
+}
+
+/**
+ * The networks an address belongs to, wider than normaliseAddress's: for IPv6 its /56 and /48
+ * (what ISPs give one household or one site, so one person can rotate through a /48's 65,536 /64s),
+ * for IPv4 its /24. Counting these too is what keeps one person from filling a global cap.
+ */
+export function addressNetworks(address: string): string[] {
+  const ipv4 = ipv4Of(address)
+  if (ipv4 !== null) {
+    const octets = ipv4.split('.')
+    return octets.length === 4 ? [`${octets.slice(0, 3).join('.')}.0/24`] : []
+  }
+  const groups = ipv6Groups(address)
+  const fourth = Number.parseInt(groups[3] ?? '0', 16)
+  return [`${groups.slice(0, 3).join(':')}:${(fourth & 0xff00).toString(16)}::/56`, `${groups.slice(0, 3).join(':')}::/48`]
 }
 
 const CLEAN_UP_EVERY_MS = 60_000
@@ -56,6 +84,7 @@ export default fp(
     const defaultRule: RateLimitRule = { name: 'default', max: rateLimitPerMinute, windowSeconds: 60 }
     const names = new CounterNames(serverSecret)
 
+    app.decorate('counterName', (limit: string, subject: string, windowSeconds: number) => names.name(limit, subject, windowSeconds))
     app.decorate('hitCounter', async (limit: string, subject: string, windowSeconds: number) => {
       const { counter, secondsLeft } = names.name(limit, subject, windowSeconds)
       return { hits: await countHit(app.database.db, counter), secondsLeft }

@@ -71,6 +71,9 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     QUICK_EXIT_URL: 'https://www.bbc.co.uk/weather',
     // Tests run the retention job when they mean to (app.retention.runOnce()), never on a timer.
     RETENTION_JOB: 'false',
+    // New cases carry a proof of work; 4 bits keeps hundreds of test submissions quick, and the
+    // flood test checks the real difficulty.
+    PROOF_OF_WORK_BITS: '4',
     ...(options.unpinned === true ? {} : { SERVICE_KEY_FINGERPRINT: await fingerprint(publicKeysOf(serviceKeys)) }),
     ...testDatabase.env,
     ...options.env,

@@ -16,6 +16,7 @@ import {
 } from '../../crypto/index.ts'
 import { caseKey, findCase, insertMessage, openMessage } from '../../server/features/cases/repository.ts'
 import { freshAddress } from './staff.ts'
+import { solvePuzzle } from '../../crypto/proof-of-work.ts'
 
 /**
  * What a reporter's browser does, done in Node for the integration tests: make a case code, seal a
@@ -80,8 +81,46 @@ export async function upload(app: FastifyInstance, encrypted: Uint8Array, header
   return app.inject({ method: 'POST', url: '/report/uploads', payload: Buffer.from(encrypted), headers: { 'content-type': 'application/octet-stream', ...headers }, remoteAddress: freshAddress() })
 }
 
-export async function submit(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}) {
-  return app.inject({ method: 'POST', url: '/report', payload: body as Record<string, unknown>, headers, remoteAddress: freshAddress() })
+/** Solves a proof of work from GET /report/puzzle for `caseId`, as the browser's puzzle worker does. */
+export async function solvedPuzzle(challengeOf: () => Promise<{ challenge: string; bits: number }>, caseId: string): Promise<{ challenge: string; nonce: string }> {
+  const { challenge, bits } = await challengeOf()
+  const { nonce } = await solvePuzzle(base64url.decode(challenge, 'challenge'), caseId, bits)
+  return { challenge, nonce: b64(nonce) }
+}
+
+/**
+ * Adds a solved puzzle to a new case's body, unless the body has a `puzzle` key already (a test
+ * that sends none, or a wrong one, says so with `puzzle: undefined` or its own value).
+ */
+export async function withPuzzle(app: FastifyInstance, body: unknown): Promise<unknown> {
+  if (typeof body !== 'object' || body === null || 'puzzle' in body || typeof (body as { caseId?: unknown }).caseId !== 'string') return body
+  const puzzle = await solvedPuzzle(async () => (await app.inject({ method: 'GET', url: '/report/puzzle', remoteAddress: freshAddress() })).json(), (body as { caseId: string }).caseId)
+  return { ...body, puzzle }
+}
+
+/** POST /report from a fresh address, with a solved puzzle (see withPuzzle). */
+export async function submit(app: FastifyInstance, body: unknown, headers: Record<string, string> = {}, remoteAddress = freshAddress()) {
+  return app.inject({ method: 'POST', url: '/report', payload: (await withPuzzle(app, body)) as Record<string, unknown>, headers, remoteAddress })
+}
+
+/**
+ * POST /report (or /managers/ask) over real HTTP to a running portal at `origin`, as the browser
+ * does, for tests and benchmarks that drive a server process. Returns the status and the JSON body.
+ */
+export async function postNewCase(origin: string, body: Record<string, unknown>, path: '/report' | '/managers/ask' = '/report'): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const puzzle =
+    'puzzle' in body || typeof body.caseId !== 'string'
+      ? {}
+      : { puzzle: await solvedPuzzle(async () => (await (await fetch(`${origin}/report/puzzle`)).json()) as { challenge: string; bits: number }, body.caseId) }
+  const response = await fetch(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ ...body, ...puzzle }) })
+  const text = await response.text()
+  let parsed: unknown = text
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: response.status, body: parsed, headers: response.headers }
 }
 
 /** Signs in at /return as the browser would; returns the cookie and CSRF token. */

@@ -3,7 +3,7 @@ import { seedAccount, seedGrant } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { replyBody } from '../helpers/idva.ts'
 import { packageBody, seedReferralWorld } from '../helpers/referrals.ts'
-import { disclosureBody, newReporter, sealFromReporter, servicePublic, submit } from '../helpers/reporter.ts'
+import { disclosureBody, newReporter, sealFromReporter, servicePublic, submit, withPuzzle } from '../helpers/reporter.ts'
 import { asStaff, sessionFor } from '../helpers/staff.ts'
 
 /**
@@ -34,7 +34,7 @@ for (let i = 0; i < 6; i++) {
 }
 const manager = await newReporter()
 const asked = { ...(await disclosureBody(manager, servicePublic(service.keys))), ...(await sealFromReporter(manager, servicePublic(service.keys), { kind: 'consultation' })) }
-expectStatus(await app.inject({ method: 'POST', url: '/managers/ask', payload: asked }), 201)
+expectStatus(await app.inject({ method: 'POST', url: '/managers/ask', payload: (await withPuzzle(app, asked)) as Record<string, unknown> }), 201)
 await db.updateTable('cases').set({ risk_level: 'high' }).where('id', 'in', reporters.slice(0, 5).map((reporter) => reporter.caseId)).execute()
 await db.updateTable('cases').set({ risk_level: 'medium' }).where('id', '=', reporters[5]!.caseId).execute()
 const answered = reporters[0]!

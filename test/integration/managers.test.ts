@@ -7,7 +7,7 @@ import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fix
 import { GuidanceError, loadGuidance } from '../../server/features/managers/guidance.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { NOTE, recordBody, TRIAGE } from '../helpers/idva.ts'
-import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, storedMessage } from '../helpers/reporter.ts'
+import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, storedMessage, withPuzzle } from '../helpers/reporter.ts'
 import { asStaff, freshAddress, sessionFor } from '../helpers/staff.ts'
 
 /**
@@ -90,7 +90,7 @@ t.test('a consultation is a case of its own kind, sealed like a disclosure, read
   const caseKeys = { reply: base64url.encode(manager.keys.reply.publicKey), auth: base64url.encode(manager.keys.auth.publicKey) }
   const asked = { v: 1, text: 'A member of my team told me her partner, who is in another team, checks her phone.', answers: { managerRole: 'line_manager', adviceTopics: ['safety_at_work'] }, evidence: [], caseKeys }
   const body = await disclosureBody(manager, servicePublic(service.keys), asked)
-  const ask = (payload: unknown) => app.inject({ method: 'POST', url: '/managers/ask', payload: payload as Record<string, unknown>, remoteAddress: freshAddress() })
+  const ask = async (payload: unknown) => app.inject({ method: 'POST', url: '/managers/ask', payload: (await withPuzzle(app, payload)) as Record<string, unknown>, remoteAddress: freshAddress() })
 
   const asDisclosure = await ask(body)
   t.equal(asDisclosure.statusCode, 400, 'an envelope sealed as a disclosure is not a consultation')

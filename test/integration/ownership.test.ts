@@ -2,7 +2,7 @@ import t from 'tap'
 import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { replyBody } from '../helpers/idva.ts'
-import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, submit } from '../helpers/reporter.ts'
+import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, submit, withPuzzle } from '../helpers/reporter.ts'
 import { asStaff, sessionFor } from '../helpers/staff.ts'
 
 /**
@@ -53,7 +53,7 @@ t.test('the urgency band: only the three bands, only with a disclosure, stored i
     t.match(response.json().message, /urgency must be/)
   }
   const manager = await newReporter()
-  const consultation = await app.inject({ method: 'POST', url: '/managers/ask', payload: { ...(await disclosureBody(manager, servicePublic(service.keys))), urgency: 'danger_now' } })
+  const consultation = await app.inject({ method: 'POST', url: '/managers/ask', payload: (await withPuzzle(app, { ...(await disclosureBody(manager, servicePublic(service.keys))), urgency: 'danger_now' })) as Record<string, unknown> })
   t.equal(consultation.statusCode, 400, 'a consultation carries no urgency')
 })
 

@@ -10,7 +10,8 @@ import { disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePu
 /**
  * /report: the pages, the key chain, encrypted uploads and the submission, with every refusal the
  * issue lists (not an envelope, bound to another case, not sealed to the service, oversized, files
- * not received, replays, cross-site, floods), each leaving nothing stored.
+ * not received, a different body for a known case, cross-site, floods), each leaving nothing stored;
+ * the same submission again is answered as received (test/integration/submission-floods.test.ts has more).
  */
 
 const { app, logs, serviceKeys } = await buildTestApp(t)
@@ -86,14 +87,15 @@ t.test('a disclosure with a file is stored as an envelope and an encrypted file,
   const staged = await db.selectFrom('case_evidence').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
   t.equal(staged.case_id, null, 'held unclaimed until the disclosure arrives')
   t.match(staged.staged_on, /^\d{4}-\d{2}-\d{2}$/, 'the day it arrived, not the time')
-  t.notOk(staged.encrypted.includes(Buffer.from(file.encrypted.subarray(0, 64))), 'sealed at rest under a key only its token gives')
+  const pieces = await db.selectFrom('case_evidence_pieces').select('sealed').where('evidence_id', '=', id).execute()
+  t.ok(pieces.length > 0 && pieces.every((piece) => !piece.sealed.includes(Buffer.from(file.encrypted.subarray(0, 64)))), 'stored in pieces, each sealed at rest under a key only its token gives')
 
   const reporter = await newReporter()
   const content = { v: 1, text: `what is happening ${CANARY}`, answers: { abuseTypes: ['controlling_or_coercive'] }, evidence: [{ id, fileId: base64url.encode(file.key.fileId), key: base64url.encode(file.key.key), name: 'photo.jpg', type: 'image/jpeg', size: 10 }] }
   const body = await disclosureBody(reporter, servicePublicKeys, content, [{ id, token }])
   const response = await submit(app, body)
   t.equal(response.statusCode, 201, response.body)
-  t.same(response.json(), { received: true, firstReplyTargetDays: 2 })
+  t.same(response.json(), { received: true, alreadyReceived: false, firstReplyTargetDays: 2 })
 
   const row = await db.selectFrom('cases').selectAll().where('id', '=', reporter.caseId).executeTakeFirstOrThrow()
   t.equal(row.status, 'new')
@@ -114,8 +116,12 @@ t.test('a disclosure with a file is stored as an envelope and an encrypted file,
   t.equal(attached.staged_on, null)
   t.ok((await db.selectFrom('case_audit_log').selectAll().where('action', '=', 'case.submitted').execute()).some((entry) => entry.actor_id === reporter.caseId))
 
-  const replay = await submit(app, body)
-  t.equal(replay.statusCode, 409, 'the same disclosure twice is refused')
+  const repeat = await submit(app, body)
+  t.equal(repeat.statusCode, 200, 'the same disclosure again (its answer was lost) is answered as received')
+  t.equal(repeat.json().alreadyReceived, true)
+  t.equal((await db.selectFrom('cases').select('id').where('id', '=', reporter.caseId).execute()).length, 1, 'and stored once')
+  const replay = await submit(app, { ...body, ...(await sealFromReporter(reporter, servicePublicKeys, { messageId: body.messageId, content: { v: 1, text: 'another version', evidence: [] } })) })
+  t.equal(replay.statusCode, 409, 'a different body for a case that exists is refused')
   t.notOk(logs.text().includes(CANARY))
   t.notOk(logs.text().includes(body.lookupId), 'the lookup value is not logged')
   t.notOk(logs.text().includes(reporter.code.split(' ')[0]! + ' ' + reporter.code.split(' ')[1]!), 'nor the code')
@@ -191,7 +197,7 @@ t.test('a disclosure sealed to an old service key is refused with a 409 the brow
 t.test('per-address limits, and a global cap answered with 503 and Retry-After', async (t) => {
   const address = freshAddress()
   let last = 0
-  for (let attempt = 0; attempt < 7; attempt++) last = (await app.inject({ method: 'POST', url: '/report', payload: {}, remoteAddress: address })).statusCode
+  for (let attempt = 0; attempt < 31; attempt++) last = (await app.inject({ method: 'POST', url: '/report', payload: {}, remoteAddress: address })).statusCode
   t.equal(last, 429, 'one address cannot flood submissions')
 
   const capped = await buildTestApp(t, { env: { CASES_PER_HOUR: '1' } })

@@ -31,6 +31,7 @@ const responses = {
   stylesheet: await app.inject({ method: 'GET', url: app.pageContext.assets.css }),
   'browser bundle': await app.inject({ method: 'GET', url: app.pageContext.assets.app }),
   'evidence worker': await app.inject({ method: 'GET', url: app.pageContext.assets.evidenceWorker }),
+  'puzzle worker': await app.inject({ method: 'GET', url: app.pageContext.assets.puzzleWorker }),
   htmx: await app.inject({ method: 'GET', url: app.pageContext.assets.htmx }),
 }
 

@@ -29,7 +29,7 @@ function offered(html: string): [string, string, string][] {
 }
 
 t.test('every choice the forms offer reads back in the same words', async (t) => {
-  const pages = [...(await Promise.all(REPORT_STEPS.map((_, index) => ReportStep({ step: index + 1, choices })))).map(String), String(await AskPage({ context: { quickExitUrl: 'https://www.bbc.co.uk/weather', demo: false, contact: null, timeZone: 'Europe/London', assets: { css: '/a.css', htmx: '/h.js', app: '/a.js', evidenceWorker: '/w.js' } }, service: { name: 'IDVA service', fingerprint: 'x' } as never, guides: [], targetDays: 3 }))]
+  const pages = [...(await Promise.all(REPORT_STEPS.map((_, index) => ReportStep({ step: index + 1, choices })))).map(String), String(await AskPage({ context: { quickExitUrl: 'https://www.bbc.co.uk/weather', demo: false, contact: null, timeZone: 'Europe/London', assets: { css: '/a.css', htmx: '/h.js', app: '/a.js', evidenceWorker: '/w.js', puzzleWorker: '/p.js' } }, service: { name: 'IDVA service', fingerprint: 'x' } as never, guides: [], targetDays: 3 }))]
   const choicesSeen = pages.flatMap(offered)
   t.ok(choicesSeen.length > 60, `${choicesSeen.length} choices`)
   const places = new Set(choices.boroughs)

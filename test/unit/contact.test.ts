@@ -10,7 +10,7 @@ import { SafetyPage } from '../../views/pages/safety.tsx'
  * the pages a person or a manager reads first; the options page; and the printable card.
  */
 
-const assets = { css: '/a.css', htmx: '/h.js', app: '/a.js', evidenceWorker: '/w.js' }
+const assets = { css: '/a.css', htmx: '/h.js', app: '/a.js', evidenceWorker: '/w.js', puzzleWorker: '/p.js' }
 const withContact: PageContext = { quickExitUrl: 'https://www.bbc.co.uk/weather', demo: false, timeZone: 'Europe/London', assets, contact: { phone: '01632 960 123', hours: 'Monday to Friday, 9am to 5pm', meeting: 'An IDVA can meet you face to face, away from your workplace.' } }
 const without: PageContext = { ...withContact, contact: null }
 const service = { name: 'Safe Haven IDVA Service', fingerprint: '12345 67890 12345 67890 12345 67890' }

@@ -22,6 +22,12 @@ export function Receipt({ kind, firstReplyTargetDays }: { kind: 'disclosure' | '
           : 'Thank you for telling us. This is your case code. It is shown only once, and nobody can find it for you.'}
       </p>
       <p class="case-code" data-case-code=""></p>
+      <div class="notice" data-receipt-earlier="" hidden>
+        <p>
+          What you sent first had already arrived, and it is what the IDVA service has. What you changed on this page after that was not sent. You can add it
+          with this code on <a href="/return">the return page</a>.
+        </p>
+      </div>
       <ul class="list">
         {kind === 'consultation' ? (
           <li>Keep it somewhere safe and private. You need it to read the IDVA's advice, ask more, or withdraw what you sent.</li>

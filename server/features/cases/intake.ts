@@ -8,7 +8,13 @@ import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
 import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
-import { caseTaken, claimUploads, countArrival, insertCase, insertMessage } from './repository.ts'
+import { claimUploads, countArrival, findCase, insertCase, insertMessage, openMessage } from './repository.ts'
+import { addressNetworks, normaliseAddress } from '../../plugins/rate-limit.ts'
+import { counterHits, countHit } from '../../db/rate-limit-repository.ts'
+import { CHALLENGE_BYTES } from '../../security/proof-of-work.ts'
+import { NONCE_BYTES } from '../../../crypto/proof-of-work.ts'
+import type { Kysely, Transaction } from 'kysely'
+import type { Schema } from '../../db/schema.ts'
 
 /**
  * A new case arriving, anonymously: a reporter's disclosure at /report, or a line manager's
@@ -38,24 +44,134 @@ export async function trustedServiceKeys(app: FastifyInstance): Promise<Verified
   }
 }
 
-/** The global cap: a shared counter per hour for the whole portal, answered with 503 and Retry-After. */
-export async function withinGlobalCap(app: FastifyInstance, name: string, max: number): Promise<void> {
-  const { hits, secondsLeft } = await app.hitCounter(`global:${name}`, '', 3600)
-  if (hits > max) {
-    const minutes = Math.ceil(secondsLeft / 60)
-    throw new HttpError(
-      503,
-      `The portal is receiving more than it can take at the moment, so nothing was stored. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}. If you are in danger now, call 999.`,
-      { 'retry-after': String(secondsLeft) },
-    )
+/**
+ * The fair share: new cases an hour from one address (an IPv6 /64 or an IPv4 address) and from each
+ * network it is in (its /56 and /48, or its IPv4 /24), so that someone rotating through the
+ * addresses of one network is held to that network's share, which is at most 5% of the global cap.
+ *
+ * The counters count cases stored, not attempts: they are added to inside the transaction that
+ * stores the case (a refusal rolls its own count back), so a repeat, a refused envelope or a flood
+ * of attempts from one address never uses up the share of its neighbours in the same network.
+ * The global cap for the kind is counted the same way, last, so a burst of attempts that fail
+ * their shares cannot use it up either.
+ */
+class CaseShares {
+  readonly #counters: { counter: string; secondsLeft: number; max: number; refusal: (secondsLeft: number) => HttpError }[]
+
+  constructor(app: FastifyInstance, request: FastifyRequest, kind: CaseKind) {
+    const { casesPerHour, casesPerHourPerAddress, casesPerHourPerNetwork } = app.config
+    const networkMax = Math.max(casesPerHourPerAddress, Math.min(casesPerHourPerNetwork, Math.floor(casesPerHour / 20)))
+    this.#counters = [
+      { ...app.counterName(`${kind}-address`, normaliseAddress(request.ip), 3600), max: casesPerHourPerAddress, refusal: overShare },
+      ...addressNetworks(request.ip).map((network) => ({ ...app.counterName(`${kind}-network`, network, 3600), max: networkMax, refusal: overShare })),
+      // Each kind has its own hourly cap, so a burst of managers' questions cannot hold up disclosures.
+      { ...app.counterName(`global:${kind === 'consultation' ? 'consultation-submit' : 'report-submit'}`, '', 3600), max: casesPerHour, refusal: overGlobalCap },
+    ]
+  }
+
+  /** Refuses at once, reading only, when the address, a network or the portal has used its share already. */
+  async check(db: Kysely<Schema>): Promise<void> {
+    for (const { counter, secondsLeft, max, refusal } of this.#counters) {
+      if ((await counterHits(db, counter)) >= max) throw refusal(secondsLeft)
+    }
+  }
+
+  /** Counts the case being stored, inside its transaction; refuses (rolling it back) if that goes over a share. */
+  async take(trx: Transaction<Schema>): Promise<void> {
+    for (const { counter, secondsLeft, max, refusal } of this.#counters) {
+      if ((await countHit(trx, counter)) > max) throw refusal(secondsLeft)
+    }
   }
 }
+
+function overShare(secondsLeft: number): HttpError {
+  const minutes = Math.ceil(secondsLeft / 60)
+  return new HttpError(
+    429,
+    `A lot has been sent from your connection in the last hour, so nothing was stored. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}, or from another connection. If you are in danger now, call 999.`,
+    { 'retry-after': String(secondsLeft) },
+  )
+}
+
+function overGlobalCap(secondsLeft: number): HttpError {
+  const minutes = Math.ceil(secondsLeft / 60)
+  return new HttpError(
+    503,
+    `The portal is receiving more than it can take at the moment, so nothing was stored. Please try again in ${minutes === 1 ? 'a minute' : `${minutes} minutes`}. If you are in danger now, call 999.`,
+    { 'retry-after': String(secondsLeft) },
+  )
+}
+
+/** Said when a page's puzzle has expired or did not check out: the page gets a new one and sends again by itself. */
+export const PUZZLE_AGAIN = 'This page needs to get ready again before it can send. Nothing was stored. Press Send again.'
+
+/** Checks the proof of work (crypto/proof-of-work.ts) carried in `puzzle`, bound to this case id. */
+function checkPuzzle(app: FastifyInstance, input: Record<string, unknown>, caseId: string): void {
+  if (app.puzzles.bits === 0) return
+  const puzzle = input.puzzle
+  if (typeof puzzle !== 'object' || puzzle === null || Array.isArray(puzzle)) throw new HttpError(400, `${PUZZLE_AGAIN} (puzzle is missing.)`, { 'sd-puzzle': 'renew' })
+  const fields = puzzle as Record<string, unknown>
+  const challenge = bytes(fields, 'challenge', { length: CHALLENGE_BYTES })
+  const nonce = bytes(fields, 'nonce', { length: NONCE_BYTES })
+  const verdict = app.puzzles.check(challenge, caseId, nonce)
+  if (verdict !== 'solved') throw new HttpError(400, PUZZLE_AGAIN, { 'sd-puzzle': 'renew' })
+}
+
+/** What was sent, for comparing a repeat with what is stored. */
+interface Submission {
+  readonly kind: CaseKind
+  readonly caseId: string
+  readonly lookupId: Uint8Array
+  readonly authPublic: Uint8Array
+  readonly replyPublic: Uint8Array
+  readonly messageId: string
+  readonly envelope: Uint8Array
+  readonly uploads: readonly { id: string }[]
+  readonly urgency: Urgency | null
+}
+
+export const ALREADY_RECEIVED_DIFFERENT =
+  'Something was already received for this page, and what was sent now is different, so it was not stored. Keep the code this page showed you: with it you can add to what you sent, at "Come back".'
+
+/**
+ * A repeat of a submission that is already stored: true when it is the same in every part (the
+ * browser sent again because it never saw the answer); a different body for a known case id, or a
+ * known lookup value under another id, is refused (409). False when nothing is stored yet.
+ */
+async function alreadyReceived(app: FastifyInstance, trx: Transaction<Schema> | Kysely<Schema>, sent: Submission): Promise<boolean> {
+  const lookup = app.vault.lookupValue(sent.lookupId)
+  const row = await trx.selectFrom('cases').select(['id', 'lookup_id']).where((eb) => eb.or([eb('id', '=', sent.caseId), eb('lookup_id', '=', lookup)])).executeTakeFirst()
+  const messageRow = await trx.selectFrom('case_messages').select(['id', 'case_id']).where('id', '=', sent.messageId).executeTakeFirst()
+  if (row === undefined && messageRow === undefined) return false
+  const refuse = new HttpError(409, ALREADY_RECEIVED_DIFFERENT, { 'sd-case': 'received-different' })
+  if (row === undefined || row.id !== sent.caseId || row.lookup_id === null || !Buffer.from(row.lookup_id).equals(Buffer.from(lookup))) throw refuse
+  const stored = await findCase(trx, app.vault, sent.caseId)
+  if (stored === undefined || stored.kind !== sent.kind || stored.urgency !== sent.urgency || !stored.authPublic.equals(sent.authPublic) || !stored.replyPublic.equals(sent.replyPublic)) throw refuse
+  const first = await trx.selectFrom('case_messages').select(['id', 'envelope']).where('case_id', '=', sent.caseId).where('seq', '=', 1).executeTakeFirst()
+  if (first === undefined || first.id !== sent.messageId) throw refuse
+  if (!openMessage(stored.dataKey, sent.caseId, first.id, first.envelope).equals(sent.envelope)) throw refuse
+  const files = await trx.selectFrom('case_evidence').select('id').where('case_id', '=', sent.caseId).where('message_id', '=', sent.messageId).execute()
+  const storedIds = files.map((file) => file.id).sort()
+  const sentIds = sent.uploads.map((upload) => upload.id).sort()
+  if (storedIds.length !== sentIds.length || storedIds.some((id, index) => id !== sentIds[index])) throw refuse
+  return true
+}
+
+export type Acceptance = 'received' | 'already_received'
 
 /**
  * Checks and stores a new case of `kind` from a request body, all or nothing: the case, its first
  * message, and (for a disclosure) the evidence files it claims. Throws HttpError for anything wrong.
+ *
+ * Idempotent: the browser keeps its case id, code and body until it sees an answer, and sends the
+ * same again after a failure (a lost connection, a server that restarted after storing it). An
+ * identical repeat is answered 'already_received'; it costs no share of any cap.
+ *
+ * The order is cheapest refusal first: the shape, the proof of work (one hash), a repeat, the
+ * shares of this address, its networks and the portal (read only), the envelope's signature, then
+ * the write, which counts the case against those shares and checks them again.
  */
-export async function acceptNewCase(app: FastifyInstance, request: FastifyRequest, kind: CaseKind): Promise<void> {
+export async function acceptNewCase(app: FastifyInstance, request: FastifyRequest, kind: CaseKind): Promise<Acceptance> {
   refuseCrossSite(request, app.config.publicOrigin)
   const db = app.database.db
   const input = body(request.body)
@@ -71,19 +187,33 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   }
   // A consultation describes a situation without naming anyone: it carries no files.
   if (kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
+  checkPuzzle(app, input, caseId)
+  const sent: Submission = { kind, caseId, lookupId, authPublic, replyPublic, messageId, envelope, uploads, urgency: urgency as Urgency | null }
+  if (await alreadyReceived(app, db, sent)) return 'already_received'
+
+  const shares = new CaseShares(app, request, kind)
+  await shares.check(db)
   const service = await trustedServiceKeys(app)
   const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
-  // Each kind has its own hourly cap, so a burst of managers' questions cannot hold up disclosures.
-  await withinGlobalCap(app, kind === 'consultation' ? 'consultation-submit' : 'report-submit', app.config.casesPerHour)
 
-  await db.transaction().execute(async (trx) => {
-    const messageTaken = await trx.selectFrom('case_messages').select('id').where('id', '=', messageId).executeTakeFirst()
-    if ((await caseTaken(trx, app.vault, caseId, lookupId)) || messageTaken !== undefined) throw new HttpError(409, 'This has already been received. If you did not see your code, please start again: nothing you write is lost from your side until you leave the page.')
-    const dataKey = await insertCase(trx, app.vault, { id: caseId, kind, lookupId, authPublic, replyPublic })
-    await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
-    if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
-    await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
-    await countArrival(trx)
-    await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
-  })
+  try {
+    await db.transaction().execute(async (trx) => {
+      const dataKey = await insertCase(trx, app.vault, { id: caseId, kind, lookupId, authPublic, replyPublic })
+      await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
+      if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
+      await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
+      await countArrival(trx)
+      await shares.take(trx)
+      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
+    })
+  } catch (error) {
+    // The same submission sent twice at once: the second insert meets the first's unique key.
+    if (isUniqueViolation(error) && (await alreadyReceived(app, db, sent))) return 'already_received'
+    throw error
+  }
+  return 'received'
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'
 }
