@@ -14,6 +14,8 @@ export interface RetentionPolicy {
   readonly closedConsultationDays: number
   /** The minimal record kept when a person withdrew (high risk, MARAC, referred): days after the withdrawal. */
   readonly withdrawnRecordDays: number
+  /** A case an IDVA marked as junk: days after it was marked. */
+  readonly junkDays: number
   /** A referral package's content at its unit: days after the unit's last step ended it (closed, no further action, transferred, returned). */
   readonly referralPackageDays: number
   /** How long the person's code still opens a closed case (to read the last reply); 0 for not at all. */
@@ -27,12 +29,13 @@ export interface RetentionPolicy {
 }
 
 /** Why a case is destroyed: the rule named in the audit log. */
-export type RetentionRule = 'closed_disclosure' | 'closed_consultation' | 'withdrawn_record'
+export type RetentionRule = 'closed_disclosure' | 'closed_consultation' | 'withdrawn_record' | 'junk'
 
 export const RETENTION_RULE_NAMES: Readonly<Record<RetentionRule, string>> = {
   closed_disclosure: 'closed self-referral',
   closed_consultation: "closed manager's consultation",
   withdrawn_record: 'record kept after a withdrawal',
+  junk: 'marked as junk',
 }
 
 /** The reasons an IDVA lead may give for holding a case past its day (no free text: the reason is metadata). */
@@ -52,6 +55,8 @@ export interface RetentionFacts {
   readonly statusChangedOn: string | null
   readonly createdOn: string
   readonly withdrawnOn: string | null
+  /** The day an IDVA marked it as junk; absent or null when it is not junk. */
+  readonly junkOn?: string | null
 }
 
 export function addDays(day: string, days: number): string {
@@ -59,9 +64,14 @@ export function addDays(day: string, days: number): string {
   return new Date(Date.UTC(year, month - 1, date + days)).toISOString().slice(0, 10)
 }
 
-/** The rule that will destroy this case and the day it is due, or null while it is open. */
+/**
+ * The rule that will destroy this case and the day it is due, or null while it is open. A
+ * withdrawal's kept record keeps its own period (the service kept it on purpose); otherwise junk
+ * goes after its period, whatever the status.
+ */
 export function destructionDue(facts: RetentionFacts, policy: RetentionPolicy): { rule: RetentionRule; on: string } | null {
   if (facts.withdrawnOn !== null) return { rule: 'withdrawn_record', on: addDays(facts.withdrawnOn, policy.withdrawnRecordDays) }
+  if (facts.junkOn !== undefined && facts.junkOn !== null) return { rule: 'junk', on: addDays(facts.junkOn, policy.junkDays) }
   if (facts.status !== 'closed') return null
   const closedOn = facts.statusChangedOn ?? facts.createdOn
   return facts.kind === 'consultation'

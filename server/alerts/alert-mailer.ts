@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { createTransport, type Transporter } from 'nodemailer'
 import type { AlertEmailConfig } from '../config.ts'
 import type { Database } from '../db/database.ts'
+import { anythingWaiting } from '../features/idva/repository.ts'
 
 /**
  * "Something new is waiting": an email to the IDVA service's team address when a case, a
@@ -15,6 +16,8 @@ import type { Database } from '../db/database.ts'
  * Arrivals take a number from the `arrivals` sequence in their own transaction. The job claims every
  * number up to the newest with one conditional UPDATE of `alert_state` (so of several instances,
  * one emails), sends, and gives the claim back if the mail server refuses, to try again next time.
+ * When nothing waits for the service by then (what arrived was all marked as junk, or answered), the
+ * claim is kept and no email goes: a flood an IDVA has already cleared does not page the team.
  */
 export type AlertRun = 'off' | 'nothing new' | 'sent' | 'failed'
 
@@ -57,6 +60,7 @@ export class AlertMailer {
       if (upTo <= before) return 'nothing new'
       const claimed = await db.updateTable('alert_state').set({ alerted: upTo.toString() }).where('id', '=', 1).where('alerted', '=', before.toString()).executeTakeFirst()
       if (claimed.numUpdatedRows !== 1n) return 'nothing new' // another instance is emailing
+      if (!(await anythingWaiting(db))) return 'nothing new'
       try {
         await this.#transport.sendMail({
           to: [...this.config.to],

@@ -15,8 +15,9 @@ import { destructionDue, type RetentionPolicy, type RetentionRule } from '../../
  * The retention job: destroys what the policy (rules/retention.ts, configuration) says has been
  * kept long enough, and nothing else.
  *
- *   cases     a closed self-referral or consultation, or the minimal record kept after a withdrawal,
- *             past its day and not held by the IDVA lead: the case row goes, and with it every
+ *   cases     a closed self-referral or consultation, the minimal record kept after a withdrawal, or
+ *             a case an IDVA marked as junk, past its day and not held by the IDVA lead: the case row
+ *             goes, and with it every
  *             message, record, evidence file, session, referral and the case's own data key (so a
  *             backup taken while it existed holds only ciphertext under a key that no longer exists;
  *             SECURITY.md, "Retention").
@@ -77,7 +78,7 @@ export class RetentionJob {
     const db = this.database.db
     const holder = randomUUID()
     this.#failures = 0
-    const destroyed: Record<RetentionRule, number> = { closed_disclosure: 0, closed_consultation: 0, withdrawn_record: 0 }
+    const destroyed: Record<RetentionRule, number> = { closed_disclosure: 0, closed_consultation: 0, withdrawn_record: 0, junk: 0 }
     const claimed = await sql`UPDATE job_leases SET holder = ${holder}, until = now() + make_interval(mins => ${LEASE_MINUTES}) WHERE name = 'retention' AND (until IS NULL OR until < now())`.execute(db)
     if (claimed.numAffectedRows !== 1n) return { ran: false, destroyed, referralPackages: 0, held: 0, failed: 0 }
     let referralPackages = 0
@@ -110,7 +111,7 @@ export class RetentionJob {
     } finally {
       await sql`UPDATE job_leases SET holder = NULL, until = NULL WHERE name = 'retention' AND holder = ${holder}`.execute(db)
     }
-    const total = destroyed.closed_disclosure + destroyed.closed_consultation + destroyed.withdrawn_record + referralPackages
+    const total = Object.values(destroyed).reduce((sum, n) => sum + n, 0) + referralPackages
     if (total > 0) this.reclaimer?.schedule()
     this.logger.info({ retention: { ...destroyed, referralPackages, held, failed: this.#failures } }, 'retention job ran')
     return { ran: true, destroyed, referralPackages, held, failed: this.#failures }
@@ -146,20 +147,25 @@ export function pastDue(policy: RetentionPolicy, aheadDays = 0) {
   const by = sql`(current_date + ${aheadDays}::int)`
   return sql<boolean>`(
     (cases.withdrawn_on IS NOT NULL AND cases.withdrawn_on + ${policy.withdrawnRecordDays}::int <= ${by})
-    OR (cases.withdrawn_on IS NULL AND cases.status = 'closed' AND cases.kind = 'disclosure'
+    OR (cases.withdrawn_on IS NULL AND cases.junk_on IS NOT NULL AND cases.junk_on + ${policy.junkDays}::int <= ${by})
+    OR (cases.withdrawn_on IS NULL AND cases.junk_on IS NULL AND cases.status = 'closed' AND cases.kind = 'disclosure'
         AND coalesce(cases.status_changed_on, cases.created_on) + ${policy.closedDisclosureDays}::int <= ${by})
-    OR (cases.withdrawn_on IS NULL AND cases.status = 'closed' AND cases.kind = 'consultation'
+    OR (cases.withdrawn_on IS NULL AND cases.junk_on IS NULL AND cases.status = 'closed' AND cases.kind = 'consultation'
         AND coalesce(cases.status_changed_on, cases.created_on) + ${policy.closedConsultationDays}::int <= ${by})
   )`
 }
 
-/** Cases due for destruction within the warning window (held ones included, marked), soonest first. */
+/**
+ * Cases due for destruction within the warning window (held ones included, marked), soonest first.
+ * Junk is left out: it has left the queue, and its own view and its page say when it goes.
+ */
 export async function dueSoon(db: Kysely<Schema>, policy: RetentionPolicy, limit: number) {
   const rows = await db
     .selectFrom('cases')
     .leftJoin('retention_holds', 'retention_holds.case_id', 'cases.id')
     .select(['cases.id', 'cases.kind', 'cases.status', 'cases.status_changed_on', 'cases.created_on', 'cases.withdrawn_on', 'retention_holds.reason'])
     .where(pastDue(policy, policy.warningDays))
+    .where('cases.junk_on', 'is', null)
     .orderBy(
       sql`CASE WHEN cases.withdrawn_on IS NOT NULL THEN cases.withdrawn_on + ${policy.withdrawnRecordDays}::int
                WHEN cases.kind = 'disclosure' THEN coalesce(cases.status_changed_on, cases.created_on) + ${policy.closedDisclosureDays}::int
@@ -198,7 +204,7 @@ async function heldPastDue(trx: Transaction<Schema>, policy: RetentionPolicy): P
 async function destroyCase(trx: Transaction<Schema>, policy: RetentionPolicy, id: string): Promise<RetentionRule | null> {
   const row = await trx
     .selectFrom('cases')
-    .select(['id', 'kind', 'status', 'status_changed_on', 'created_on', 'withdrawn_on'])
+    .select(['id', 'kind', 'status', 'status_changed_on', 'created_on', 'withdrawn_on', 'junk_on'])
     .where('id', '=', id)
     .where(pastDue(policy))
     .where(notHeld)
@@ -206,7 +212,7 @@ async function destroyCase(trx: Transaction<Schema>, policy: RetentionPolicy, id
     .skipLocked()
     .executeTakeFirst()
   if (row === undefined) return null
-  const due = destructionDue({ kind: row.kind, status: row.status, statusChangedOn: row.status_changed_on, createdOn: row.created_on, withdrawnOn: row.withdrawn_on }, policy)
+  const due = destructionDue({ kind: row.kind, status: row.status, statusChangedOn: row.status_changed_on, createdOn: row.created_on, withdrawnOn: row.withdrawn_on, junkOn: row.junk_on }, policy)
   if (due === null) return null
   await trx.deleteFrom('cases').where('id', '=', id).execute()
   await recordAudit(trx, { actor: { type: 'system' }, action: `retention.${due.rule}_destroyed`, object: { type: 'case', id } })

@@ -1,13 +1,15 @@
 import t from 'tap'
 import { SMTPServer } from 'smtp-server'
-import { seedService } from '../../scripts/lib/staff-fixtures.ts'
+import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
 import { disclosureBody, newReporter, openCase, sealFromReporter, servicePublic, submit } from '../helpers/reporter.ts'
+import { asStaff, sessionFor } from '../helpers/staff.ts'
 
 /**
  * "Something new is waiting" emails, sent through a real SMTP exchange to a local server started
- * here: one email per interval when a case or a message has arrived, none otherwise, nothing in it
- * that names, dates or counts anything, and a refused send is tried again next time.
+ * here: one email per interval when a case or a message has arrived, none otherwise (nor when all
+ * that arrived was marked as junk before the run), nothing in it that names, dates or counts
+ * anything, and a refused send is tried again next time.
  */
 
 interface Received {
@@ -83,6 +85,28 @@ t.test('a refused send is tried again at the next run, and the log names no addr
   t.equal(received.length, 3)
   t.notOk(logs.text().includes('charity.example.org'), 'no address in the log')
   t.notOk(logs.text().includes(`127.0.0.1:${smtpPort}`), 'nor the mail server\'s address')
+})
+
+t.test('arrivals an IDVA marked as junk before the run raise no email; a person writing again on one does', async (t) => {
+  const idva = await seedAccount(db, app.config.serverSecret, { username: 'idva.one', role: 'idva', groupId: service.id })
+  await seedGrant(db, idva, service)
+  const flood = []
+  for (let i = 0; i < 3; i++) {
+    const reporter = await newReporter()
+    expectStatus(await submit(app, await disclosureBody(reporter, servicePublic(service.keys))), 201)
+    flood.push(reporter)
+  }
+  // Every case here is marked, the earlier ones too, so that nothing but junk waits.
+  const everything = (await db.selectFrom('cases').select('id').execute()).map((row) => row.id)
+  expectStatus(await asStaff(app, await sessionFor(app, idva), { method: 'POST', url: '/staff/cases/junk', payload: { case: everything } }), 303)
+  t.equal(await app.alerts.runOnce(), 'nothing new', 'nothing waits but junk')
+  t.equal(received.length, 3, 'no email')
+  const person = flood[0]!
+  const session = await openCase(app, person.keys)
+  const message = await sealFromReporter(person, servicePublic(service.keys), { kind: 'reporter_message', seq: 2 })
+  expectStatus(await app.inject({ method: 'POST', url: '/return/messages', payload: { ...message, seq: 2 }, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken } }), 201)
+  t.equal(await app.alerts.runOnce(), 'sent', 'their case is back in the queue')
+  t.equal(received.length, 4)
 })
 
 t.test('with no mail server configured, nothing is sent and nothing fails', async (t) => {

@@ -103,6 +103,9 @@ t.test('every route × every role it does not allow: 403, audited, nothing chang
 t.test('investigators and administrators are refused every IDVA route', async (t) => {
   const idvaRoutes = routes.filter((route) => route.url.startsWith('/staff/cases') || route.url.startsWith('/staff/identifiers') || route.url === '/staff/referrals/policy')
   t.ok(idvaRoutes.length >= 10, `${idvaRoutes.length} IDVA routes`)
+  // Marking junk (in bulk from the queue, or one case from its page) and putting it back are among them.
+  const listed = idvaRoutes.map((route) => `${route.method} ${route.url}`)
+  for (const junk of ['POST /staff/cases/junk', 'POST /staff/cases/not-junk', 'POST /staff/cases/:caseId/junk', 'POST /staff/cases/:caseId/not-junk']) t.ok(listed.includes(junk), `${junk} is an IDVA route`)
   // Holding a case past its retention day is the IDVA lead's alone; every other IDVA route is for both.
   const LEAD_ONLY = new Set(['/staff/cases/:caseId/hold', '/staff/cases/:caseId/hold/lift'])
   for (const route of idvaRoutes) {

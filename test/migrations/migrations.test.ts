@@ -100,6 +100,12 @@ const seeds: Record<string, (db: Kysely<any>) => Promise<unknown>> = {
     await sql`INSERT INTO case_challenges (id, challenge, expires_at) VALUES (${'c'.repeat(22)}, ${b(32)}, now())`.execute(db)
     await sql`INSERT INTO case_sessions (token_hash, case_id, csrf_token, expires_at) VALUES (${b(32)}, ${caseId}, ${'c'.repeat(43)}, now())`.execute(db)
   },
+  // A case marked as junk: reverting drops the mark (the case stays, back in the queue).
+  '20261207_0019_junk_cases': async (db) => {
+    const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
+    await sql`INSERT INTO cases (id, kind, lookup_id, auth_public, reply_public, sealed, junk_on)
+      VALUES ('99999999-9999-4999-8999-999999999999', 'disclosure', ${b(16, 9)}, ${b(32)}, ${b(32)}, false, current_date)`.execute(db)
+  },
   '20261201_0006_idva_workspace': async (db) => {
     const b = (n: number, fill = 1) => Buffer.alloc(n, fill)
     const caseId = '55555555-5555-4555-8555-555555555555'

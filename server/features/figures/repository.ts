@@ -35,11 +35,20 @@ export async function computeFigures(db: Kysely<Schema>, options: { today: strin
   const weeksFrom = addDays(monday(today), -7 * 11)
   const monthsFrom = `${addDays(`${today.slice(0, 7)}-01`, -334).slice(0, 7)}-01`
   // Arrivals and withdrawals from the anonymous audit chain (kept after a case goes), by day only.
+  // Junk is not a referral: a case marked as junk now, or destroyed as junk, is not counted.
   const events = await db
     .selectFrom('case_audit_log')
     .select(['action', sql<string>`occurred_on::text`.as('day'), (eb) => eb.fn.countAll<string>().as('n')])
     .where('action', 'in', [...SUBMITTED, ...WITHDRAWN])
     .where('occurred_on', '>=', sql<string>`${monthsFrom < weeksFrom ? monthsFrom : weeksFrom}::date`)
+    .where(({ not, or, exists, selectFrom }) =>
+      not(
+        or([
+          exists(selectFrom('cases').select('cases.id').whereRef('cases.id', '=', 'case_audit_log.actor_id').where('cases.junk_on', 'is not', null)),
+          exists(selectFrom('audit_log').select('audit_log.seq').whereRef('audit_log.object_id', '=', 'case_audit_log.actor_id').where('audit_log.action', '=', 'retention.junk_destroyed')),
+        ]),
+      ),
+    )
     .groupBy(['action', 'occurred_on'])
     .execute()
 
@@ -62,6 +71,7 @@ export async function computeFigures(db: Kysely<Schema>, options: { today: strin
     .selectFrom('cases')
     .select(['kind', 'status', 'risk_level', 'marac_referred', 'withdrawn_on', sql<string>`created_on::text`.as('created_on'), sql<string | null>`first_reply_on::text`.as('first_reply_on')])
     .where('created_on', '>=', sql<string>`${monthsFrom}::date`)
+    .where('junk_on', 'is', null)
     .execute()
   const disclosures = cases.filter((row) => row.kind === 'disclosure')
   const risk = ['high', 'medium', 'standard', null].map((level) => disclosures.filter((row) => row.risk_level === level).length)
@@ -76,6 +86,7 @@ export async function computeFigures(db: Kysely<Schema>, options: { today: strin
     .select(sql<string>`created_on::text`.as('created_on'))
     .where('status', '<>', 'closed')
     .where('withdrawn_on', 'is', null)
+    .where('junk_on', 'is', null)
     .execute()
   const ages = [7, 28, 91, Number.POSITIVE_INFINITY]
   const ageLabels = ['Under a week', '1 to 4 weeks', '1 to 3 months', 'Over 3 months']

@@ -9,7 +9,8 @@ import { caseKeys, findCase, openMessage, openRecord } from '../cases/repository
 
 type Db = Kysely<Schema> | Transaction<Schema>
 
-export type StatusFilter = CaseStatus | 'open' | 'all'
+/** 'junk': the cases marked as junk, whatever their status; every other filter leaves junk out. */
+export type StatusFilter = CaseStatus | 'open' | 'all' | 'junk'
 export type RiskFilter = RiskLevel | 'none' | 'any'
 
 export interface QueueQuery {
@@ -40,17 +41,22 @@ export interface QueueRow {
   readonly withdrawnOn: string | null
   readonly urgency: Urgency | null
   readonly ownerId: string | null
+  /** The day an IDVA marked it as junk, or null. */
+  readonly junkOn: string | null
 }
 
 /**
- * Past its first-response target: no reply, not closed, not withdrawn, and arrived on or before its kind's cutoff.
+ * Past its first-response target: no reply, not closed, not junk, not withdrawn, and arrived on or before its kind's cutoff.
  * The first part is literal so that it matches the partial index cases_queue_awaiting_reply.
  */
 function overdue(cutoffs: Readonly<Record<CaseKind, string>>) {
-  return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date)) AND withdrawn_on IS NULL`
+  return sql<boolean>`first_reply_on IS NULL AND status <> 'closed' AND junk_on IS NULL AND ((kind = 'disclosure' AND created_on <= ${cutoffs.disclosure}::date) OR (kind = 'consultation' AND created_on <= ${cutoffs.consultation}::date)) AND withdrawn_on IS NULL`
 }
 
-const QUEUE_COLUMNS = ['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count', 'withdrawn_on', 'urgency', 'owner_id'] as const
+/** Not marked as junk: everything that lists or counts cases for the service says this (literal, for the partial indexes). */
+const NOT_JUNK = sql<boolean>`junk_on IS NULL`
+
+const QUEUE_COLUMNS = ['id', 'kind', 'status', 'risk_level', 'created_on', 'last_activity_on', 'first_reply_on', 'message_count', 'evidence_count', 'withdrawn_on', 'urgency', 'owner_id', 'junk_on'] as const
 
 type QueueColumns = Pick<Selectable<CasesTable>, (typeof QUEUE_COLUMNS)[number]>
 
@@ -66,6 +72,7 @@ function queueRowOf(row: QueueColumns): QueueRow {
     withdrawnOn: row.withdrawn_on,
     urgency: row.urgency,
     ownerId: row.owner_id,
+    junkOn: row.junk_on,
     messageCount: row.message_count,
     evidenceCount: row.evidence_count,
   }
@@ -75,7 +82,8 @@ function queueRowOf(row: QueueColumns): QueueRow {
  * One page of the queue, oldest first, and whether there is another. Every filter is served by an
  * index in (created_on, id) order (migrations/20261201_0006_idva_workspace.ts), so a page costs
  * the same with a hundred cases or a hundred thousand. The fixed predicates are literal SQL so the
- * planner can match them to the partial indexes.
+ * planner can match them to the partial indexes (which leave junk out: migration 0019). Junk is
+ * listed only by its own filter.
  */
 export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: QueueRow[]; more: boolean }> {
   let select = db
@@ -84,8 +92,10 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
     .orderBy('created_on')
     .orderBy('id')
     .limit(query.limit + 1)
+  if (query.status === 'junk') select = select.where(sql<boolean>`junk_on IS NOT NULL`)
+  else select = select.where(NOT_JUNK)
   if (query.status === 'open') select = select.where(sql<boolean>`status <> 'closed'`)
-  else if (query.status !== 'all') select = select.where('status', '=', query.status)
+  else if (query.status !== 'all' && query.status !== 'junk') select = select.where('status', '=', query.status)
   if (query.risk === 'none') select = select.where('risk_level', 'is', null)
   else if (query.risk !== 'any') select = select.where('risk_level', '=', query.risk)
   if (query.kind !== 'any') select = select.where('kind', '=', query.kind)
@@ -104,17 +114,20 @@ export async function queuePage(db: Db, query: QueueQuery): Promise<{ rows: Queu
 }
 
 
-/** New cases and those past their first-response target, each counted up to COUNT_CAP. */
+/** New cases and those past their first-response target (junk left out), each counted up to COUNT_CAP. */
 export async function queueCounts(db: Db, cutoffs: Readonly<Record<CaseKind, string>>): Promise<{ new: number; overdue: number }> {
   const capped = async (where: ReturnType<typeof sql<boolean>>) => {
     const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM cases WHERE ${where} LIMIT ${COUNT_CAP + 1}) AS capped`.execute(db)
     return Number(result.rows[0]?.n ?? 0)
   }
-  return { new: await capped(sql<boolean>`status = 'new'`), overdue: await capped(overdue(cutoffs)) }
+  return { new: await capped(sql<boolean>`status = 'new' AND junk_on IS NULL`), overdue: await capped(overdue(cutoffs)) }
 }
 
-/** Open, not withdrawn, and waiting for the service (never answered, or the person wrote last). */
-const WAITING = sql<boolean>`awaiting_reply AND status <> 'closed' AND withdrawn_on IS NULL`
+/**
+ * Open, not junk, not withdrawn, and waiting for the service (never answered, or the person wrote
+ * last). The first part matches the partial index cases_awaiting_reply.
+ */
+const WAITING = sql<boolean>`awaiting_reply = true AND junk_on IS NULL AND status <> 'closed' AND withdrawn_on IS NULL`
 
 /**
  * The urgent cases waiting for the service, most urgent band first, then oldest: shown above the
@@ -140,11 +153,17 @@ export async function waitingCount(db: Db): Promise<number> {
   return Number(result.rows[0]?.n ?? 0)
 }
 
-/** Open cases per owner, for the caseload counts (IDVAs of the service without a case show 0). */
+/** Whether anything waits for the service at all (the alert email is not sent for junk alone). */
+export async function anythingWaiting(db: Db): Promise<boolean> {
+  const result = await sql<{ waiting: boolean }>`SELECT EXISTS (SELECT 1 FROM cases WHERE ${WAITING}) AS waiting`.execute(db)
+  return result.rows[0]?.waiting === true
+}
+
+/** Open cases per owner (junk left out), for the caseload counts (IDVAs of the service without a case show 0). */
 export async function caseloads(db: Db, serviceId: string): Promise<{ accountId: string; username: string; open: number }[]> {
   const rows = await db
     .selectFrom('accounts')
-    .leftJoin('cases', (join) => join.onRef('cases.owner_id', '=', 'accounts.id').on('cases.status', '<>', 'closed').on('cases.withdrawn_on', 'is', null))
+    .leftJoin('cases', (join) => join.onRef('cases.owner_id', '=', 'accounts.id').on('cases.status', '<>', 'closed').on('cases.withdrawn_on', 'is', null).on('cases.junk_on', 'is', null))
     .select(['accounts.id', 'accounts.username', (eb) => eb.fn.count<number>('cases.id').as('open')])
     .where('accounts.group_id', '=', serviceId)
     .where('accounts.role', 'in', ['idva', 'idva_lead'])
@@ -177,10 +196,37 @@ export async function lockCase(trx: Transaction<Schema>, caseId: string) {
   return trx.selectFrom('cases').selectAll().where('id', '=', caseId).forUpdate().executeTakeFirst()
 }
 
+/**
+ * Locks these cases for the rest of the transaction, in id order (so two batches never wait on each
+ * other in a circle), and returns what marking them as junk needs to know. A case that is gone is
+ * simply not returned.
+ */
+export async function lockCasesForJunk(trx: Transaction<Schema>, ids: readonly string[]) {
+  if (ids.length === 0) return []
+  return trx.selectFrom('cases').select(['id', 'junk_on', 'withdrawn_on']).where('id', 'in', [...ids]).orderBy('id').forUpdate().execute()
+}
+
+/** Marks these cases as junk today, or (null) puts them back. */
+export async function setJunk(trx: Transaction<Schema>, ids: readonly string[], junk: 'today' | null): Promise<void> {
+  if (ids.length === 0) return
+  await trx
+    .updateTable('cases')
+    .set({ junk_on: junk === null ? null : sql<string>`current_date` })
+    .where('id', 'in', [...ids])
+    .execute()
+}
+
+/** Which of these cases are marked as junk now, and which are not (a case that is gone is in neither). */
+export async function junkState(db: Db, ids: readonly string[]): Promise<{ junk: string[]; notJunk: string[] }> {
+  if (ids.length === 0) return { junk: [], notJunk: [] }
+  const rows = await db.selectFrom('cases').select(['id', 'junk_on']).where('id', 'in', [...ids]).orderBy('id').execute()
+  return { junk: rows.filter((row) => row.junk_on !== null).map((row) => row.id), notJunk: rows.filter((row) => row.junk_on === null).map((row) => row.id) }
+}
+
 export const IDENTIFIER_PAGE = 500
 
 /**
- * The newest repeat-perpetrator index entry of every case, a page at a time in case id order,
+ * The newest repeat-perpetrator index entry of every case not marked as junk, a page at a time in case id order,
  * for an IDVA's browser to decrypt and compare. Only envelopes: a match is found in the browser.
  */
 export async function identifierEntries(db: Db, vault: CaseVault, after: string | null) {
@@ -189,6 +235,8 @@ export async function identifierEntries(db: Db, vault: CaseVault, after: string 
     .select(['case_id', 'id', 'seq', 'envelope'])
     .distinctOn('case_id')
     .where('kind', '=', 'identifiers')
+    // Junk is not compared: made-up cases naming someone must not make them look named again and again.
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('cases').select('cases.id').whereRef('cases.id', '=', 'case_records.case_id').where('cases.junk_on', 'is not', null))))
     .orderBy('case_id')
     .orderBy('seq', 'desc')
     .limit(IDENTIFIER_PAGE + 1)
@@ -207,13 +255,14 @@ export async function identifierEntries(db: Db, vault: CaseVault, after: string 
 
 export const UNINDEXED_BATCH = 25
 
-/** Disclosures with no index entry yet (oldest first), with their first message, to be indexed. */
+/** Disclosures with no index entry yet (oldest first, junk left out), with their first message, to be indexed. */
 export async function unindexedCases(db: Db, vault: CaseVault) {
   const rows = await db
     .selectFrom('cases')
     .innerJoin('case_messages', (join) => join.onRef('case_messages.case_id', '=', 'cases.id').on('case_messages.seq', '=', 1))
     .select(['cases.id as caseId', 'case_messages.id as messageId', 'case_messages.kind as messageKind', 'case_messages.envelope'])
     .where('cases.kind', '=', 'disclosure')
+    .where('cases.junk_on', 'is', null)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('case_records').select('case_records.id').whereRef('case_records.case_id', '=', 'cases.id').where('case_records.kind', '=', 'identifiers'))))
     .orderBy('cases.created_on')
     .orderBy('cases.id')

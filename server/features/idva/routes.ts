@@ -9,16 +9,17 @@ import type { CaseKind, CaseStatus, RecordKind, RiskLevel } from '../../db/schem
 import { HttpError } from '../../errors.ts'
 import { IDVA_ROLES } from '../../plugins/staff-auth.ts'
 import type { RoutingChoices } from '../../../views/pages/staff/referrals.tsx'
-import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type QueueItem, type QueueView } from '../../../views/pages/staff/cases.tsx'
+import { caseReference, CasePage, QueuePage, QueueResults, StatusPanel, STATUS_NAMES, type CaseSummary, type JunkNotice, type QueueItem, type QueueView } from '../../../views/pages/staff/cases.tsx'
 import { WaitingBadge } from '../../../views/staff/layout.tsx'
-import { caseThread, evidenceFile, findCase, insertMessage, insertRecord, serviceKeyChain } from '../cases/repository.ts'
+import { caseThread, findCase, insertMessage, insertRecord, serviceKeyChain } from '../cases/repository.ts'
+import { evidenceDownload, sendEvidence } from '../cases/evidence-download.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
 import { findGroup, IDVA_SERVICE_ID } from '../staff/repository.ts'
 import { body, bytes, integer, object, text } from '../../http/input.ts'
 import { staffView } from '../staff/view-context.ts'
 import { overdueCutoffs, responseClock } from '../../../rules/working-days.ts'
 import { checkServiceEnvelope } from './incoming.ts'
-import { caseloads, caseRecords, identifierEntries, lockCase, nextRecordSeq, queueCounts, queuePage, today, unindexedCases, urgentWaiting, waitingCount, type QueueQuery, type QueueRow, type RiskFilter, type StatusFilter } from './repository.ts'
+import { caseloads, caseRecords, identifierEntries, junkState, lockCase, lockCasesForJunk, nextRecordSeq, queueCounts, queuePage, setJunk, today, unindexedCases, urgentWaiting, waitingCount, type QueueQuery, type QueueRow, type RiskFilter, type StatusFilter } from './repository.ts'
 
 /**
  * The IDVA workspace on the server: the queue, the case page, and storing what IDVAs' browsers
@@ -33,7 +34,7 @@ const PAGE_SIZE = 25
 const URGENT_SHOWN = 20
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 const STATUSES: readonly CaseStatus[] = ['new', 'in_contact', 'support_ongoing', 'referred', 'closed']
-const STATUS_FILTERS: readonly StatusFilter[] = ['open', 'all', ...STATUSES]
+const STATUS_FILTERS: readonly StatusFilter[] = ['open', 'all', ...STATUSES, 'junk']
 const RISK_FILTERS: readonly RiskFilter[] = ['any', 'none', 'standard', 'medium', 'high']
 const RISK_LEVELS: readonly RiskLevel[] = ['standard', 'medium', 'high']
 const NO_SUCH_CASE = 'There is no such case. It may have been withdrawn by the person who sent it, which deletes it.'
@@ -60,6 +61,47 @@ function caseIdOf(request: FastifyRequest): string {
   if (!UUID.test(caseId)) throw new HttpError(404, NO_SUCH_CASE)
   return caseId
 }
+
+type Filters = QueueView['filters'] & { readonly status: StatusFilter; readonly risk: RiskFilter; readonly kind: CaseKind | 'any' }
+
+/** The queue's filters, from the query string (or a junk form's hidden fields, to come back to the same view). */
+function filtersOf(input: Record<string, unknown>): Filters {
+  return {
+    status: oneOf(input.status, STATUS_FILTERS, 'open', 'status'),
+    risk: oneOf(input.risk, RISK_FILTERS, 'any', 'risk'),
+    kind: oneOf<CaseKind | 'any'>(input.kind, ['any', 'disclosure', 'consultation'], 'any', 'kind'),
+    overdue: input.overdue === '1',
+    owner: oneOf<'any' | 'me' | 'nobody'>(input.owner, ['any', 'me', 'nobody'], 'any', 'owner'),
+  }
+}
+
+function filterQuery(filters: Filters): Record<string, string> {
+  return { status: filters.status, risk: filters.risk, kind: filters.kind, owner: filters.owner, ...(filters.overdue ? { overdue: '1' } : {}) }
+}
+
+/** Case ids in a link the queue made after marking or putting back junk (comma-separated, a page at most). */
+function idList(value: unknown): string[] {
+  if (value === undefined || value === '') return []
+  const ids = typeof value === 'string' ? value.split(',') : []
+  if (ids.length === 0 || ids.length > PAGE_SIZE || !ids.every((id) => UUID.test(id))) throw new HttpError(400, 'That link is not one the queue made. Go back to the first page of the queue.')
+  return ids
+}
+
+/**
+ * The cases a junk form names: the ticked boxes (`case`, once or many times), or the one row whose
+ * "Not junk" was pressed (`only`). At most a page of them, so that one request's transaction and
+ * audit lines stay small; beyond it, nothing is changed.
+ */
+function chosenCases(input: Record<string, unknown>): string[] {
+  const given: unknown[] = input.only !== undefined && input.only !== '' ? [input.only] : input.case === undefined ? [] : [input.case].flat()
+  if (given.length === 0) throw new HttpError(400, 'Choose at least one case first: tick the box beside it. Nothing was changed.')
+  if (given.length > PAGE_SIZE) throw new HttpError(400, `At most ${PAGE_SIZE} cases can be marked or put back at once, and ${given.length} were chosen. Nothing was changed: choose fewer, a page at a time.`)
+  if (!given.every((id) => typeof id === 'string' && UUID.test(id))) throw new HttpError(400, 'One of the chosen cases is not a case the queue knows. Nothing was changed: reload the queue and choose again.')
+  return [...new Set(given as string[])]
+}
+
+const SOME_CASES_GONE = 'One or more of the chosen cases is no longer here (the person may have withdrawn, which deletes it). Nothing was changed: reload the queue and choose again.'
+const WITHDRAWN_NOT_JUNK = 'The person withdrew from a chosen case, and the service kept its record on purpose, so it cannot be marked as junk. Nothing was changed.'
 
 const RULE = /^R([1-9]|1[0-2])$/
 
@@ -103,11 +145,10 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/staff/cases', { config: ACCESS }, async (request, reply) => {
     const input = request.query as Record<string, unknown>
-    const status = oneOf(input.status, STATUS_FILTERS, 'open', 'status')
-    const risk = oneOf(input.risk, RISK_FILTERS, 'any', 'risk')
-    const kind = oneOf<CaseKind | 'any'>(input.kind, ['any', 'disclosure', 'consultation'], 'any', 'kind')
-    const overdueOnly = input.overdue === '1'
-    const ownerFilter = oneOf<'any' | 'me' | 'nobody'>(input.owner, ['any', 'me', 'nobody'], 'any', 'owner')
+    const filters = filtersOf(input)
+    const { status, risk, kind } = filters
+    const overdueOnly = filters.overdue
+    const ownerFilter = filters.owner
     const owner: QueueQuery['owner'] = ownerFilter === 'me' ? { is: 'account', accountId: request.staff!.accountId } : { is: ownerFilter }
     let after: QueueQuery['after'] = null
     if (typeof input.after === 'string' && input.after !== '') {
@@ -118,7 +159,6 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const day = await today(db)
     const cutoffs = overdueCutoffs(day, targets, app.bankHoliday)
     const page = await queuePage(db, { status, risk, kind, overdueOnly, owner, overdueCutoffs: cutoffs, after, limit: PAGE_SIZE })
-    const filters = { status, risk, kind, overdue: overdueOnly, owner: ownerFilter }
     const last = page.rows.at(-1)
     const fragment = request.headers['hx-request'] === 'true'
     const loads = fragment ? [] : await caseloads(db, IDVA_SERVICE_ID)
@@ -138,20 +178,91 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       owner: row.ownerId === null ? null : (names.get(row.ownerId) ?? 'a former member'),
       ownedByMe: row.ownerId === request.staff!.accountId,
       clock: await clockFor(row, day),
+      junk: junkOf(row.junkOn),
     })
     const queue: QueueView = {
       items: await Promise.all(page.rows.map(itemOf)),
       filters,
-      nextPage: page.more && last !== undefined ? new URLSearchParams({ status, risk, kind, owner: ownerFilter, ...(overdueOnly ? { overdue: '1' } : {}), after: `${last.createdOn}_${last.id}` }).toString() : null,
+      nextPage: page.more && last !== undefined ? new URLSearchParams({ ...filterQuery(filters), after: `${last.createdOn}_${last.id}` }).toString() : null,
       isFirstPage: after === null,
       counts: fragment ? { new: 0, overdue: 0 } : await queueCounts(db, cutoffs),
       targets,
       urgent: fragment ? [] : await Promise.all((await urgentWaiting(db, URGENT_SHOWN)).map(itemOf)),
       caseloads: loads.map((row) => ({ username: row.username, open: row.open, me: row.accountId === request.staff!.accountId })),
       dueSoon: fragment ? { rows: [], more: false, withinDays: retention.warningDays } : { ...(await dueSoon(db, retention, DUE_SHOWN)), withinDays: retention.warningDays },
+      junkDays: retention.junkDays,
+      batchSize: PAGE_SIZE,
+      notice: fragment ? null : await junkNoticeOf(input),
     }
-    if (request.headers['hx-request'] === 'true') return reply.html(QueueResults({ queue }))
+    if (fragment) return reply.html(QueueResults({ queue, csrfToken: request.staff!.csrfToken }))
     return reply.html(QueuePage({ view: staffView(app, request), queue }))
+  })
+
+  function junkOf(junkOn: string | null): QueueItem['junk'] {
+    return junkOn === null ? null : { markedOn: junkOn, destroyedOn: addDays(junkOn, retention.junkDays) }
+  }
+
+  /**
+   * After a bulk mark (?marked=) or putting back (?restored=), the queue says how many: only of the
+   * cases named that are in that state now, so a link cannot make it say what did not happen.
+   */
+  async function junkNoticeOf(input: Record<string, unknown>): Promise<JunkNotice | null> {
+    const marked = idList(input.marked)
+    if (marked.length > 0) {
+      const { junk } = await junkState(db, marked)
+      if (junk.length > 0) return { kind: 'marked', ids: junk }
+    }
+    const restored = idList(input.restored)
+    if (restored.length > 0) {
+      const { notJunk } = await junkState(db, restored)
+      if (notJunk.length > 0) return { kind: 'restored', count: notJunk.length }
+    }
+    return null
+  }
+
+  /**
+   * Marks these cases as junk, or puts them back, all or none in one transaction, each change
+   * audited per case under the member's account. A case already so is left as it was (a form sent
+   * twice changes nothing the second time). Returns the ids that changed.
+   */
+  async function changeJunk(ids: readonly string[], junk: boolean, accountId: string): Promise<string[]> {
+    return db.transaction().execute(async (trx) => {
+      const rows = await lockCasesForJunk(trx, ids)
+      if (rows.length !== ids.length) throw new HttpError(404, ids.length === 1 ? NO_SUCH_CASE : SOME_CASES_GONE)
+      if (junk && rows.some((row) => row.withdrawn_on !== null)) throw new HttpError(409, WITHDRAWN_NOT_JUNK)
+      const changing = rows.filter((row) => (row.junk_on !== null) !== junk).map((row) => row.id)
+      await setJunk(trx, changing, junk ? 'today' : null)
+      for (const id of changing) await recordAudit(trx, { actor: { type: 'staff', id: accountId }, action: junk ? 'case.marked_junk' : 'case.junk_undone', object: { type: 'case', id } })
+      return changing
+    })
+  }
+
+  /** Ticked cases marked as junk at once (a page at most); back to the same view, saying how many, with an undo. */
+  app.post('/staff/cases/junk', { config: ACCESS }, async (request, reply) => {
+    const input = body(request.body)
+    const filters = filtersOf(input)
+    const marked = await changeJunk(chosenCases(input), true, request.staff!.accountId)
+    return reply.redirect(`/staff/cases?${new URLSearchParams({ ...filterQuery(filters), ...(marked.length === 0 ? {} : { marked: marked.join(',') }) })}`, 303)
+  })
+
+  /** Ticked cases (or the one whose "Not junk" was pressed) put back in the queue. */
+  app.post('/staff/cases/not-junk', { config: ACCESS }, async (request, reply) => {
+    const input = body(request.body)
+    const filters = filtersOf(input)
+    const restored = await changeJunk(chosenCases(input), false, request.staff!.accountId)
+    return reply.redirect(`/staff/cases?${new URLSearchParams({ ...filterQuery(filters), ...(restored.length === 0 ? {} : { restored: restored.join(',') }) })}`, 303)
+  })
+
+  app.post('/staff/cases/:caseId/junk', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    if ((await changeJunk([caseId], true, request.staff!.accountId)).length === 0) throw new HttpError(409, 'This case is already marked as junk.')
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
+  })
+
+  app.post('/staff/cases/:caseId/not-junk', { config: ACCESS }, async (request, reply) => {
+    const caseId = caseIdOf(request)
+    if ((await changeJunk([caseId], false, request.staff!.accountId)).length === 0) throw new HttpError(409, 'This case is not marked as junk.')
+    return reply.redirect(`/staff/cases/${caseId}`, 303)
   })
 
   async function summaryOf(caseId: string, accountId: string): Promise<CaseSummary> {
@@ -176,13 +287,14 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       owner,
       ownedByMe: found.owner_id === accountId,
       clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status, withdrawnOn: found.withdrawn_on }, day),
+      junk: junkOf(found.junk_on),
       retention: await retentionOf(found, day),
     }
   }
 
   const retention = app.config.retention
-  async function retentionOf(found: { id: string; kind: CaseKind; status: CaseStatus; status_changed_on: string | null; created_on: string; withdrawn_on: string | null }, day: string): Promise<CaseSummary['retention']> {
-    const due = destructionDue({ kind: found.kind, status: found.status, statusChangedOn: found.status_changed_on, createdOn: found.created_on, withdrawnOn: found.withdrawn_on }, retention)
+  async function retentionOf(found: { id: string; kind: CaseKind; status: CaseStatus; status_changed_on: string | null; created_on: string; withdrawn_on: string | null; junk_on: string | null }, day: string): Promise<CaseSummary['retention']> {
+    const due = destructionDue({ kind: found.kind, status: found.status, statusChangedOn: found.status_changed_on, createdOn: found.created_on, withdrawnOn: found.withdrawn_on, junkOn: found.junk_on }, retention)
     const hold = await db
       .selectFrom('retention_holds')
       .leftJoin('accounts', 'accounts.id', 'retention_holds.placed_by')
@@ -193,6 +305,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       due,
       soon: due !== null && due.on <= addDays(day, retention.warningDays),
       hold: hold === undefined ? null : { reason: hold.reason, placedOn: hold.placed_on, placedBy: hold.username ?? 'a former member' },
+      junkDays: retention.junkDays,
     }
   }
 
@@ -276,10 +389,10 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
     const fileId = (request.params as { fileId: string }).fileId
     if (!UUID.test(fileId)) throw new HttpError(404, 'That file is not part of this case.')
     const found = await existingCase(caseId)
-    const file = await evidenceFile(db, found.dataKey, caseId, fileId)
+    const file = await evidenceDownload(db, found.dataKey, caseId, fileId)
     if (file === null) throw new HttpError(404, 'That file is not part of this case.')
     await recordAudit(db, { actor: { type: 'staff', id: request.staff!.accountId }, action: 'case.evidence_fetched_by_idva', object: { type: 'evidence', id: fileId } })
-    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file)
+    return sendEvidence(reply, file)
   })
 
   /**

@@ -16,7 +16,8 @@ import { trustedServiceKeys } from '../cases/intake.ts'
 import { caseReferrals } from '../referrals/repository.ts'
 import { withActor } from '../../db/actor.ts'
 import { keptOnWithdrawal, withdrawCase } from '../cases/withdrawal.ts'
-import { caseThread, claimUploads, evidenceFile, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
+import { caseThread, claimUploads, findCase, findCaseByLookup, insertMessage, serviceKeyChain, touchCase } from '../cases/repository.ts'
+import { evidenceDownload, sendEvidence } from '../cases/evidence-download.ts'
 
 /**
  * /return: a reporter comes back with their case code. The browser derives the case's keys from
@@ -114,9 +115,9 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     const id = (request.params as { id: string }).id
     const caseId = request.caseSession!.caseId
     const found = UUID.test(id) ? await findCase(db, app.vault, caseId) : undefined
-    const file = found === undefined ? null : await evidenceFile(db, found.dataKey, caseId, id)
+    const file = found === undefined ? null : await evidenceDownload(db, found.dataKey, caseId, id)
     if (file === null) throw new HttpError(404, 'That file is not part of your case.')
-    return reply.type('application/octet-stream').header('content-disposition', 'attachment').send(file)
+    return sendEvidence(reply, file)
   })
 
   app.post('/return/messages', { bodyLimit: 1_600_000, config: { caseAccess: 'case', rateLimit: { name: 'case-message', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
@@ -142,7 +143,7 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
     })
     await db.transaction().execute(async (trx) => {
       // The case row is locked, so two messages cannot take the same place in the thread.
-      const locked = await trx.selectFrom('cases').select('message_count').where('id', '=', caseId).forUpdate().executeTakeFirst()
+      const locked = await trx.selectFrom('cases').select(['message_count', 'junk_on']).where('id', '=', caseId).forUpdate().executeTakeFirst()
       if (locked === undefined) throw new HttpError(404, UNKNOWN_CODE)
       const last = await trx.selectFrom('case_messages').select((eb) => eb.fn.max('seq').as('seq')).where('case_id', '=', caseId).executeTakeFirst()
       if (seq !== (last?.seq ?? 0) + 1) throw new HttpError(409, 'A new message arrived in your case while you were writing. Your browser will place yours after it.')
@@ -151,6 +152,12 @@ const returnRoutes: FastifyPluginAsync = async (app) => {
       if (!(await claimUploads(trx, found.dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
       await touchCase(trx, caseId, uploads.length)
       await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.reporter_message_added', object: { type: 'message', id: messageId } })
+      // A case marked as junk whose person writes again was a person: it comes back to the queue. Kept
+      // in the anonymous chain, by the day, because it happens when the person writes.
+      if (locked.junk_on !== null) {
+        await trx.updateTable('cases').set({ junk_on: null }).where('id', '=', caseId).execute()
+        await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: 'case.junk_undone_by_new_message', object: { type: 'case', id: caseId } })
+      }
     })
     return reply.code(201).send({ seq })
   })

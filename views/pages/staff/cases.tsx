@@ -49,6 +49,8 @@ export interface QueueItem {
   readonly owner: string | null
   readonly ownedByMe: boolean
   readonly clock: ClockView
+  /** Marked as junk on this day, and destroyed on that one unless someone puts it back; null when it is not junk. */
+  readonly junk: { readonly markedOn: string; readonly destroyedOn: string } | null
 }
 
 export interface QueueFilters {
@@ -58,6 +60,9 @@ export interface QueueFilters {
   readonly overdue: boolean
   readonly owner: 'any' | 'me' | 'nobody'
 }
+
+/** What the queue says after junk was marked or put back (the ids are checked against the database first). */
+export type JunkNotice = { readonly kind: 'marked'; readonly ids: readonly string[] } | { readonly kind: 'restored'; readonly count: number }
 
 export interface QueueView {
   readonly items: readonly QueueItem[]
@@ -73,6 +78,11 @@ export interface QueueView {
   readonly caseloads: readonly { readonly username: string; readonly open: number; readonly me: boolean }[]
   /** Cases due for destruction within the warning window, soonest first (retention). */
   readonly dueSoon: { readonly rows: readonly DueItem[]; readonly more: boolean; readonly withinDays: number }
+  /** Junk is destroyed this many days after it was marked (RETENTION_JUNK_DAYS). */
+  readonly junkDays: number
+  /** At most this many cases are marked or put back at once (a page). */
+  readonly batchSize: number
+  readonly notice: JunkNotice | null
 }
 
 /** A case the retention job will destroy soon (rules/retention.ts). */
@@ -129,63 +139,142 @@ function query(filters: QueueFilters, extra: Record<string, string> = {}): strin
   return params.toString()
 }
 
-/** The rows and the pager: what the filters and the pager swap with htmx. */
-export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
+/** The current filters as hidden fields, so that marking or putting back junk comes back to the same view. */
+function FilterFields({ filters }: { filters: QueueFilters }): JSX.Element {
+  return (
+    <>
+      <input type="hidden" name="status" value={filters.status} />
+      <input type="hidden" name="risk" value={filters.risk} />
+      <input type="hidden" name="kind" value={filters.kind} />
+      <input type="hidden" name="owner" value={filters.owner} />
+      {filters.overdue ? <input type="hidden" name="overdue" value="1" /> : ''}
+    </>
+  )
+}
+
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many)
+
+/**
+ * The rows and the pager: what the filters and the pager swap with htmx. The rows are one plain
+ * form (it works without the page's script): tick cases and mark them as junk, or in the junk
+ * view, put them back.
+ */
+export function QueueResults({ queue, csrfToken }: { queue: QueueView; csrfToken: string }): JSX.Element {
   const first = `/staff/cases?${query(queue.filters)}`
+  const junkView = queue.filters.status === 'junk'
   return (
     <div id="queue-results" class="queue-results" tabindex="-1" data-announce={queue.items.length === 0 ? 'No cases match these filters.' : `Showing ${queue.items.length} case${queue.items.length === 1 ? '' : 's'}, oldest first${queue.nextPage === null ? '' : '. There are more on the next page'}.`}>
       {queue.items.length === 0 ? (
         <p class="notice" data-queue-empty="">
-          No cases match these filters.
+          {junkView ? 'No case is marked as junk.' : 'No cases match these filters.'}
         </p>
       ) : (
-        <table class="table queue">
-          <caption class="visually-hidden">Cases, oldest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Case</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Status</th>
-              <th scope="col">Risk</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Received</th>
-              <th scope="col">First response</th>
-              <th scope="col">Messages</th>
-              <th scope="col">Files</th>
-              <th scope="col">Last activity</th>
-            </tr>
-          </thead>
-          <tbody>
-            {queue.items.map((item) => (
-              <tr data-case-row={item.id} class={item.clock.state === 'overdue' ? 'queue__row--overdue' : ''}>
-                <td>
-                  <a href={`/staff/cases/${item.id}`} safe>
-                    {`Case ${item.reference}`}
-                  </a>
-                </td>
-                <td safe>{KIND_NAMES[item.kind]}</td>
-                <td>
-                  <span safe>{STATUS_NAMES[item.status]}</span>
-                  {item.withdrawnOn === null ? '' : <span class="tag tag--withdrawn" data-withdrawn-tag="">Withdrawn</span>}
-                  <UrgencyTag urgency={item.urgency} />
-                </td>
-                <td>
-                  <RiskBand level={item.riskLevel} />
-                </td>
-                <td>
-                  <OwnerText item={item} />
-                </td>
-                <td safe>{readableDay(item.createdOn)}</td>
-                <td>
-                  <Clock clock={item.clock} />
-                </td>
-                <td safe>{String(item.messageCount)}</td>
-                <td safe>{String(item.evidenceCount)}</td>
-                <td safe>{readableDay(item.lastActivityOn)}</td>
+        <form method="post" action={junkView ? '/staff/cases/not-junk' : '/staff/cases/junk'} data-junk-form={junkView ? 'not-junk' : 'junk'}>
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <FilterFields filters={queue.filters} />
+          <div class="form--inline">
+            {junkView ? (
+              <button type="submit" class="button button--secondary button--small" data-not-junk-selected="">
+                Not junk: put the selected back in the queue
+              </button>
+            ) : (
+              <button type="submit" class="button button--secondary button--small" data-mark-junk="">
+                Mark selected as junk
+              </button>
+            )}
+            <p class="hint" safe>
+              {junkView
+                ? `Junk is destroyed ${queue.junkDays} days after it was marked, unless someone puts it back here or the IDVA lead holds it. If the person writes again, their case comes back to the queue by itself.`
+                : `Tick up to ${queue.batchSize} cases. Junk leaves the queue and its counts, and is destroyed after ${queue.junkDays} days unless someone puts it back (choose "Marked as junk" above). If the person writes again, their case comes back by itself.`}
+            </p>
+          </div>
+          <table class="table queue">
+            <caption class="visually-hidden">
+              {junkView ? 'Cases marked as junk, oldest first' : 'Cases, oldest first'}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">
+                  <span class="visually-hidden">Select</span>
+                </th>
+                <th scope="col">Case</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Status</th>
+                <th scope="col">Risk</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Received</th>
+                <th scope="col">
+                  {junkView ? 'Marked as junk' : 'First response'}
+                </th>
+                <th scope="col">Messages</th>
+                <th scope="col">Files</th>
+                <th scope="col">Last activity</th>
+                {junkView ? (
+                  <th scope="col">
+                    <span class="visually-hidden">Put back</span>
+                  </th>
+                ) : (
+                  ''
+                )}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {queue.items.map((item) => (
+                <tr data-case-row={item.id} class={item.junk === null && item.clock.state === 'overdue' ? 'queue__row--overdue' : ''}>
+                  <td>
+                    {item.withdrawnOn === null ? (
+                      <>
+                        <input type="checkbox" name="case" value={item.id} id={`select-${item.id}`} data-select-case="" />
+                        <label for={`select-${item.id}`} class="visually-hidden" safe>
+                          {`Select case ${item.reference}`}
+                        </label>
+                      </>
+                    ) : (
+                      ''
+                    )}
+                  </td>
+                  <td>
+                    <a href={`/staff/cases/${item.id}`} safe>
+                      {`Case ${item.reference}`}
+                    </a>
+                  </td>
+                  <td safe>{KIND_NAMES[item.kind]}</td>
+                  <td>
+                    <span safe>{STATUS_NAMES[item.status]}</span>
+                    {item.withdrawnOn === null ? '' : <span class="tag tag--withdrawn" data-withdrawn-tag="">Withdrawn</span>}
+                    <UrgencyTag urgency={item.urgency} />
+                  </td>
+                  <td>
+                    <RiskBand level={item.riskLevel} />
+                  </td>
+                  <td>
+                    <OwnerText item={item} />
+                  </td>
+                  <td safe>{readableDay(item.createdOn)}</td>
+                  <td>
+                    {item.junk === null ? (
+                      <Clock clock={item.clock} />
+                    ) : (
+                      <span data-junk-on={item.junk.markedOn} safe>{`${readableDay(item.junk.markedOn)}; destroyed ${readableDay(item.junk.destroyedOn)} unless put back`}</span>
+                    )}
+                  </td>
+                  <td safe>{String(item.messageCount)}</td>
+                  <td safe>{String(item.evidenceCount)}</td>
+                  <td safe>{readableDay(item.lastActivityOn)}</td>
+                  {junkView ? (
+                    <td>
+                      <button type="submit" name="only" value={item.id} class="button button--secondary button--small" data-not-junk={item.id} aria-label={`Not junk: put case ${item.reference} back in the queue`}>
+                        Not junk
+                      </button>
+                    </td>
+                  ) : (
+                    ''
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </form>
       )}
       <nav class="pager" aria-label="Pages of cases">
         {queue.isFirstPage ? '' : (
@@ -203,6 +292,35 @@ export function QueueResults({ queue }: { queue: QueueView }): JSX.Element {
   )
 }
 
+/** After a bulk mark: how many, and a way to undo it at once; after putting back: how many. */
+function JunkNoticePanel({ notice, queue, csrfToken }: { notice: JunkNotice; queue: QueueView; csrfToken: string }): JSX.Element {
+  if (notice.kind === 'restored') {
+    return (
+      <p class="notice notice--ok" role="status" data-junk-notice="restored" safe>
+        {`${notice.count} ${plural(notice.count, 'case was', 'cases were')} put back in the queue.`}
+      </p>
+    )
+  }
+  const n = notice.ids.length
+  return (
+    <div class="notice notice--ok" role="status" data-junk-notice="marked">
+      <p safe>
+        {`${n} ${plural(n, 'case was', 'cases were')} marked as junk. ${plural(n, 'It has', 'They have')} left the queue and will be destroyed after ${queue.junkDays} days unless someone puts ${plural(n, 'it', 'them')} back.`}
+      </p>
+      <form method="post" action="/staff/cases/not-junk" class="form--inline">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <FilterFields filters={queue.filters} />
+        {notice.ids.map((id) => (
+          <input type="hidden" name="case" value={id} />
+        ))}
+        <button type="submit" class="button button--secondary button--small" data-undo-junk="" safe>
+          {`Undo: put ${plural(n, 'it', 'them')} back in the queue`}
+        </button>
+      </form>
+    </div>
+  )
+}
+
 /** Counts are capped by the server (it stops counting there): say so rather than show the cap. */
 export function cappedCount(n: number): string {
   return n > COUNT_CAP ? `${COUNT_CAP} or more` : String(n)
@@ -210,6 +328,7 @@ export function cappedCount(n: number): string {
 
 export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }): JSX.Element {
   const f = queue.filters
+  const csrfToken = view.staff?.csrfToken ?? ''
   const days = (n: number) => `${n} working day${n === 1 ? '' : 's'}`
   return (
     <StaffLayout view={view} title="Cases" page="staff-queue">
@@ -219,6 +338,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
         <span safe>{days(queue.targets.consultation)}</span> for a manager's consultation. Only the kind, status, risk level, days
         and counts are shown here; what people wrote is decrypted only when you open a case.
       </p>
+      {queue.notice === null ? '' : <JunkNoticePanel notice={queue.notice} queue={queue} csrfToken={csrfToken} />}
       <dl class="summary">
         <dt>New</dt>
         <dd data-count-new="" safe>{cappedCount(queue.counts.new)}</dd>
@@ -271,6 +391,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
               <Option value={status} label={STATUS_NAMES[status]} selected={f.status === status} />
             ))}
             <Option value="all" label="All, including closed" selected={f.status === 'all'} />
+            <Option value="junk" label="Marked as junk" selected={f.status === 'junk'} />
           </select>
         </div>
         <div>
@@ -308,7 +429,7 @@ export function QueuePage({ view, queue }: { view: StaffView; queue: QueueView }
         </button>
       </form>
       <p class="visually-hidden" role="status" data-announcer=""></p>
-      <QueueResults queue={queue} />
+      <QueueResults queue={queue} csrfToken={csrfToken} />
     </StaffLayout>
   )
 }
@@ -322,6 +443,8 @@ export interface CaseSummary extends QueueItem {
     readonly due: { readonly rule: RetentionRule; readonly on: string } | null
     readonly soon: boolean
     readonly hold: { readonly reason: HoldReason; readonly placedOn: string; readonly placedBy: string } | null
+    /** RETENTION_JUNK_DAYS, for the hint beside "Mark as junk". */
+    readonly junkDays: number
   }
 }
 
@@ -534,6 +657,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
         <dt>Last activity</dt>
         <dd safe>{readableDay(summary.lastActivityOn)}</dd>
       </dl>
+      {summary.junk === null ? '' : <JunkPanel summary={summary} csrfToken={csrfToken} />}
 
       <UnlockKeys />
       <div data-page-status="">
@@ -587,6 +711,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
       <StatusPanel summary={summary} csrfToken={csrfToken} />
       <OwnerPanel summary={summary} owners={owners} csrfToken={csrfToken} />
       <RetentionPanel summary={summary} csrfToken={csrfToken} isLead={view.staff?.role === 'idva_lead'} />
+      {summary.junk === null ? <JunkPanel summary={summary} csrfToken={csrfToken} /> : ''}
 
       <div data-case-records="" hidden>
         {summary.kind === 'consultation' ? (
@@ -795,6 +920,44 @@ export function RetentionPanel({ summary, csrfToken, isLead }: { summary: CaseSu
           )}
         </>
       )}
+    </section>
+  )
+}
+
+/**
+ * Junk, on the case page: mark it (it leaves the queue), or, once marked, put it back. The words are
+ * neutral on purpose: a real person's case can be marked by mistake, and writing again brings it back.
+ */
+function JunkPanel({ summary, csrfToken }: { summary: CaseSummary; csrfToken: string }): JSX.Element {
+  const junk = summary.junk
+  if (junk === null) {
+    return (
+      <section class="panel" aria-labelledby="junk-title" data-junk-panel="">
+        <h2 id="junk-title">Junk</h2>
+        <p safe>
+          {`If this case is not from someone seeking support (for example, one of many sent to flood the portal), mark it as junk. It leaves the queue and its counts, and is destroyed after ${summary.retention.junkDays} days unless someone puts it back. If the person writes again, it comes back to the queue by itself.`}
+        </p>
+        <form method="post" action={`/staff/cases/${summary.id}/junk`} class="form--inline">
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          <button type="submit" class="button button--secondary" data-mark-junk="">
+            Mark as junk
+          </button>
+        </form>
+      </section>
+    )
+  }
+  return (
+    <section class="panel panel--warning" aria-labelledby="junk-title" data-junk-panel="" data-case-junk={junk.markedOn}>
+      <h2 id="junk-title">Marked as junk</h2>
+      <p safe>
+        {`Marked as junk on ${readableDay(junk.markedOn)}. It is out of the queue and will be destroyed on ${readableDay(junk.destroyedOn)} unless someone puts it back (or the IDVA lead holds it). If the person writes again, it comes back by itself.`}
+      </p>
+      <form method="post" action={`/staff/cases/${summary.id}/not-junk`} class="form--inline">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <button type="submit" class="button" data-not-junk="">
+          Not junk: put it back in the queue
+        </button>
+      </form>
     </section>
   )
 }

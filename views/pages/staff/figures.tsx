@@ -115,6 +115,7 @@ export function FiguresPage({ view, figures }: { view: StaffView; figures: Figur
       <p safe>
         {`Any count from 1 to ${figures.minimum - 1} shows as "fewer than ${figures.minimum}", and so does any count that could be worked out from the others, so that no figure points to a person. Cases destroyed under the retention policy are no longer counted, except in the weekly and monthly arrivals.`}
       </p>
+      <p data-figures-junk="">Cases an IDVA marked as junk are not referrals, so they are not counted anywhere here, before or after they are destroyed; one put back is counted again.</p>
       <p>
         <a href="/staff/figures.csv" class="button button--secondary" download="figures.csv">
           Download these figures (CSV)
