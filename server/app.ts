@@ -30,6 +30,7 @@ import idvaRoutes from './features/idva/routes.ts'
 import figuresRoutes from './features/figures/routes.ts'
 import referralRoutes from './features/referrals/routes.ts'
 import unitRoutes from './features/units/routes.ts'
+import heavyWork from './workers/heavy-work.ts'
 
 export interface AppDependencies {
   readonly config: Config
@@ -63,6 +64,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
       htmx: `/static/${manifest.entries.htmx}`,
       app: `/static/${manifest.entries.app}`,
       evidenceWorker: `/static/${manifest.entries.evidenceWorker}`,
+      puzzleWorker: `/static/${manifest.entries.puzzleWorker}`,
     }),
   })
   const app = Fastify({
@@ -98,6 +100,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   await app.register(appContext, { config, database, pageContext, routingPolicy, vault: new CaseVault(config.serverSecret), anchor })
   app.decorate('anonymousRequests', tally)
   app.addHook('onClose', async () => tally.stop())
+  await app.register(heavyWork)
   await app.register(securityHeaders)
   await app.register(errorHandling)
   await app.register(rateLimit)

@@ -47,7 +47,10 @@ export class ServerKeys {
   }
 }
 
-// Argon2id for the verifier: 2 passes over 19 MiB (OWASP's minimum for Argon2id).
+// Argon2id for the verifier: 2 passes over 19 MiB (OWASP's minimum for Argon2id). Each hash or
+// check holds the thread it runs on for 40-80 ms, so the server runs these two only in its worker
+// threads (app.heavyWork, server/workers/heavy-work.ts), never on the event loop; the scripts that
+// seed accounts call them directly.
 const VERIFIER_OPS = 2
 const VERIFIER_MEM = 19 * 1024 * 1024
 

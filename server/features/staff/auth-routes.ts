@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import QRCode from 'qrcode'
 import { recordAudit } from '../../audit/audit.ts'
 import { fingerprint } from '../../../crypto/fingerprint.ts'
 import { HttpError } from '../../errors.ts'
@@ -7,10 +6,11 @@ import { ALL_STAFF } from '../../plugins/staff-auth.ts'
 import { sha256 } from '../../security/tokens.ts'
 import { AccountPage, EnrolPage, LoginPage, SecondFactorPage, SetupPage } from '../../../views/pages/staff/auth.tsx'
 import { staffView } from './view-context.ts'
-import { checkVerifier, ServerKeys } from '../../security/server-keys.ts'
+import { ServerKeys } from '../../security/server-keys.ts'
 import { body, bytes, text, username as readUsername } from '../../http/input.ts'
 import { createAccount, issueTicket, newRecoveryCodes, normaliseRecoveryCode, openTicket, readMember, readPassphrase, readPublicKeys } from './enrolment.ts'
-import { findAccount, findAccountByUsername, findGroup, groupGenerations, grantsOf, IDVA_SERVICE_ID, insertRecoveryCodes, recordLoginFailure, recordSignIn, serviceExists, signInWithRecoveryCode } from './repository.ts'
+import { findAccount, findAccountByUsername, findGroup, groupGenerations, grantsOf, IDVA_SERVICE_ID, insertRecoveryCodes, recordSecondFactorFailure, recordSignIn, serviceExists, signInWithRecoveryCode } from './repository.ts'
+import { SignInThrottle } from './sign-in-throttle.ts'
 import { verifyTotp } from './totp.ts'
 
 /**
@@ -22,12 +22,13 @@ import { verifyTotp } from './totp.ts'
 const LOGIN_FAILURE = 'The user name, passphrase or code is not right. Check them and try again.'
 /** Every login answer takes at least this long, so timing does not tell which part was wrong. */
 const LOGIN_MIN_MS = 400
-const LOCK_AFTER_FAILURES = 5
+/**
+ * Only wrong codes after a right passphrase lock an account (SECURITY.md, "Staff sign-in: lockouts
+ * that cannot be turned on staff"): 20 of them, from addresses not already paused, lock it for 15
+ * minutes; each one after a lock has ended locks it again for twice as long, up to an hour.
+ */
+const LOCK_POLICY = { after: 20, minutes: 15, maxMinutes: 60 } as const
 const DEFAULT_PASSPHRASE_PARAMS = { opsLimit: 3, memLimit: 128 * 1024 * 1024 }
-
-async function qrSvg(uri: string): Promise<string> {
-  return QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })
-}
 
 function tokenParam(request: FastifyRequest): string {
   const token = (request.params as { token?: string }).token ?? ''
@@ -38,6 +39,8 @@ function tokenParam(request: FastifyRequest): string {
 const authRoutes: FastifyPluginAsync = async (app) => {
   const keys = new ServerKeys(app.config.serverSecret)
   const db = app.database.db
+  const throttle = new SignInThrottle(db, app.config.serverSecret)
+  const qrSvg = (uri: string) => app.heavyWork.qrSvg(uri)
 
   // ---- first run ------------------------------------------------------------------------------
 
@@ -64,13 +67,14 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     const service = readPublicKeys(input, 'service')
     const serviceGrant = bytes(input, 'serviceGrant', { max: 511 })
     await validSetupToken(token) // audits a refusal; checked again under lock below
+    const passphrase = await readPassphrase(input, app.heavyWork)
     const result = await db.transaction().execute(async (trx) => {
       const setup = await trx.selectFrom('setup_tokens').selectAll().where('token_hash', '=', sha256(token)).forUpdate().executeTakeFirst()
       if (setup === undefined || setup.used_at !== null || setup.expires_at.getTime() < Date.now() || (await serviceExists(trx))) {
         throw new HttpError(404, 'This set-up link has expired or has already been used.')
       }
       await trx.insertInto('groups').values({ id: IDVA_SERVICE_ID, kind: 'idva_service', track: null, force: app.routingPolicy.force, name: serviceName, disabled_at: null, rotation_recommended_at: null }).execute()
-      const account = await createAccount(trx, keys, input, { kind: 'setup', bound: setup.token_hash.toString('hex') }, 'idva_lead', IDVA_SERVICE_ID)
+      const account = await createAccount(trx, keys, input, passphrase, { kind: 'setup', bound: setup.token_hash.toString('hex') }, 'idva_lead', IDVA_SERVICE_ID)
       await trx.insertInto('group_keys').values({ group_id: IDVA_SERVICE_ID, generation: 1, ...service, rotation_certificate: null, previous_keys_sealed: null, service_certificate: null, service_generation: null, created_by: account.accountId }).execute()
       await trx.insertInto('group_key_grants').values({ account_id: account.accountId, group_id: IDVA_SERVICE_ID, generation: 1, wrapped: serviceGrant, granted_by: account.accountId }).execute()
       await trx.updateTable('setup_tokens').set({ used_at: new Date() }).where('token_hash', '=', setup.token_hash).execute()
@@ -122,6 +126,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     const token = tokenParam(request)
     const input = body(request.body)
     await validInvitation(token) // audits a refusal; checked again under lock below
+    const passphrase = await readPassphrase(input, app.heavyWork)
     const result = await db.transaction().execute(async (trx) => {
       const invitation = await trx.selectFrom('invitations').selectAll().where('token_hash', '=', sha256(token)).forUpdate().executeTakeFirst()
       if (invitation === undefined || invitation.used_at !== null || invitation.revoked_at !== null || invitation.expires_at.getTime() < Date.now()) {
@@ -129,7 +134,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
       }
       const group = invitation.group_id === null ? undefined : await findGroup(trx, invitation.group_id)
       if (invitation.group_id !== null && (group === undefined || group.disabled_at !== null)) throw new HttpError(409, 'The team this invitation is for is no longer open.')
-      const account = await createAccount(trx, keys, input, { kind: 'enrol', bound: invitation.token_hash.toString('hex') }, invitation.role, invitation.group_id)
+      const account = await createAccount(trx, keys, input, passphrase, { kind: 'enrol', bound: invitation.token_hash.toString('hex') }, invitation.role, invitation.group_id)
       await trx.updateTable('invitations').set({ used_at: new Date(), used_by: account.accountId }).where('id', '=', invitation.id).execute()
       const actor = { type: 'staff', id: account.accountId } as const
       await recordAudit(trx, { actor, action: 'staff.enrolled', object: { type: 'account', id: account.accountId } })
@@ -167,7 +172,14 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return reply.send({ salt: account.passphrase_salt.toString('base64url'), opsLimit: account.passphrase_ops, memLimit: account.passphrase_mem })
   })
 
-  app.post('/staff/login', { config: { access: 'public', rateLimit: { name: 'staff-login', max: 10, windowSeconds: 900 } } }, async (request, reply) => {
+  /**
+   * Where an attempt comes from pays for its failure first (sign-in-throttle.ts): from an address or
+   * network that has failed too often, attempts are refused before the account is looked at. The
+   * account itself counts only wrong codes after the right passphrase, which only someone holding
+   * the passphrase can make; a lock stops codes from the authenticator app, is never moved by
+   * attempts made while it holds, and does not stop a recovery code.
+   */
+  app.post('/staff/login', { config: { access: 'public', rateLimit: { name: 'staff-login', max: 30, windowSeconds: 900 } } }, async (request, reply) => {
     const started = Date.now()
     const slowly = async <T>(value: T): Promise<T> => {
       const wait = LOGIN_MIN_MS - (Date.now() - started)
@@ -178,30 +190,45 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     const name = readUsername(input)
     const verifier = bytes(input, 'verifier', { length: 32 })
     const code = text(input, 'code', { min: 0, max: 40 })
-    const account = await findAccountByUsername(db, name)
-    const verifierOk = await checkVerifier(account?.verifier_hash ?? null, verifier)
-
-    const refuse = async (): Promise<never> => {
-      // Counted in the database (failed_logins + 1), so failures at the same moment all count.
-      if (account !== undefined) await recordLoginFailure(db, account.id, new Date(), LOCK_AFTER_FAILURES)
-      await recordAudit(db, { actor: { type: 'system' }, action: 'staff.login_failed', ...(account === undefined ? {} : { object: { type: 'account', id: account.id } }) })
-      throw await slowly(new HttpError(401, LOGIN_FAILURE))
+    const attempt = await throttle.admit(request.ip)
+    // Only a failure keeps its place in the budgets of where it came from.
+    let failed = false
+    let givenBack = false
+    const giveBack = async () => {
+      if (givenBack) return
+      givenBack = true
+      await attempt.release().catch((error: unknown) => request.log.warn({ err: error }, 'could not give a sign-in attempt back to its budget'))
     }
-    if (account === undefined || !verifierOk || account.status !== 'active') return refuse()
-    if (account.locked_until !== null && account.locked_until.getTime() > Date.now()) return refuse()
+    try {
+      const account = await findAccountByUsername(db, name)
+      const verifierOk = await app.heavyWork.checkVerifier(account?.verifier_hash ?? null, verifier)
 
-    // What was read above may be stale by now (another sign-in at the same moment): acceptance is
-    // one conditional write that checks again, so a code or a recovery code works once only.
-    let stage: 'full' | 'second_factor_enrolment' = 'full'
-    let usedRecovery = false
-    let accepted: boolean
-    if (account.totp_secret_sealed === null) {
-      // The second factor was reset: this session may only set up a new one.
-      stage = 'second_factor_enrolment'
-      accepted = await recordSignIn(db, account.id, new Date(), { withoutSecondFactor: true })
-    } else {
+      /** `wrongCode`: the passphrase was right and the second factor was not, the one failure an account counts. */
+      const refuse = async (wrongCode: boolean): Promise<never> => {
+        failed = true
+        const lock = wrongCode && account !== undefined ? await recordSecondFactorFailure(db, account.id, new Date(), LOCK_POLICY) : null
+        const object = account === undefined ? {} : { object: { type: 'account', id: account.id } as const }
+        await recordAudit(db, { actor: { type: 'system' }, action: 'staff.login_failed', ...object })
+        if (lock !== null) await recordAudit(db, { actor: { type: 'system' }, action: 'staff.account_locked', ...object })
+        throw await slowly(new HttpError(401, LOGIN_FAILURE))
+      }
+      if (account === undefined || !verifierOk || account.status !== 'active') return await refuse(false)
       const recovery = normaliseRecoveryCode(code)
-      if (recovery !== null) {
+      // While a lock holds, a code from the app is not even checked, so the answer says nothing about it.
+      const locked = account.locked_until !== null && account.locked_until.getTime() > Date.now()
+      if (locked && (recovery === null || account.totp_secret_sealed === null)) return await refuse(false)
+
+      // What was read above may be stale by now (another sign-in at the same moment): acceptance is
+      // one conditional write that checks again, so a code or a recovery code works once only.
+      let stage: 'full' | 'second_factor_enrolment' = 'full'
+      let usedRecovery = false
+      let accepted: boolean
+      if (account.totp_secret_sealed === null) {
+        // The second factor was reset: this session may only set up a new one.
+        stage = 'second_factor_enrolment'
+        accepted = await recordSignIn(db, account.id, new Date(), { withoutSecondFactor: true })
+        if (!accepted) return await refuse(false)
+      } else if (recovery !== null) {
         usedRecovery = await signInWithRecoveryCode(db, account.id, sha256(recovery), new Date())
         accepted = usedRecovery
       } else {
@@ -209,15 +236,20 @@ const authRoutes: FastifyPluginAsync = async (app) => {
         const matched = secret === null ? null : verifyTotp(secret, code, Date.now(), account.totp_last_step)
         accepted = matched !== null && (await recordSignIn(db, account.id, new Date(), { totpStep: matched }))
       }
+      if (!accepted) return await refuse(true)
+      // Whatever session the browser had before is ended: a new token for a new login.
+      await app.endSession(request, reply)
+      await app.startSession(reply, account.id, stage)
+      const actor = { type: 'staff', id: account.id } as const
+      await recordAudit(db, { actor, action: 'staff.login' })
+      if (usedRecovery) await recordAudit(db, { actor, action: 'staff.recovery_code_used' })
+      // Given back before the wait, so that colleagues signing in from one office at the same
+      // moment hold its budget for as short a time as possible.
+      await giveBack()
+      return await slowly(reply.send({ next: stage === 'full' ? '/staff' : '/staff/second-factor' }))
+    } finally {
+      if (!failed) await giveBack()
     }
-    if (!accepted) return refuse()
-    // Whatever session the browser had before is ended: a new token for a new login.
-    await app.endSession(request, reply)
-    await app.startSession(reply, account.id, stage)
-    const actor = { type: 'staff', id: account.id } as const
-    await recordAudit(db, { actor, action: 'staff.login' })
-    if (usedRecovery) await recordAudit(db, { actor, action: 'staff.recovery_code_used' })
-    return slowly(reply.send({ next: stage === 'full' ? '/staff' : '/staff/second-factor' }))
   })
 
   app.post('/staff/logout', { config: { access: { roles: ALL_STAFF, secondFactorEnrolment: true } } }, async (request, reply) => {
@@ -327,11 +359,11 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     const staff = request.staff!
     const input = body(request.body)
     const account = (await findAccount(db, staff.accountId))!
-    if (!(await checkVerifier(account.verifier_hash, bytes(input, 'currentVerifier', { length: 32 })))) {
+    if (!(await app.heavyWork.checkVerifier(account.verifier_hash, bytes(input, 'currentVerifier', { length: 32 })))) {
       await recordAudit(db, { actor: { type: 'staff', id: staff.accountId }, action: 'staff.passphrase_change_refused' })
       throw new HttpError(403, 'Your current passphrase is not right, so nothing was changed.')
     }
-    const passphrase = await readPassphrase(input, 'passphrase', 'verifier')
+    const passphrase = await readPassphrase(input, app.heavyWork, 'passphrase', 'verifier')
     const member = readMember(input)
     if (!member.x25519_public.equals(account.x25519_public) || !member.ed25519_public.equals(account.ed25519_public)) {
       throw new HttpError(400, 'A passphrase change re-wraps the same keys; these are different keys.')

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely'
 import type { Schema } from '../../db/schema.ts'
 import { HttpError } from '../../errors.ts'
 import { sha256 } from '../../security/tokens.ts'
-import { hashVerifier, type ServerKeys } from '../../security/server-keys.ts'
+import type { ServerKeys } from '../../security/server-keys.ts'
 import { bytes, integer, object, text, username as readUsername } from '../../http/input.ts'
 import { insertRecoveryCodes } from './repository.ts'
 import { base32, newTotpSecret, otpauthUri, verifyTotp } from './totp.ts'
@@ -77,14 +77,22 @@ export interface PassphraseRecord {
   readonly verifier_hash: string
 }
 
-/** Passphrase parameters and verifier, checked and hashed. */
-export async function readPassphrase(input: Record<string, unknown>, field = 'passphrase', verifierField = 'verifier'): Promise<PassphraseRecord> {
+/** What hashes a verifier for storing: the worker pool (server/workers/heavy-work.ts). */
+export interface VerifierHasher {
+  hashVerifier(verifier: Uint8Array): Promise<string>
+}
+
+/**
+ * Passphrase parameters and verifier, checked and hashed. Call it before any transaction: the
+ * hash waits its turn for a worker, and should not hold a database connection while it does.
+ */
+export async function readPassphrase(input: Record<string, unknown>, hasher: VerifierHasher, field = 'passphrase', verifierField = 'verifier'): Promise<PassphraseRecord> {
   const params = object(input, field)
   return {
     passphrase_salt: bytes(params, 'salt', { length: 16 }),
     passphrase_ops: integer(params, 'opsLimit', 2, 6),
     passphrase_mem: integer(params, 'memLimit', 64 * 1024 * 1024, 256 * 1024 * 1024),
-    verifier_hash: await hashVerifier(bytes(input, verifierField, { length: 32 })),
+    verifier_hash: await hasher.hashVerifier(bytes(input, verifierField, { length: 32 })),
   }
 }
 
@@ -109,19 +117,19 @@ export function readPublicKeys(input: Record<string, unknown>, field: string): {
 }
 
 /**
- * Creates the account inside `trx`, after checking the first authenticator code against the
- * ticket's secret. Returns the recovery codes to show once.
+ * Creates the account inside `trx`, with `passphrase` (from readPassphrase), after checking the
+ * first authenticator code against the ticket's secret. Returns the recovery codes to show once.
  */
 export async function createAccount(
   trx: Transaction<Schema>,
   keys: ServerKeys,
   input: Record<string, unknown>,
+  passphrase: PassphraseRecord,
   purpose: TicketPurpose,
   role: Schema['accounts']['role'],
   groupId: string | null,
 ): Promise<{ accountId: string; username: string; recoveryCodes: string[] }> {
   const name = readUsername(input)
-  const passphrase = await readPassphrase(input)
   const member = readMember(input)
   const { secret, accountId } = await openTicket(keys, purpose, bytes(input, 'ticket', { max: 512 }))
   const step = verifyTotp(secret, text(input, 'code', { min: 6, max: 12 }), Date.now(), 0)

@@ -81,7 +81,10 @@ export async function useRecoveryCode(db: Db, accountId: string, hash: Buffer): 
  * moment: active, not locked, and (with `totpStep`) the code's step later than the last one used.
  * The check and the write are one conditional UPDATE, so of two sign-ins sending the same code at
  * the same moment exactly one is accepted. With `withoutSecondFactor`, only while the account has
- * no second factor (after a reset). True when it was recorded.
+ * no second factor (after a reset). With `recoveryCodeUsed` a lock does not stop it: a lock is
+ * there to stop codes being guessed, and a recovery code (60 random bits) cannot be; it is how a
+ * member gets in while someone who has her passphrase keeps her account locked. A sign-in ends any
+ * lock and clears the count of failures. True when it was recorded.
  */
 export async function recordSignIn(db: Db, accountId: string, now: Date, second: { totpStep: number } | { withoutSecondFactor: true } | { recoveryCodeUsed: true }): Promise<boolean> {
   let query = db
@@ -89,7 +92,7 @@ export async function recordSignIn(db: Db, accountId: string, now: Date, second:
     .set({ failed_logins: 0, locked_until: null, last_login_at: now })
     .where('id', '=', accountId)
     .where('status', '=', 'active')
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+  if (!('recoveryCodeUsed' in second)) query = query.where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
   if ('totpStep' in second) query = query.set({ totp_last_step: second.totpStep }).where('totp_last_step', '<', second.totpStep).where('totp_secret_sealed', 'is not', null)
   if ('withoutSecondFactor' in second) query = query.where('totp_secret_sealed', 'is', null)
   const row = await query.returning('id').executeTakeFirst()
@@ -97,35 +100,49 @@ export async function recordSignIn(db: Db, accountId: string, now: Date, second:
 }
 
 /**
- * Signs in with a recovery code: under the account's row lock, checks that it may sign in, marks
- * the code used (once only) and records the sign-in, all or nothing. True when accepted.
+ * Signs in with a recovery code, locked or not (see recordSignIn): under the account's row lock,
+ * checks that it may sign in, marks the code used (once only) and records the sign-in, all or
+ * nothing. True when accepted.
  */
 export async function signInWithRecoveryCode(db: Kysely<Schema>, accountId: string, hash: Buffer, now: Date): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const account = await trx.selectFrom('accounts').select(['status', 'locked_until', 'totp_secret_sealed']).where('id', '=', accountId).forUpdate().executeTakeFirst()
+    const account = await trx.selectFrom('accounts').select(['status', 'totp_secret_sealed']).where('id', '=', accountId).forUpdate().executeTakeFirst()
     if (account === undefined || account.status !== 'active' || account.totp_secret_sealed === null) return false
-    if (account.locked_until !== null && account.locked_until.getTime() > now.getTime()) return false
     if (!(await useRecoveryCode(trx, accountId, hash))) return false
     return recordSignIn(trx, accountId, now, { recoveryCodeUsed: true })
   })
 }
 
+/** When an account locks: after `after` second-factor failures, for `minutes`, doubling at each lock after that up to `maxMinutes`. */
+export interface LockPolicy {
+  readonly after: number
+  readonly minutes: number
+  readonly maxMinutes: number
+}
+
 /**
- * Counts a failed sign-in in the database itself (failed_logins + 1, never a value read earlier),
- * so failures at the same moment are each counted. From `lockAfter` failures on, the account is
- * locked for 2^(failures - lockAfter) minutes, at most an hour, from `now`.
+ * Counts a failed second factor (the passphrase was right, the code was not) against the account,
+ * unless it is locked at `now`: attempts made while a lock holds neither count nor move the lock.
+ * Counted in the database itself (failed_logins + 1, never a value read earlier), and the check of
+ * the lock is in the same conditional UPDATE, so failures at the same moment are each counted until
+ * one of them locks the account, and none after. From `policy.after` failures since the last sign-in,
+ * each counted failure locks the account from `now`, for `minutes` at the first lock and twice as
+ * long at each one after, up to `maxMinutes`. Returns the lock it began, or null.
  */
-export async function recordLoginFailure(db: Db, accountId: string, now: Date, lockAfter: number): Promise<void> {
-  await db
+export async function recordSecondFactorFailure(db: Db, accountId: string, now: Date, policy: LockPolicy): Promise<{ lockedUntil: Date } | null> {
+  const row = await db
     .updateTable('accounts')
     .set({
       failed_logins: sql<number>`failed_logins + 1`,
-      locked_until: sql<Date | null>`CASE WHEN failed_logins + 1 >= ${lockAfter}
-        THEN ${now}::timestamptz + make_interval(mins => LEAST(1 << LEAST(GREATEST(failed_logins + 1 - ${lockAfter}, 0), 6), 60))
+      locked_until: sql<Date | null>`CASE WHEN failed_logins + 1 >= ${policy.after}::int
+        THEN ${now}::timestamptz + make_interval(mins => LEAST(${policy.minutes}::int * (1 << LEAST(failed_logins + 1 - ${policy.after}::int, 16)), ${policy.maxMinutes}::int))
         ELSE locked_until END`,
     })
     .where('id', '=', accountId)
-    .execute()
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .returning('locked_until')
+    .executeTakeFirst()
+  return row?.locked_until != null && row.locked_until.getTime() > now.getTime() ? { lockedUntil: row.locked_until } : null
 }
 
 export async function countsByRole(db: Db): Promise<Record<Role, number>> {
