@@ -153,6 +153,59 @@ export function checkEncryptedEvidence(encrypted: Uint8Array): number {
   return body / ENCRYPTED_CHUNK_BYTES
 }
 
+/**
+ * Whether `length` bytes can be an encrypted evidence file: at least one chunk, a whole number of
+ * them, within the size limit. For the server to refuse an upload by its declared length, before
+ * reading any of it.
+ */
+export function isEncryptedEvidenceLength(length: number): boolean {
+  if (!Number.isSafeInteger(length) || length < 1 + HEADER_BYTES + ENCRYPTED_CHUNK_BYTES || length > MAX_ENCRYPTED_EVIDENCE_BYTES) return false
+  return (length - 1 - HEADER_BYTES) % ENCRYPTED_CHUNK_BYTES === 0
+}
+
+/**
+ * checkEncryptedEvidence for a file that arrives in pieces, so that the server can store each piece
+ * as it comes and stop at the first wrong byte. The constructor throws when the declared length
+ * (if any) cannot be a file; push() as soon as the bytes so far cannot begin one (another version,
+ * past the size limit, past the declared length); finish() when they do not end one (no whole
+ * chunk, part-way through a chunk, short of the declared length), and returns the chunk count.
+ * Throws CryptoError 'malformed' | 'unsupported' | 'too_large' | 'truncated', as
+ * checkEncryptedEvidence does for the same bytes whole.
+ */
+export class EncryptedEvidenceCheck {
+  readonly #expected: number | null
+  #received = 0
+
+  constructor(declaredLength: number | null = null) {
+    if (declaredLength !== null && !isEncryptedEvidenceLength(declaredLength)) {
+      if (Number.isSafeInteger(declaredLength) && declaredLength > MAX_ENCRYPTED_EVIDENCE_BYTES) fail('too_large', 'encrypted evidence is larger than any valid file')
+      fail('malformed', 'no encrypted evidence file has this length')
+    }
+    this.#expected = declaredLength
+  }
+
+  /** The bytes pushed so far. */
+  get received(): number {
+    return this.#received
+  }
+
+  push(bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) fail('malformed', 'encrypted evidence must be bytes')
+    if (this.#received === 0 && bytes.length > 0 && bytes[0] !== EVIDENCE_VERSION) fail('unsupported', `evidence version ${bytes[0]} is not supported`)
+    this.#received += bytes.length
+    if (this.#received > MAX_ENCRYPTED_EVIDENCE_BYTES) fail('too_large', 'encrypted evidence is larger than any valid file')
+    if (this.#expected !== null && this.#received > this.#expected) fail('malformed', 'encrypted evidence is longer than its declared length')
+  }
+
+  finish(): number {
+    if (this.#expected !== null && this.#received !== this.#expected) fail('truncated', 'encrypted evidence is shorter than its declared length')
+    if (this.#received < 1 + HEADER_BYTES + ENCRYPTED_CHUNK_BYTES) fail('truncated', 'encrypted evidence is shorter than one chunk')
+    const body = this.#received - 1 - HEADER_BYTES
+    if (body % ENCRYPTED_CHUNK_BYTES !== 0) fail('malformed', 'encrypted evidence ends part-way through a chunk')
+    return body / ENCRYPTED_CHUNK_BYTES
+  }
+}
+
 /** Encrypts a whole file held in memory. */
 export async function encryptEvidence(file: Uint8Array, key: EvidenceKey): Promise<Uint8Array> {
   const encryptor = await EvidenceEncryptor.create(key)

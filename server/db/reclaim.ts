@@ -16,7 +16,7 @@ import type { Database } from './database.ts'
  * seconds however many cases go at once.
  */
 
-const CASE_TABLES = ['cases', 'case_messages', 'case_evidence', 'case_records', 'case_sessions', 'referrals', 'referral_files', 'referral_updates']
+const CASE_TABLES = ['cases', 'case_messages', 'case_evidence', 'case_evidence_pieces', 'case_records', 'case_sessions', 'referrals', 'referral_files', 'referral_updates']
 /** The small tables of sealed keys, rewritten so a destroyed key leaves their files at once. */
 const KEY_TABLES = ['case_keys', 'referral_keys']
 const DELAY_MS = 2_000

@@ -174,6 +174,8 @@ export interface CasesTable {
   owner_id: Generated<string | null>
   /** The latest message is the person's: it waits for the service. */
   awaiting_reply: Generated<boolean>
+  /** The day an IDVA marked it as junk (migration 0019): out of the queue, destroyed after RETENTION_JUNK_DAYS. */
+  junk_on: Generated<string | null>
 }
 
 export interface CaseMessagesTable {
@@ -194,8 +196,12 @@ export interface CaseEvidenceTable {
   case_id: string | null
   message_id: string | null
   upload_token_hash: Buffer | null
-  /** The encrypted file, sealed under its upload key (derived from the upload token). */
-  encrypted: Buffer
+  /**
+   * A file stored before migration 0018, whole, sealed under its upload key (derived from the upload
+   * token); NULL for a file stored in pieces (case_evidence_pieces).
+   */
+  encrypted: Buffer | null
+  /** Bytes of the encrypted file; 0 while it is arriving. */
   size: number
   /** While staged: the day it arrived, and its expiry sealed under the upload key. */
   staged_on: string | null
@@ -203,6 +209,18 @@ export interface CaseEvidenceTable {
   /** Once claimed: the upload key, sealed under the case key. */
   key_wrapped: Buffer | null
   sealed: boolean
+  /**
+   * A file in pieces: its piece count and size, sealed under the upload key once every piece has
+   * arrived and the whole file checked out. NULL while it is arriving (it cannot be claimed then).
+   */
+  pieces_sealed: Buffer | null
+}
+
+/** One piece of an evidence file, in order from 0, sealed under the file's upload key and bound to its place. */
+export interface CaseEvidencePiecesTable {
+  evidence_id: string
+  piece: number
+  sealed: Buffer
 }
 
 /** What IDVAs write about a case (never shown to the reporter): append-only envelopes. */
@@ -329,6 +347,7 @@ export interface Schema {
   cases: CasesTable
   case_messages: CaseMessagesTable
   case_evidence: CaseEvidenceTable
+  case_evidence_pieces: CaseEvidencePiecesTable
   case_records: CaseRecordsTable
   case_keys: CaseKeysTable
   referrals: ReferralsTable

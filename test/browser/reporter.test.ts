@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import type { Page } from 'playwright-core'
 import { generateKeySet } from '../../crypto/keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
@@ -25,9 +26,17 @@ if (browser !== null) {
   const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin, SERVICE_PHONE: '01632 960 123', SERVICE_HOURS: 'Monday to Friday, 9am to 5pm', SERVICE_MEETING: 'An IDVA can meet you face to face, away from your workplace.' },
+    // Every byte of every request body as it comes off the socket, before anything reads it (uploads
+    // reach their handler as a stream, so a hook cannot simply look at the body).
     extend: (app) =>
-      app.addHook('preValidation', async (request) => {
-        if (request.body !== undefined) received.push(Buffer.isBuffer(request.body) ? request.body : Buffer.from(JSON.stringify(request.body)))
+      app.server.prependListener('request', (message: IncomingMessage) => {
+        const chunks: Buffer[] = []
+        const push = message.push.bind(message)
+        message.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
+          if (chunk === null) received.push(Buffer.concat(chunks))
+          else chunks.push(Buffer.from(chunk))
+          return push(chunk, encoding)
+        }
       }),
   })
   const db = app.database.db

@@ -30,10 +30,10 @@ function expectStatus(response: { statusCode: number; body: string }, status: nu
 }
 
 const UNIT_TABLES = ['referrals', 'referral_keys', 'referral_files', 'referral_updates'] as const
-const CASE_TABLES = ['cases', 'case_messages', 'case_records', 'case_evidence', 'case_keys', 'case_sessions', 'retention_holds'] as const
+const CASE_TABLES = ['cases', 'case_messages', 'case_records', 'case_evidence', 'case_evidence_pieces', 'case_keys', 'case_sessions', 'retention_holds'] as const
 
-// Case A, with a file: its criminal package (and the file) to North Area, its misconduct package to
-// professional standards. Case B: its criminal package to Central East.
+// Case A, with a file (rows of case_evidence and case_evidence_pieces): its criminal package (and
+// the file) to North Area, its misconduct package to professional standards. Case B: its criminal package to Central East.
 const file = await encryptedFile(new TextEncoder().encode('a photograph'))
 const uploaded = (await upload(app, file.encrypted)).json<{ id: string; token: string }>()
 const reporterA = await newReporter()

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import { randomBytes } from 'node:crypto'
 import type { CaseKind, CasesTable, MessageKind, RecordKind, Schema } from '../../db/schema.ts'
-import { openAtRest, sealAtRest, uploadKey, VaultError, type CaseVault } from '../../security/case-vault.ts'
+import { openAtRest, sealAtRest, SEALED_OVERHEAD, uploadKey, VaultError, type CaseVault } from '../../security/case-vault.ts'
 import { sha256 } from '../../security/tokens.ts'
 import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
 
@@ -63,6 +63,8 @@ export const caseLabel = {
   evidenceKey: (caseId: string, id: string) => `case:${caseId}:evidence-key:${id}`,
   upload: (id: string) => `upload:${id}:file`,
   uploadExpiry: (id: string) => `upload:${id}:expiry`,
+  uploadPiece: (id: string, piece: number) => `upload:${id}:piece:${piece}`,
+  uploadPieces: (id: string) => `upload:${id}:pieces`,
 }
 
 export interface NewCase {
@@ -92,16 +94,6 @@ export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, new
     .execute()
   await trx.insertInto('case_keys').values({ case_id: newCase.id, wrapped }).execute()
   return key
-}
-
-/** Whether a case id or lookup value is taken already (a retried or replayed submission). */
-export async function caseTaken(trx: Transaction<Schema>, vault: CaseVault, caseId: string, lookupId: Uint8Array): Promise<boolean> {
-  const row = await trx
-    .selectFrom('cases')
-    .select('id')
-    .where((eb) => eb.or([eb('id', '=', caseId), eb('lookup_id', '=', vault.lookupValue(lookupId))]))
-    .executeTakeFirst()
-  return row !== undefined
 }
 
 /** A case row with its public keys and data key opened. */
@@ -216,8 +208,20 @@ export async function caseThread(db: Db, dataKey: Buffer, caseId: string) {
   }))
 }
 
-/** Stages an encrypted file until a message claims it, sealed under a key only its upload token gives. */
-export async function stageUpload(db: Db, upload: { id: string; token: Uint8Array; encrypted: Uint8Array }): Promise<void> {
+/**
+ * Evidence files are stored as they arrive, in pieces of at most this many bytes of the encrypted
+ * file, each sealed on its own: no more than a piece of any upload is held in memory.
+ */
+export const EVIDENCE_PIECE_BYTES = 256 * 1024
+/** Pieces read per query when a file is read back. */
+const PIECES_PER_READ = 4
+
+/**
+ * Starts staging an upload that a message will claim: a row that holds nothing yet and that cannot
+ * be claimed until completeUpload, with its hour sealed under a key only its upload token gives.
+ * Returns that key, for the pieces.
+ */
+export async function beginUpload(db: Db, upload: { id: string; token: Uint8Array }): Promise<Buffer> {
   const key = uploadKey(upload.token)
   const expiry = Buffer.alloc(8)
   expiry.writeBigUInt64BE(BigInt(Date.now() + STAGED_UPLOAD_MS))
@@ -228,22 +232,125 @@ export async function stageUpload(db: Db, upload: { id: string; token: Uint8Arra
       case_id: null,
       message_id: null,
       upload_token_hash: sha256(upload.token),
-      encrypted: sealAtRest(key, caseLabel.upload(upload.id), upload.encrypted),
-      size: upload.encrypted.length,
+      encrypted: null,
+      pieces_sealed: null,
+      size: 0,
       staged_on: sql<string>`current_date`,
       expiry_sealed: sealAtRest(key, caseLabel.uploadExpiry(upload.id), expiry),
       key_wrapped: null,
       sealed: true,
     })
     .execute()
+  return key
 }
 
-/** One of a case's evidence files, opened from its seal at rest (the browser's encryption remains); null if it is not the case's. */
-export async function evidenceFile(db: Db, dataKey: Buffer, caseId: string, fileId: string): Promise<Buffer | null> {
-  const row = await db.selectFrom('case_evidence').select(['encrypted', 'key_wrapped']).where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
+/** Stores one piece of an arriving upload, sealed under its upload key and bound to the file and its place. */
+export async function storeUploadPiece(db: Db, key: Buffer, id: string, piece: number, bytes: Uint8Array): Promise<void> {
+  await db.insertInto('case_evidence_pieces').values({ evidence_id: id, piece, sealed: sealAtRest(key, caseLabel.uploadPiece(id, piece), bytes) }).execute()
+}
+
+function piecesRecord(pieces: number, size: number): Buffer {
+  const record = Buffer.alloc(12)
+  record.writeUInt32BE(pieces, 0)
+  record.writeBigUInt64BE(BigInt(size), 4)
+  return record
+}
+
+/**
+ * Makes an upload claimable once every piece has arrived and the whole file checked out: its piece
+ * count and size are sealed with it, so a piece dropped from the end is found when it is read.
+ */
+export async function completeUpload(db: Db, key: Buffer, id: string, pieces: number, size: number): Promise<void> {
+  await db
+    .updateTable('case_evidence')
+    .set({ pieces_sealed: sealAtRest(key, caseLabel.uploadPieces(id), piecesRecord(pieces, size)), size })
+    .where('id', '=', id)
+    .where('case_id', 'is', null)
+    .where('pieces_sealed', 'is', null)
+    .execute()
+}
+
+/** Removes an upload that did not arrive whole, or was refused part-way; its pieces go with it. */
+export async function discardUpload(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('case_evidence').where('id', '=', id).where('case_id', 'is', null).execute()
+}
+
+/** One of a case's evidence files, opened for reading: the bytes as the browser encrypted them. */
+export interface StoredEvidence {
+  readonly size: number
+  /**
+   * The file's bytes in order, a few pieces at a time. Throws VaultError part-way if a piece was
+   * changed, moved or removed in the database since openEvidence checked the list of them.
+   */
+  read(): AsyncGenerator<Buffer>
+}
+
+/**
+ * Opens one of a case's evidence files; null if it is not the case's. Throws VaultError when it
+ * does not check out: its key or piece record does not open, its pieces are not exactly the ones
+ * the record names (one dropped, added or repeated), or one of the first pieces does not open
+ * (moved from another place or file, or changed). The first pieces are opened here, before anything
+ * is sent; the rest as they are read. A file stored whole (before migration 0018) is opened whole.
+ */
+export async function openEvidence(db: Db, dataKey: Buffer, caseId: string, fileId: string): Promise<StoredEvidence | null> {
+  const row = await db.selectFrom('case_evidence').select(['encrypted', 'pieces_sealed', 'key_wrapped']).where('id', '=', fileId).where('case_id', '=', caseId).executeTakeFirst()
   if (row === undefined || row.key_wrapped === null) return null
-  const key = openItem(dataKey, caseLabel.evidenceKey(caseId, fileId), row.key_wrapped)
-  return key.length === 0 ? Buffer.alloc(0) : openItem(key, caseLabel.upload(fileId), row.encrypted)
+  const key = openAtRest(dataKey, caseLabel.evidenceKey(caseId, fileId), row.key_wrapped)
+  if (row.encrypted !== null) {
+    const whole = openAtRest(key, caseLabel.upload(fileId), row.encrypted)
+    return { size: whole.length, read: async function* () { yield whole } }
+  }
+  if (row.pieces_sealed === null) throw new VaultError(`evidence file ${fileId} has no record of its pieces`)
+  const record = openAtRest(key, caseLabel.uploadPieces(fileId), row.pieces_sealed)
+  if (record.length !== 12) throw new VaultError(`evidence file ${fileId} has a malformed record of its pieces`)
+  const count = record.readUInt32BE(0)
+  const size = Number(record.readBigUInt64BE(4))
+  const stored = await db
+    .selectFrom('case_evidence_pieces')
+    .select(['piece', sql<number>`octet_length(sealed)`.as('length')])
+    .where('evidence_id', '=', fileId)
+    .orderBy('piece')
+    .execute()
+  const total = stored.reduce((sum, piece) => sum + piece.length - SEALED_OVERHEAD, 0)
+  if (stored.length !== count || stored.some((piece, index) => piece.piece !== index) || total !== size) throw new VaultError(`evidence file ${fileId} does not have the pieces it was stored with`)
+  const readPieces = async (from: number): Promise<Buffer[]> => {
+    const rows = await db
+      .selectFrom('case_evidence_pieces')
+      .select(['piece', 'sealed'])
+      .where('evidence_id', '=', fileId)
+      .where('piece', '>=', from)
+      .where('piece', '<', from + PIECES_PER_READ)
+      .orderBy('piece')
+      .execute()
+    const expected = Math.min(PIECES_PER_READ, count - from)
+    if (rows.length !== expected || rows.some((row, index) => row.piece !== from + index)) throw new VaultError(`evidence file ${fileId} lost a piece while it was read`)
+    return rows.map((row) => openAtRest(key, caseLabel.uploadPiece(fileId, row.piece), row.sealed))
+  }
+  const first = await readPieces(0)
+  return {
+    size,
+    read: async function* () {
+      yield* first
+      for (let from = PIECES_PER_READ; from < count; from += PIECES_PER_READ) yield* await readPieces(from)
+    },
+  }
+}
+
+/**
+ * One of a case's evidence files, whole, as the browser encrypted it (for a referral package, which
+ * keeps its own copy); null if it is not the case's, empty if it does not check out (openEvidence).
+ */
+export async function evidenceFile(db: Db, dataKey: Buffer, caseId: string, fileId: string): Promise<Buffer | null> {
+  try {
+    const file = await openEvidence(db, dataKey, caseId, fileId)
+    if (file === null) return null
+    const parts: Buffer[] = []
+    for await (const part of file.read()) parts.push(part)
+    return Buffer.concat(parts)
+  } catch (error) {
+    if (error instanceof VaultError) return Buffer.alloc(0)
+    throw error
+  }
 }
 
 /** An upload named in a request: its id and the token the upload answer gave. */
@@ -265,6 +372,8 @@ export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, ca
     .select(['id', 'upload_token_hash', 'expiry_sealed'])
     .where('id', 'in', uploads.map((upload) => upload.id))
     .where('case_id', 'is', null)
+    // Only a file that arrived whole and checked out; one still arriving was not received.
+    .where((eb) => eb.or([eb('pieces_sealed', 'is not', null), eb('encrypted', 'is not', null)]))
     .forUpdate()
     .execute()
   const now = Date.now()
@@ -289,7 +398,11 @@ export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, ca
   return true
 }
 
-/** Staged uploads no message claimed: deleted once their day and the next have passed (their hour is sealed, so the day is all the database knows). */
+/**
+ * Staged uploads no message claimed, and those that stopped part-way (a process that died while one
+ * arrived): deleted once their day and the next have passed (their hour is sealed, so the day is all
+ * the database knows), their pieces with them.
+ */
 export async function deleteUnclaimedUploads(db: Db): Promise<void> {
   await db.deleteFrom('case_evidence').where('case_id', 'is', null).where('staged_on', '<', sql<string>`current_date - 1`).execute()
 }
@@ -319,6 +432,8 @@ export async function sealLegacyCases(db: Kysely<Schema>, vault: CaseVault): Pro
         await trx.updateTable('case_records').set({ envelope: sealAtRest(key, caseLabel.record(caseId, record.id), record.envelope), sealed: true }).where('id', '=', record.id).execute()
       }
       for (const file of await trx.selectFrom('case_evidence').select(['id', 'encrypted']).where('case_id', '=', caseId).where('sealed', '=', false).execute()) {
+        // Unsealed rows predate files in pieces: each holds its file whole.
+        if (file.encrypted === null) continue
         const fileKey = uploadKey(randomBytes(32))
         await trx
           .updateTable('case_evidence')

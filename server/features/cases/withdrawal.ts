@@ -16,7 +16,7 @@ import { caseLabel } from './repository.ts'
  *            MARAC decision, consent versions, routing decision, notes, index entries), and each
  *            referral's state and the units' updates;
  *   removed  every message of the thread (the disclosure, the person's messages and the replies to
- *            them), every evidence file, each referral package's content and its copied files, the
+ *            them), every evidence file (each of its pieces), each referral package's content and its copied files, the
  *            case's sessions, its lookup value (a random one replaces it) and the public keys its
  *            code gave: the code opens nothing and proves nothing;
  *   re-keyed what is kept moves to new keys (the case's and each referral's) and the old keys are
@@ -76,6 +76,10 @@ export async function withdrawCase(trx: Transaction<Schema>, vault: CaseVault, c
   const oldKey = vault.unwrapCaseKey(caseId, locked.wrapped)
   const fresh = vault.newCaseKey(caseId)
   await trx.deleteFrom('case_sessions').where('case_id', '=', caseId).execute()
+  await trx
+    .deleteFrom('case_evidence_pieces')
+    .where('evidence_id', 'in', (eb) => eb.selectFrom('case_evidence').select('id').where('case_id', '=', caseId))
+    .execute()
   await trx.deleteFrom('case_evidence').where('case_id', '=', caseId).execute()
   await trx.deleteFrom('case_messages').where('case_id', '=', caseId).execute()
   // Marked withdrawn first: the append-only trigger lets a record be re-sealed only then.

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { checkEncryptedEvidence, isCryptoError, MAX_ENCRYPTED_EVIDENCE_BYTES } from '../../../crypto/index.ts'
 import { HttpError } from '../../errors.ts'
 import { ReportPage, ReportStep, REPORT_STEPS, type ReportChoices } from '../../../views/pages/report.tsx'
 import { sendingPage } from '../public/service.ts'
-import { acceptNewCase, trustedServiceKeys, withinGlobalCap } from '../cases/intake.ts'
-import { refuseCrossSite } from '../../http/cross-site.ts'
-import { serviceKeyChain, stageUpload } from '../cases/repository.ts'
+import { acceptNewCase, trustedServiceKeys } from '../cases/intake.ts'
+import { serviceKeyChain } from '../cases/repository.ts'
+import uploadRoutes from './uploads.ts'
 
 /**
  * The reporter's way in: /report (the questions, in steps), the IDVA service's key chain for the
@@ -14,8 +12,9 @@ import { serviceKeyChain, stageUpload } from '../cases/repository.ts'
  * the page has no form the browser could submit by itself, and the server accepts only envelopes
  * and encrypted files whose shape it checks.
  *
- * Floods: every address has its own (hashed) limits, and the whole portal a global cap per hour,
- * answered with 503, Retry-After and a message that says when to try again.
+ * Floods: a new case carries a proof of work bound to it; every address and each network it is in
+ * has its own (hashed) hourly share; and the whole portal a global cap per hour, answered with 503,
+ * Retry-After and a message that says when to try again (server/features/cases/intake.ts).
  */
 
 const reportRoutes: FastifyPluginAsync = async (app) => {
@@ -46,35 +45,23 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
     return reply.send(await serviceKeyChain(db))
   })
 
-  // Encrypted evidence, one file per request, held for an hour until the message that carries its
-  // key claims it (at /report or /return). Used by both pages.
-  await app.register(async (uploads) => {
-    uploads.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: MAX_ENCRYPTED_EVIDENCE_BYTES + 1024 }, (_request, payload, done) => done(null, payload))
-    uploads.post(
-      '/report/uploads',
-      { bodyLimit: MAX_ENCRYPTED_EVIDENCE_BYTES + 1024, handlerTimeout: 120_000, config: { rateLimit: { name: 'report-upload', max: 40, windowSeconds: 3600 } } },
-      async (request, reply) => {
-        refuseCrossSite(request, app.config.publicOrigin)
-        if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'Files are sent encrypted, as application/octet-stream.')
-        try {
-          checkEncryptedEvidence(request.body)
-        } catch (error) {
-          if (isCryptoError(error)) throw new HttpError(error.code === 'too_large' ? 413 : 400, 'This is not an encrypted file this portal can store, so nothing was stored. Files are up to 25 MB each.')
-          throw error
-        }
-        await trustedServiceKeys(app)
-        await withinGlobalCap(app, 'report-upload', app.config.casesPerHour * 10)
-        const id = randomUUID()
-        const token = randomBytes(32)
-        await stageUpload(db, { id, token, encrypted: request.body })
-        return reply.code(201).send({ id, token: token.toString('base64url') })
-      },
-    )
+  // Encrypted evidence, streamed to storage, capped and refused early (./uploads.ts). Used by /report and /return.
+  await app.register(uploadRoutes)
+
+  /**
+   * A proof-of-work challenge for a new case (crypto/proof-of-work.ts), fetched when /report or
+   * /managers/ask opens, so the browser solves it while the person writes. Nothing is stored.
+   */
+  app.get('/report/puzzle', { config: { rateLimit: { name: 'report-puzzle', max: 60, windowSeconds: 3600 } } }, async (_request, reply) => {
+    const { challenge, bits } = app.puzzles.issue()
+    return reply.send({ challenge: challenge.toString('base64url'), bits })
   })
 
-  app.post('/report', { bodyLimit: 1_600_000, config: { rateLimit: { name: 'report-submit', max: 5, windowSeconds: 3600 } } }, async (request, reply) => {
-    await acceptNewCase(app, request, 'disclosure')
-    return reply.code(201).send({ received: true, firstReplyTargetDays: app.config.firstReplyTargetDays })
+  // The share that counts is checked inside (server/features/cases/intake.ts): this outer limit only
+  // sheds a flood of attempts from one address before any of it is read.
+  app.post('/report', { bodyLimit: 1_600_000, config: { rateLimit: { name: 'report-submit', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
+    const accepted = await acceptNewCase(app, request, 'disclosure')
+    return reply.code(accepted === 'received' ? 201 : 200).send({ received: true, alreadyReceived: accepted === 'already_received', firstReplyTargetDays: app.config.firstReplyTargetDays })
   })
 }
 
