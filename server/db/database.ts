@@ -2,12 +2,14 @@ import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Config } from '../config.ts'
 import { StartupError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import { OutageLog } from './outage.ts'
 import type { Schema } from './schema.ts'
 
 /**
@@ -20,6 +22,8 @@ import type { Schema } from './schema.ts'
 export interface Database {
   readonly db: Kysely<Schema>
   readonly kind: 'embedded' | 'postgres'
+  /** Says an outage once, with a count of the requests it refused (server/db/outage.ts). */
+  readonly outage: OutageLog
   /** True when the database answers a trivial query within the time allowed. */
   ping(timeoutMs?: number): Promise<boolean>
   /**
@@ -89,13 +93,20 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
 ])
 
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
+/**
+ * True for an error that means the database could not be reached, also when it is wrapped: as the
+ * cause of another error, or among the attempts of an AggregateError (a host name with an IPv4 and
+ * an IPv6 address refuses twice).
+ */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 3) return false
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|driver has already been destroyed/i.test(
-    error.message,
-  )
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|driver has already been destroyed/i.test(error.message)) {
+    return true
+  }
+  if (error instanceof AggregateError && error.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true
+  return isDatabaseUnavailable(error.cause, depth + 1)
 }
 
 /** "host:port/database" of a URL, without user name or password, for messages. */
@@ -131,15 +142,17 @@ function connectionProblem(error: unknown): string {
 /**
  * A client losing its connection emits 'error': when idle, through the pool; when checked out
  * between queries, on the client itself. Either would crash the process without a listener.
- * The pool discards broken clients, so the next query makes a new connection.
+ * The pool discards broken clients, so the next query makes a new connection; `lost` hears of
+ * the idle ones (for the request pools, the outage log, which says so once if the database has
+ * gone, rather than once for each connection it held).
  */
-function guarded(pool: pg.Pool, logger: Logger): pg.Pool {
-  pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost; it will be re-established'))
+function guarded(pool: pg.Pool, lost: (error: Error) => void): pg.Pool {
+  pool.on('error', lost)
   pool.on('connect', (client) => client.on('error', () => undefined))
   return pool
 }
 
-function createPool(connectionString: string, max: number, logger: Logger): pg.Pool {
+function createPool(connectionString: string, max: number, lost: (error: Error) => void): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -149,7 +162,7 @@ function createPool(connectionString: string, max: number, logger: Logger): pg.P
     idleTimeoutMillis: 30_000,
     statement_timeout: 15_000,
   })
-  return guarded(pool, logger)
+  return guarded(pool, lost)
 }
 
 async function checkConnection(pool: pg.Pool, url: string, role: string): Promise<void> {
@@ -185,20 +198,29 @@ async function ping(db: Kysely<Schema>, timeoutMs: number): Promise<boolean> {
   }
 }
 
+/** The schema owner's short-lived pools (migrations, scripts) are not the requests' concern: each loss is logged. */
+function ownerConnectionLost(logger: Logger): (error: Error) => void {
+  return (error) => logger.warn({ err: error }, 'database connection lost (schema owner)')
+}
+
 async function openPostgres(config: Config & { databaseUrl: string }, logger: Logger): Promise<Database> {
-  const pool = createPool(config.databaseUrl, config.databasePoolSize, logger)
-  await checkConnection(pool, config.databaseUrl, 'DATABASE_URL')
+  // The pool's listener needs the outage log, which probes through kysely over the pool: all three
+  // exist before the first await, so no event can arrive before its listener's target.
+  const pool = createPool(config.databaseUrl, config.databasePoolSize, (error) => outage.suspect(error))
   const db = kyselyOver(pool, true)
+  const outage = new OutageLog(logger, () => ping(db, 2_000))
+  await checkConnection(pool, config.databaseUrl, 'DATABASE_URL')
   const ownerUrl = config.databaseMigrationUrl ?? config.databaseUrl
   let closed: Promise<void> | undefined
   return {
     db,
     kind: 'postgres',
+    outage,
     ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
     async asOwner(work) {
       // A connection of its own, even when it is the same URL: the request pool's connections may
       // have switched to the application's role.
-      const ownerPool = createPool(ownerUrl, 1, logger)
+      const ownerPool = createPool(ownerUrl, 1, ownerConnectionLost(logger))
       await checkConnection(ownerPool, ownerUrl, ownerUrl === config.databaseUrl ? 'DATABASE_URL' : 'DATABASE_MIGRATION_URL')
       const ownerDb = kyselyOver(ownerPool, false)
       try {
@@ -208,6 +230,7 @@ async function openPostgres(config: Config & { databaseUrl: string }, logger: Lo
       }
     },
     close() {
+      outage.stop()
       closed ??= db.destroy()
       return closed
     },
@@ -271,6 +294,65 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * Each embedded database serves on a Unix socket in a private folder of the temporary directory,
+ * named with the owning process's id: safe-disclosure-db-<pid>-<random>.
+ */
+const SOCKET_FOLDER_PREFIX = 'safe-disclosure-db-'
+const SOCKET_NAME = '.s.PGSQL.5432'
+const SOCKET_FOLDER = /^safe-disclosure-db-(?:(\d+)-)?[A-Za-z0-9]{6}$/
+/** A folder named before the process id was part of the name is left alone while this young. */
+const UNNAMED_FOLDER_GRACE_MS = 10 * 60_000
+
+/** True when something accepts connections on the Unix socket at `path`; in doubt (no answer, no permission), true. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path)
+    const done = (answer: boolean) => {
+      socket.destroy()
+      resolve(answer)
+    }
+    socket.setTimeout(1_000, () => done(true))
+    socket.once('connect', () => done(true))
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code !== 'ECONNREFUSED' && error.code !== 'ENOENT'))
+  })
+}
+
+/**
+ * A process that is killed (kill -9, the out-of-memory killer, a power cut) cannot remove its
+ * socket folder, and each such stop would leave one more in the temporary directory. At start,
+ * the folders of embedded databases whose process has ended are removed: the process named in the
+ * folder no longer exists, and nothing answers on its socket. A live instance's folder is never
+ * touched: its process exists (in this process's view) and its socket answers (also from another
+ * container sharing the directory, where its process id means nothing). Another user's folders
+ * are left alone.
+ */
+export async function removeStaleSocketFolders(folder: string, logger: Logger): Promise<number> {
+  let names: string[]
+  try {
+    names = readdirSync(folder).filter((name) => SOCKET_FOLDER.test(name))
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const name of names) {
+    const path = join(folder, name)
+    const pid = SOCKET_FOLDER.exec(name)?.[1]
+    try {
+      const info = lstatSync(path)
+      if (!info.isDirectory() || info.uid !== process.getuid?.()) continue
+      if (pid === undefined ? Date.now() - info.mtimeMs < UNNAMED_FOLDER_GRACE_MS : isRunning(Number(pid))) continue
+      if (await socketAnswers(join(path, SOCKET_NAME))) continue
+      rmSync(path, { recursive: true, force: true })
+      removed += 1
+    } catch {
+      // Gone meanwhile, or not ours to remove: leave it.
+    }
+  }
+  if (removed > 0) logger.info({ removed }, 'removed socket folders left in the temporary directory by embedded databases whose process had ended')
+  return removed
+}
+
 async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
@@ -287,22 +369,25 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
     throw new StartupError(`DATA_DIR ${config.dataDir} cannot be written: ${(error as Error).message}`, { cause: error })
   }
 
+  await removeStaleSocketFolders(tmpdir(), logger)
   let pglite: PGlite | undefined
   let server: PGLiteSocketServer | undefined
-  // A private folder (mode 0700) for the socket, so no other local user can connect to it.
-  const socketDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-db-'))
+  let socketDir: string | undefined
   const cleanUp = async () => {
     await server?.stop().catch(() => undefined)
     await pglite?.close().catch(() => undefined)
-    rmSync(socketDir, { recursive: true, force: true })
+    if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true })
     releaseLock()
   }
   try {
     pglite = await PGlite.create(join(config.dataDir, 'pgdata'))
     chmodSync(join(config.dataDir, 'pgdata'), 0o700)
+    // A private folder (mode 0700) for the socket, so no other local user can connect to it; made
+    // only now, just before serving, so that a folder without a socket is never one being set up.
+    socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_FOLDER_PREFIX}${process.pid}-`))
     // The multiplexer serialises statements on PGlite's single backend; the pool keeps one
     // connection (never closed when idle), and the spare slots only absorb reconnects.
-    server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 4 })
+    server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, SOCKET_NAME), maxConnections: 4 })
     await server.start()
   } catch (error) {
     await cleanUp()
@@ -319,15 +404,17 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
     types,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 0,
-  }), logger)
+  }), (error) => outage.suspect(error))
   // The embedded database has one user, a superuser, whom no row-level policy binds: its one
   // connection enters the application's role (SET ROLE) for requests, and leaves it only while
   // asOwner holds the connection (nothing else can use it meanwhile).
   const db = kyselyOver(pool, true)
+  const outage = new OutageLog(logger, () => ping(db, 2_000))
   let closed: Promise<void> | undefined
   return {
     db,
     kind: 'embedded',
+    outage,
     ping: (timeoutMs = 2_000) => ping(db, timeoutMs),
     asOwner: (work) =>
       db.connection().execute(async (connection) => {
@@ -339,6 +426,7 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
         }
       }),
     close() {
+      outage.stop()
       closed ??= db.destroy().then(cleanUp)
       return closed
     },

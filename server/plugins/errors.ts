@@ -7,6 +7,7 @@ import type { PageContext } from '../../views/context.ts'
 import { ErrorPage } from '../../views/pages/error.tsx'
 import type { Config } from '../config.ts'
 import { isDatabaseUnavailable } from '../db/database.ts'
+import { OUTAGE_RETRY_AFTER_SECONDS } from '../db/outage.ts'
 import { HttpError } from '../errors.ts'
 import { securityHeadersFor } from './security-headers.ts'
 
@@ -16,6 +17,8 @@ import { securityHeadersFor } from './security-headers.ts'
  * - 4xx: a plain message saying what went wrong and what to do; never the parser's own words
  *   (a JSON parse error quotes the body it could not read).
  * - 5xx: a generic message and a reference; the details go to the log under that reference.
+ *   Except when the database cannot be reached: 503 with Retry-After, and no line per request
+ *   (the outage is logged once, with a count: server/db/outage.ts).
  * - Browsers get a page, htmx requests a fragment-sized page, API clients JSON.
  * - 404 for unknown paths; 405 with Allow for a known path and the wrong method.
  * - The responses Fastify and Node write before any hook runs (an undecodable URL, a request the
@@ -67,7 +70,12 @@ interface Outcome {
   message: string
   reference?: string
   headers?: Readonly<Record<string, string>>
+  /** Refused because the database could not be reached: counted by the outage log, not logged alone. */
+  outage?: true
 }
+
+/** As TIMED_OUT says: wait a minute. */
+const TIMED_OUT_RETRY_AFTER_SECONDS = 60
 
 async function respond(request: FastifyRequest, reply: FastifyReply, outcome: Outcome, context: PageContext): Promise<FastifyReply> {
   reply.code(outcome.statusCode)
@@ -88,9 +96,12 @@ function classify(error: FastifyError | HttpError | Error, request: FastifyReque
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, title: messageFor(error.statusCode).title, message: error.message, headers: error.headers }
   }
-  if (isDatabaseUnavailable(error)) return { statusCode: 503, ...messageFor(503), reference: request.id }
+  // No reference: an outage is logged once, not request by request, so there is nothing to look up.
+  if (isDatabaseUnavailable(error)) return { statusCode: 503, ...messageFor(503), headers: { 'retry-after': String(OUTAGE_RETRY_AFTER_SECONDS) }, outage: true }
   const code = (error as FastifyError).code
-  if (code === 'FST_ERR_HANDLER_TIMEOUT') return { statusCode: 503, ...TIMED_OUT, reference: request.id }
+  if (code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return { statusCode: 503, ...TIMED_OUT, reference: request.id, headers: { 'retry-after': String(TIMED_OUT_RETRY_AFTER_SECONDS) } }
+  }
   const statusCode = (error as FastifyError).statusCode
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     if ((error as FastifyError).validation !== undefined) {
@@ -112,9 +123,17 @@ export default fp(
       }
     })
 
+    // A NUL character (%00) in the path or the query string is no address or value the portal uses,
+    // and the database refuses to compare text that holds one: it is refused here, plainly.
+    app.addHook('onRequest', async (request) => {
+      if (/%00/i.test(request.url)) throw new HttpError(400, 'That address has a character in it that the portal does not use. Please check the link.')
+    })
+
     app.setErrorHandler(async (error: FastifyError | HttpError, request, reply) => {
       const outcome = classify(error, request)
-      if (outcome.statusCode >= 500) {
+      if (outcome.outage === true) {
+        app.database.outage.refused(error)
+      } else if (outcome.statusCode >= 500) {
         request.log.error({ err: error, reference: request.id, req: request, statusCode: outcome.statusCode }, 'request failed')
       } else {
         // Only the code: a parser's message can quote the body it rejected.

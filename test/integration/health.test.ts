@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { buildTestApp } from '../helpers/app.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { createTestDatabase } from '../helpers/database.ts'
+import { databaseRelay, throughRelay } from '../helpers/relay.ts'
 
 t.test('healthz answers 200 when the database answers, and says whether the service key is pinned', async (t) => {
   const { app, serviceKeys } = await buildTestApp(t)
@@ -29,36 +29,6 @@ t.test('healthz answers 503, saying why, when the service key is not pinned or d
   t.match(mismatch.json(), { status: 'unavailable', database: 'ok', serviceKey: 'mismatch', problem: /does not match SERVICE_KEY_FINGERPRINT/ })
 })
 
-/**
- * A TCP relay in front of PostgreSQL that can be cut, to make the database unreachable while the
- * portal runs (PostgreSQL only; the embedded database is cut by stopping its socket instead).
- */
-async function relay(target: URL): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  let open = true
-  const server: Server = createServer((client) => {
-    if (!open) return client.destroy()
-    const upstream = connect(Number(target.port || 5432), target.hostname)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => socket.destroy())
-      socket.on('close', () => sockets.delete(socket))
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address !== 'object') throw new Error('relay did not start')
-  return {
-    port: address.port,
-    cut() {
-      open = false
-      for (const socket of sockets) socket.destroy()
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  }
-}
-
 /** Builds the portal, checks it is healthy, then takes its database away. */
 async function appLosingItsDatabase(t: Test): Promise<FastifyInstance> {
   const serverUrl = process.env.DATABASE_URL
@@ -71,14 +41,10 @@ async function appLosingItsDatabase(t: Test): Promise<FastifyInstance> {
   }
   const testDatabase = await createTestDatabase(t)
   const appUrl = new URL(testDatabase.env.DATABASE_URL ?? '')
-  const gate = await relay(appUrl)
-  t.teardown(() => gate.close())
-  const relayed = new URL(appUrl)
-  relayed.hostname = '127.0.0.1'
-  relayed.port = String(gate.port)
+  const gate = await databaseRelay(t, appUrl)
   // Migrate directly (the relay is only for the application's own connections).
   const { app } = await buildTestApp(t, {
-    testDatabase: { ...testDatabase, env: { ...testDatabase.env, DATABASE_URL: relayed.toString() } },
+    testDatabase: { ...testDatabase, env: { ...testDatabase.env, DATABASE_URL: throughRelay(appUrl, gate) } },
     prepare: true,
   })
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'healthy before')
