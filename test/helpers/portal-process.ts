@@ -1,6 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 import { base64url, signCaseLogin, type CaseKeys, type KeySet, type PublicKeySet } from '../../crypto/index.ts'
 import { fingerprint } from '../../crypto/fingerprint.ts'
@@ -28,8 +31,13 @@ const SERVER = ['--import', 'tsx', 'server/server.ts']
  */
 export const PUBLIC_ORIGIN = 'https://portal.test'
 
-export async function portalEnvironment(databaseEnv: Readonly<Record<string, string>>, serviceKeys: KeySet): Promise<Record<string, string>> {
+export async function portalEnvironment(t: Test, databaseEnv: Readonly<Record<string, string>>, serviceKeys: KeySet): Promise<Record<string, string>> {
+  // No administrator is seeded, so the portal writes its first-run links: into a folder of the
+  // test's own (by default, with DATABASE_URL, they would go to the working directory).
+  const links = mkdtempSync(join(tmpdir(), 'safe-disclosure-links-'))
+  t.teardown(() => rmSync(links, { recursive: true, force: true }))
   return {
+    FIRST_RUN_FILE: join(links, 'first-run-links.txt'),
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     HOST: '127.0.0.1',

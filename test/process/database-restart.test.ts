@@ -26,7 +26,7 @@ t.test('a PostgreSQL restart and an 8-second stop under load: clear 503s, recove
   const databaseEnv = await postgres.portalDatabase()
   const serviceKeys = await seedPortalDatabase(databaseEnv)
   const seen = watchResponses(t)
-  const portal = await startPortal(t, await portalEnvironment(databaseEnv, serviceKeys))
+  const portal = await startPortal(t, await portalEnvironment(t, databaseEnv, serviceKeys))
   const health = watchHealth(() => portal.origin)
   const load = submissionLoad({ origin: () => portal.origin, service: servicePublic(serviceKeys), concurrency: 6, limit: 600, evidenceEvery: 3 })
   await load.untilAcknowledged(15)

@@ -23,7 +23,7 @@ t.test('kill -9 under load loses nothing acknowledged, and the restart is clean'
   // The portal's own temporary directory, so its socket folders are the only ones in it.
   const temporary = mkdtempSync(join(tmpdir(), 'safe-disclosure-kill-tmp-'))
   t.teardown(() => rmSync(temporary, { recursive: true, force: true }))
-  const env = { ...(await portalEnvironment(testDatabase.env, serviceKeys)), TMPDIR: temporary }
+  const env = { ...(await portalEnvironment(t, testDatabase.env, serviceKeys)), TMPDIR: temporary }
   const seen = watchResponses(t)
 
   let portal: PortalProcess = await startPortal(t, env)
