@@ -17,6 +17,8 @@ export function text(input: Body, field: string, { min = 1, max = 200, pattern }
   const value = input[field]
   if (typeof value !== 'string') throw new HttpError(400, `${field} is missing.`)
   const trimmed = value.trim()
+  // A NUL character is in no name, code or word the portal takes (and the database refuses it).
+  if (trimmed.includes('\u0000')) throw new HttpError(400, `${field} has a character in it that the portal does not take.`)
   if (trimmed.length < min || trimmed.length > max) throw new HttpError(400, `${field} must be ${min} to ${max} characters.`)
   if (pattern !== undefined && !pattern.test(trimmed)) throw new HttpError(400, `${field} is not in the expected form.`)
   return trimmed
