@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core'
 import { seedAccount, seedGrant, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { base64url } from '../../crypto/index.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
-import { launchChromium, PageWatch, signIn } from '../helpers/browser.ts'
+import { launchChromium, PageWatch, recordRequestBodies, signIn } from '../helpers/browser.ts'
 import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
 import { RISK_QUESTIONS } from '../../rules/risk-checklist.ts'
 
@@ -27,10 +27,7 @@ if (browser !== null) {
   const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin },
-    extend: (app) =>
-      app.addHook('preValidation', async (request) => {
-        if (request.body !== undefined) received.push({ url: request.url, body: Buffer.isBuffer(request.body) ? request.body.toString('latin1') : JSON.stringify(request.body) })
-      }),
+    extend: (app) => recordRequestBodies(app, (url, body) => received.push({ url, body: body.toString('latin1') })),
   })
   const db = app.database.db
   const service = await seedService(db, { keys: serviceKeys })

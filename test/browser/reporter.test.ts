@@ -1,12 +1,11 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { readFileSync } from 'node:fs'
-import type { IncomingMessage } from 'node:http'
 import type { Page } from 'playwright-core'
 import { generateKeySet } from '../../crypto/keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
-import { axe, launchChromium, PageWatch } from '../helpers/browser.ts'
+import { axe, launchChromium, PageWatch, recordRequestBodies } from '../helpers/browser.ts'
 import { storedCase, insertIdvaReply } from '../helpers/reporter.ts'
 
 /**
@@ -26,18 +25,7 @@ if (browser !== null) {
   const { app, logs, serviceKeys } = await buildTestApp(t, {
     listen: true,
     env: { PORT: String(port), PUBLIC_ORIGIN: origin, SERVICE_PHONE: '01632 960 123', SERVICE_HOURS: 'Monday to Friday, 9am to 5pm', SERVICE_MEETING: 'An IDVA can meet you face to face, away from your workplace.' },
-    // Every byte of every request body as it comes off the socket, before anything reads it (uploads
-    // reach their handler as a stream, so a hook cannot simply look at the body).
-    extend: (app) =>
-      app.server.prependListener('request', (message: IncomingMessage) => {
-        const chunks: Buffer[] = []
-        const push = message.push.bind(message)
-        message.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
-          if (chunk === null) received.push(Buffer.concat(chunks))
-          else chunks.push(Buffer.from(chunk))
-          return push(chunk, encoding)
-        }
-      }),
+    extend: (app) => recordRequestBodies(app, (_url, body) => received.push(body)),
   })
   const db = app.database.db
   const service = await seedService(db, { keys: serviceKeys })

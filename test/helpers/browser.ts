@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
+import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { codeAt } from './staff.ts'
 import type { Test } from 'tap'
@@ -108,4 +110,24 @@ export class PageWatch {
     })
     return page
   }
+}
+
+/**
+ * Every request body the app receives (requests without one are left out), byte for byte as it comes off the socket, before anything
+ * reads it (evidence uploads reach their handler as a stream, so a hook cannot simply look at the
+ * body): for the canary checks, that a phrase typed in the browser reached the server in no form.
+ * Call from buildTestApp's `extend`.
+ */
+export function recordRequestBodies(app: FastifyInstance, received: (url: string, body: Buffer) => void): void {
+  app.server.prependListener('request', (message: IncomingMessage) => {
+    const chunks: Buffer[] = []
+    const push = message.push.bind(message)
+    message.push = (chunk: Buffer | null, encoding?: BufferEncoding) => {
+      if (chunk === null) {
+        if (chunks.length > 0) received(message.url ?? '', Buffer.concat(chunks))
+      }
+      else chunks.push(Buffer.from(chunk))
+      return push(chunk, encoding)
+    }
+  })
 }

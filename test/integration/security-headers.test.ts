@@ -35,7 +35,7 @@ const responses = {
   htmx: await app.inject({ method: 'GET', url: app.pageContext.assets.htmx }),
 }
 
-const STATIC = { stylesheet: true, 'browser bundle': true, 'evidence worker': true, htmx: true }
+const STATIC = { stylesheet: true, 'browser bundle': true, 'evidence worker': true, 'puzzle worker': true, htmx: true }
 
 for (const [name, response] of Object.entries(responses)) {
   t.test(`${name}: every protective header is present`, async (t) => {

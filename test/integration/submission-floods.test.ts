@@ -1,9 +1,10 @@
 import t from 'tap'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { leadingZeroBits, puzzleInput } from '../../crypto/proof-of-work.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { freshAddress } from '../helpers/staff.ts'
-import { disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePublic, solvedPuzzle, submit, upload } from '../helpers/reporter.ts'
+import { b64, disclosureBody, encryptedFile, newReporter, sealFromReporter, servicePublic, solvedPuzzle, submit, upload } from '../helpers/reporter.ts'
 
 /**
  * Floods of new cases, written as the person who knows the portal and wants it switched off for an
@@ -24,6 +25,13 @@ async function insideOneHour(): Promise<void> {
   const left = 3_600_000 - (Date.now() % 3_600_000)
   if (left < 20_000) await new Promise((resolve) => setTimeout(resolve, left + 100))
 }
+/** Whether `puzzle`'s nonce happens to solve the puzzle for `caseId` as well, at the configured difficulty. */
+function solves(puzzle: { challenge: string; nonce: string }, caseId: string): boolean {
+  const input = puzzleInput(Buffer.from(puzzle.challenge, 'base64url'), caseId)
+  input.set(Buffer.from(puzzle.nonce, 'base64url'), input.length - 8)
+  return leadingZeroBits(createHash('sha256').update(input).digest()) >= app.config.proofOfWorkBits
+}
+
 const challengeOf = async () => (await app.inject({ method: 'GET', url: '/report/puzzle', remoteAddress: freshAddress() })).json<{ challenge: string; bits: number }>()
 
 t.test('1,000 submissions in an hour from one /48 leave a genuine reporter able to send, and only a handful of cases in the queue', async (t) => {
@@ -87,15 +95,20 @@ t.test('the proof of work: required, bound to its case, and unforgeable', async 
   t.equal(without.headers['sd-puzzle'], 'renew', 'the page knows to get a new puzzle')
   t.match(without.json().message, /get ready again/)
 
-  const other = await newReporter()
-  const solvedForOther = await solvedPuzzle(challengeOf, other.caseId)
+  // At the tests' 4 bits, one nonce in 16 solves any puzzle by chance: the wrong answers below are
+  // drawn until they truly do not solve this case's, so the refusals are certain.
+  let solvedForOther = await solvedPuzzle(challengeOf, (await newReporter()).caseId)
+  while (solves(solvedForOther, reporter.caseId)) solvedForOther = await solvedPuzzle(challengeOf, (await newReporter()).caseId)
   t.equal((await submit(app, { ...body, puzzle: solvedForOther })).statusCode, 400, "another case's solution does not fit this case")
 
   const solved = await solvedPuzzle(challengeOf, reporter.caseId)
   const challenge = Buffer.from(solved.challenge, 'base64url')
   challenge[1] = 0 // claims a difficulty of 0 bits
   t.equal((await submit(app, { ...body, puzzle: { ...solved, challenge: challenge.toString('base64url') } })).statusCode, 400, 'a challenge altered to be easier is refused')
-  t.equal((await submit(app, { ...body, puzzle: { challenge: solved.challenge, nonce: 'AAAAAAAAAAA' } })).statusCode, 400, 'an unsolved or malformed nonce is refused')
+  let wrongNonce = 0
+  while (solves({ challenge: solved.challenge, nonce: b64(Buffer.alloc(8, wrongNonce)) }, reporter.caseId)) wrongNonce += 1
+  t.equal((await submit(app, { ...body, puzzle: { challenge: solved.challenge, nonce: b64(Buffer.alloc(8, wrongNonce)) } })).statusCode, 400, 'an unsolved nonce is refused')
+  t.equal((await submit(app, { ...body, puzzle: { challenge: solved.challenge, nonce: 'AAAA' } })).statusCode, 400, 'a malformed nonce is refused')
   t.equal((await db.selectFrom('cases').select('id').where('id', '=', reporter.caseId).execute()).length, 0, 'nothing was stored')
 
   const good = await submit(app, { ...body, puzzle: solved })
