@@ -26,25 +26,16 @@
  * server did not stop cleanly, or when the slope is over --max-slope (default 2 MB a minute)
  * measured over at least three minutes.
  */
-import { spawn } from 'node:child_process'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomBytes, randomInt } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { base64url, signCaseLogin } from '../crypto/index.ts'
-import { fingerprint } from '../crypto/fingerprint.ts'
-import { publicKeysOf } from '../crypto/keys.ts'
 import { deriveStaffSecrets } from '../crypto/staff-keys.ts'
-import { loadConfig } from '../server/config.ts'
 import { loadGuidance } from '../server/features/managers/guidance.ts'
-import { createLogger } from '../server/logger.ts'
-import { prepareDatabase } from '../server/server.ts'
-import { seedAccount, seedGrant, seedService, type SeededStaff } from './lib/staff-fixtures.ts'
-import { freePort } from '../test/helpers/app.ts'
-import { createTestDatabase } from '../test/helpers/database.ts'
+import { startBenchPortal, type BenchPortal } from './lib/bench-portal.ts'
+import type { SeededStaff } from './lib/staff-fixtures.ts'
 import { disclosureBody, encryptedFile, newReporter, postNewCase, sealFromReporter, type Reporter } from '../test/helpers/reporter.ts'
 import { codeAt } from '../test/helpers/staff.ts'
 
@@ -84,76 +75,18 @@ const RAISED_LIMITS: Readonly<Record<string, string>> = {
   PROOF_OF_WORK_BITS: '8',
 }
 
-// ---- set-up: a seeded database and a server process ----------------------------------------------
+// ---- set-up: a seeded portal (scripts/lib/bench-portal.ts) -------------------------------------------
 
-const teardowns: (() => unknown)[] = []
-const cleanUp = async () => {
-  for (const teardown of teardowns.reverse()) await teardown()
-}
-const scratch = mkdtempSync(join(tmpdir(), 'safe-disclosure-soak-'))
-teardowns.push(() => rmSync(scratch, { recursive: true, force: true }))
-const testDatabase = await createTestDatabase({ teardown: (fn: () => unknown) => teardowns.push(fn) } as never)
-const seedConfig = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...testDatabase.env })
-const seedLogger = createLogger('silent')
-const database = await testDatabase.open(seedConfig, seedLogger)
-await prepareDatabase(database, seedLogger, seedConfig)
-const service = await seedService(database.db)
-const idva = await seedAccount(database.db, seedConfig.serverSecret, { username: 'soak.idva', role: 'idva', groupId: service.id, passphrase: 'soak idva passphrase for a made-up portal' })
-await seedGrant(database.db, idva, service)
-// An administrator exists, so the server issues no first-run link.
-await seedAccount(database.db, seedConfig.serverSecret, { username: 'soak.admin', role: 'admin' })
-await database.close()
-const servicePublic = { encryption: service.keys.encryption.publicKey, signing: service.keys.signing.publicKey }
-
-const port = await freePort()
-const origin = `http://127.0.0.1:${port}`
-const serverEnv: Record<string, string> = {
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
-  HOST: '127.0.0.1',
-  PORT: String(port),
-  LOG_LEVEL: 'info',
-  RETENTION_JOB: 'false',
-  FIRST_RUN_FILE: join(scratch, 'first-run-links.txt'),
-  SERVICE_KEY_FINGERPRINT: await fingerprint(publicKeysOf(service.keys)),
-  ...testDatabase.env,
-  ...RAISED_LIMITS,
-}
-const server = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)))
-const serverErrors: string[] = []
-let serverOutput = ''
-let listening: () => void
-const ready = new Promise<void>((resolve) => (listening = resolve))
-let pending = ''
-server.stdout!.on('data', (chunk: Buffer) => {
-  pending += chunk.toString('utf8')
-  const lines = pending.split('\n')
-  pending = lines.pop() ?? ''
-  for (const line of lines) {
-    if (line.includes('"msg":"portal listening')) listening()
-    try {
-      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { type?: string; message?: string } }
-      if ((entry.level ?? 0) >= 50) serverErrors.push(`${entry.msg ?? ''}${entry.err === undefined ? '' : `: ${entry.err.type ?? ''} ${entry.err.message ?? ''}`}`)
-    } catch {
-      serverOutput += `${line}\n`
-    }
-  }
-})
-server.stderr!.on('data', (chunk: Buffer) => (serverOutput += chunk.toString('utf8')))
-teardowns.push(async () => {
-  if (server.exitCode === null) {
-    server.kill('SIGKILL')
-    await exited
-  }
-})
-const started = await Promise.race([ready.then(() => true), exited.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 120_000))])
-if (!started) {
-  say(`the server did not start:\n${serverOutput.slice(-2000)}`)
-  await cleanUp()
+let portal: BenchPortal
+try {
+  portal = await startBenchPortal({ name: 'soak', env: RAISED_LIMITS })
+} catch (error) {
+  say((error as Error).message)
   process.exit(1)
 }
-const serverPid = server.pid!
+const { origin, port, idva, serverErrors } = portal
+const servicePublic = portal.service
+const serverPid = portal.pid
 
 // ---- HTTP from many loopback addresses -------------------------------------------------------------
 
@@ -366,21 +299,12 @@ async function visitor(): Promise<void> {
 
 // ---- the run ---------------------------------------------------------------------------------------
 
-function residentMegabytes(): number | null {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${serverPid}/status`, 'utf8'))
-    return match === null ? null : Number(match[1]) / 1024
-  } catch {
-    return null
-  }
-}
-
 const memory: { minutes: number; megabytes: number }[] = []
 const begun = Date.now()
 stopAt = begun + DURATION_MS
-say(`${testDatabase.kind} database, ${CLIENTS} visitors at once for ${MINUTES} minutes on ${origin} (server pid ${serverPid})`)
+say(`${portal.kind} database, ${CLIENTS} visitors at once for ${MINUTES} minutes on ${origin} (server pid ${serverPid})`)
 const sampler = setInterval(() => {
-  const megabytes = residentMegabytes()
+  const megabytes = portal.residentMegabytes()
   if (megabytes !== null) memory.push({ minutes: (Date.now() - begun) / 60_000, megabytes })
 }, 2000)
 const progress = setInterval(() => say(`${Math.round((Date.now() - begun) / 1000)} s: ${[...latencies.values()].reduce((sum, list) => sum + list.length, 0)} requests, ${errors.length} errors, ${memory.at(-1)?.megabytes.toFixed(0) ?? '?'} MB resident`), 60_000)
@@ -389,9 +313,8 @@ clearInterval(sampler)
 clearInterval(progress)
 const elapsedMinutes = (Date.now() - begun) / 60_000
 
-server.kill('SIGTERM')
-const exitCode = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000))])
-await cleanUp()
+const exitCode = await portal.stop()
+await portal.cleanUp()
 
 // ---- the figures ---------------------------------------------------------------------------------
 
@@ -420,7 +343,7 @@ const requests = Object.fromEntries(
 )
 const total = Object.values(requests).reduce((sum, kind) => sum + kind.count, 0)
 const summary = {
-  database: testDatabase.kind,
+  database: portal.kind,
   machine: { cores: availableParallelism(), node: process.version },
   minutes: elapsedMinutes,
   clients: CLIENTS,

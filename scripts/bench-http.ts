@@ -1,0 +1,307 @@
+/**
+ * Benchmark: the portal's speed as ratios to anchors measured in the same run, on the same machine,
+ * with the same load generator (autocannon) (issue 20).
+ *
+ *   npm run bench:http                                  the embedded database
+ *   DATABASE_URL=postgres://… npm run bench:http        PostgreSQL: a temporary database on that server
+ *   npm run bench:http -- --seconds 10 --submissions 1500 --json
+ *
+ * Starts, each in its own process on a free loopback port: the portal (scripts/lib/bench-portal.ts,
+ * behind a made-up proxy so that every request comes from an address of its own, with the default
+ * per-minute page limit and the case caps raised, and the proof of work off: it costs the browser,
+ * not the server), and the anchors (scripts/lib/bench-anchor.ts): bare Fastify and Fastify with
+ * @fastify/helmet serving a page of the same size as the portal's `/`, and Fastify + pg inserting
+ * the same JSON body a new case is, on the same kind of database.
+ *
+ * Measures, with `--connections` (10) at once for `--seconds` (10) each after a short warm-up:
+ *   pages        GET /, /managers, a guide, /report: requests a second and p99, each against
+ *                Fastify + helmet (target: at least 0.5x the requests, p99 at most 2x)
+ *   submissions  POST /report with made-up cases sealed as a browser seals them, at 10 and 50 at
+ *                once, against the insert anchor at the same concurrency (target on PostgreSQL: at
+ *                least 0.5x, p99 at most 3x; embedded: at least 0.3x)
+ *   memory       the portal's largest resident memory during the run (target, embedded: 250 MB)
+ *   wire         the bytes of `/` and everything it loads, as served to a browser that accepts gzip
+ *                and brotli, against the same files gzipped (target: no more than that)
+ *   staff        the gzipped size of every script /staff/login can load, static and dynamic imports
+ *                followed: an upper bound of what its crypto step loads (target: 250 KB)
+ * and prints one table: each figure, its anchor, the ratio, the target and whether it is met.
+ * Exits 0 whatever the figures (a benchmark, not a test); 1 only if the run itself failed.
+ */
+import autocannon from 'autocannon'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomInt } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { loadGuidance } from '../server/features/managers/guidance.ts'
+import { freePort } from '../test/helpers/app.ts'
+import { disclosureBody, newReporter } from '../test/helpers/reporter.ts'
+import { startBenchPortal, type BenchPortal } from './lib/bench-portal.ts'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    submissions: { type: 'string', default: '1500' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const SECONDS = Number(values.seconds)
+const CONNECTIONS = Number(values.connections)
+const SUBMISSIONS = Number(values.submissions)
+if (!(SECONDS >= 1) || !Number.isInteger(CONNECTIONS) || CONNECTIONS < 1 || !Number.isInteger(SUBMISSIONS) || SUBMISSIONS < 100) {
+  process.stderr.write('usage: npm run bench:http -- [--seconds 10] [--connections 10] [--submissions 1500] [--json]\n')
+  process.exit(2)
+}
+const say = (line: string) => process.stderr.write(`bench:http: ${line}\n`)
+const PUBLIC_ORIGIN = 'https://portal.bench'
+
+// ---- the processes -------------------------------------------------------------------------------
+
+const scratch = mkdtempSync(join(tmpdir(), 'safe-disclosure-bench-http-'))
+const children: ChildProcess[] = []
+let portal: BenchPortal | undefined
+
+async function cleanUp(): Promise<void> {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)))
+  if (portal !== undefined) {
+    await portal.stop()
+    await portal.cleanUp()
+  }
+  rmSync(scratch, { recursive: true, force: true })
+}
+
+/** Starts an anchor and waits for it to say it listens; its origin. */
+async function startAnchor(kind: 'bare' | 'helmet' | 'insert', args: string[] = []): Promise<string> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/lib/bench-anchor.ts', '--kind', kind, '--port', String(port), ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.DATABASE_URL === undefined ? {} : { DATABASE_URL: process.env.DATABASE_URL }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let output = ''
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+  const ready = await new Promise<boolean>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString('utf8').includes('listening') && resolve(true))
+    child.once('exit', () => resolve(false))
+    setTimeout(() => resolve(false), 60_000)
+  })
+  if (!ready) throw new Error(`the ${kind} anchor did not start: ${output.slice(-1000)}`)
+  return `http://127.0.0.1:${port}`
+}
+
+// ---- the load ------------------------------------------------------------------------------------
+
+interface Figures {
+  readonly perSecond: number
+  readonly p50: number
+  readonly p99: number
+  readonly requests: number
+  readonly unexpected: number
+}
+
+/** A made-up client address for each request (the portal trusts X-Forwarded-For from loopback). */
+const someAddress = () => `10.${randomInt(0, 256)}.${randomInt(0, 256)}.${randomInt(1, 255)}`
+
+/** Runs autocannon against `url`; `expected` is the status every answer should have. */
+async function load(url: string, options: { method?: 'GET' | 'POST'; connections?: number; seconds?: number; amount?: number; bodies?: readonly string[]; expected: number }): Promise<Figures> {
+  let next = 0
+  const began = performance.now()
+  const result = await autocannon({
+    url,
+    connections: options.connections ?? CONNECTIONS,
+    ...(options.amount === undefined ? { duration: options.seconds ?? SECONDS } : { amount: options.amount }),
+    timeout: 30,
+    // Checked every 100 ms (autocannon's default is every second), so a run of a set number of
+    // requests ends within 100 ms of its last answer.
+    sampleInt: 100,
+    requests: [
+      {
+        method: options.method ?? 'GET',
+        setupRequest: (request) => {
+          const headers: Record<string, string> = { 'x-forwarded-for': someAddress(), accept: 'text/html' }
+          if (options.bodies === undefined) return { ...request, headers }
+          const body = options.bodies[next++ % options.bodies.length]!
+          return { ...request, headers: { ...headers, 'content-type': 'application/json', origin: PUBLIC_ORIGIN }, body }
+        },
+      },
+    ],
+  })
+  const answered = Object.entries(result.statusCodeStats ?? {}).reduce((sum, [, stats]) => sum + (stats.count ?? 0), 0)
+  const right = result.statusCodeStats?.[String(options.expected) as `${number}`]?.count ?? 0
+  // Timed here: autocannon's own duration is rounded, too coarse for a run of a few seconds.
+  const seconds = (performance.now() - began) / 1000
+  return {
+    perSecond: result.requests.total / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    unexpected: answered - right + result.errors,
+  }
+}
+
+// ---- sizes ---------------------------------------------------------------------------------------
+
+/** The scripts and stylesheets a page loads, by path. */
+function assetsOf(html: string): string[] {
+  return [...html.matchAll(/(?:href|src|content)="(\/static\/[^"]+\.(?:js|css))"/g)].map((match) => match[1]!)
+}
+
+/** What the browser receives for `path` (its body as sent, compressed or not) and the body itself. */
+async function fetched(origin: string, path: string): Promise<{ wire: number; body: Buffer }> {
+  const answer = await fetch(`${origin}${path}`, { headers: { 'accept-encoding': 'gzip, deflate, br', accept: 'text/html', 'x-forwarded-for': someAddress() } })
+  const body = Buffer.from(await answer.arrayBuffer())
+  // fetch decodes what it receives: the header says how much came over the wire.
+  const length = Number(answer.headers.get('content-length') ?? Number.NaN)
+  const encoding = answer.headers.get('content-encoding')
+  return { wire: encoding === null || Number.isNaN(length) ? (Number.isNaN(length) ? body.length : length) : length, body }
+}
+
+/** Every script reachable from `paths`, static and dynamic imports followed, by path. */
+async function scriptClosure(origin: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
+  const seen = new Map<string, Buffer>()
+  const queue = paths.filter((path) => path.endsWith('.js'))
+  while (queue.length > 0) {
+    const path = queue.shift()!
+    if (seen.has(path)) continue
+    const { body } = await fetched(origin, path)
+    seen.set(path, body)
+    for (const match of body.toString('utf8').matchAll(/(?:from|import)\s*\(?\s*["'](\.\/[^"']+\.js)["']/g)) queue.push(`/static/${match[1]!.slice(2)}`)
+  }
+  return seen
+}
+
+// ---- the run -------------------------------------------------------------------------------------
+
+interface Row {
+  readonly what: string
+  readonly value: string
+  readonly anchor: string
+  readonly ratio: number | null
+  readonly target: string
+  readonly met: boolean | null
+}
+
+const rows: Row[] = []
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`
+const rate = (figures: Figures) => `${figures.perSecond.toFixed(0)}/s, p99 ${figures.p99} ms`
+
+try {
+  say('starting the portal and the anchors')
+  portal = await startBenchPortal({
+    name: 'http',
+    env: {
+      TRUST_PROXY: '127.0.0.1',
+      PUBLIC_ORIGIN,
+      CASES_PER_HOUR: '100000',
+      CASES_PER_HOUR_PER_ADDRESS: '1000',
+      CASES_PER_HOUR_PER_NETWORK: '1000',
+      PROOF_OF_WORK_BITS: '0',
+    },
+  })
+  const database = portal.kind
+  const home = await fetched(portal.origin, '/')
+  const pageFile = join(scratch, 'page.html')
+  writeFileSync(pageFile, home.body)
+  const bare = await startAnchor('bare', ['--page', pageFile])
+  const helmet = await startAnchor('helmet', ['--page', pageFile])
+  const insert = await startAnchor('insert', process.env.DATABASE_URL === undefined ? ['--data', join(scratch, 'anchor-data')] : [])
+
+  let peakMegabytes = 0
+  const sampler = setInterval(() => (peakMegabytes = Math.max(peakMegabytes, portal?.residentMegabytes() ?? 0)), 500)
+
+  say('pages')
+  const guide = `/managers/${loadGuidance()[0]!.slug}`
+  await load(`${portal.origin}/`, { seconds: 2, expected: 200 })
+  await load(`${helmet}/page`, { seconds: 2, expected: 200 })
+  const bareFigures = await load(`${bare}/page`, { expected: 200 })
+  const helmetFigures = await load(`${helmet}/page`, { expected: 200 })
+  rows.push({ what: 'anchor: bare Fastify, a page the size of /', value: rate(bareFigures), anchor: '', ratio: null, target: '', met: null })
+  for (const path of ['/', '/managers', guide, '/report']) {
+    const figures = await load(`${portal.origin}${path}`, { expected: 200 })
+    const ratio = figures.perSecond / helmetFigures.perSecond
+    const p99Ratio = figures.p99 / Math.max(1, helmetFigures.p99)
+    rows.push({
+      what: `GET ${path}${figures.unexpected > 0 ? ` (${figures.unexpected} not 200)` : ''}`,
+      value: rate(figures),
+      anchor: `Fastify + helmet: ${rate(helmetFigures)}`,
+      ratio,
+      target: '>= 0.5x, p99 <= 2x',
+      met: ratio >= 0.5 && p99Ratio <= 2 && figures.unexpected === 0,
+    })
+  }
+
+  say(`sealing ${SUBMISSIONS * 2} made-up cases`)
+  const bodies: string[] = []
+  for (let index = 0; index < SUBMISSIONS * 2; index++) bodies.push(JSON.stringify(await disclosureBody(await newReporter(), portal.service)))
+  const [forTen, forFifty] = [bodies.slice(0, SUBMISSIONS), bodies.slice(SUBMISSIONS)]
+  say('submissions')
+  const submissionTarget = database === 'postgresql' ? 0.5 : 0.3
+  for (const [connections, batch] of [[10, forTen], [50, forFifty]] as const) {
+    const anchorFigures = await load(`${insert}/insert`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
+    const figures = await load(`${portal.origin}/report`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
+    const ratio = figures.perSecond / anchorFigures.perSecond
+    const p99Ratio = figures.p99 / Math.max(1, anchorFigures.p99)
+    rows.push({
+      what: `POST /report, ${connections} at once${figures.unexpected > 0 ? ` (${figures.unexpected} not 201)` : ''}`,
+      value: rate(figures),
+      anchor: `Fastify + pg insert: ${rate(anchorFigures)}`,
+      ratio,
+      target: database === 'postgresql' ? '>= 0.5x, p99 <= 3x' : '>= 0.3x',
+      met: ratio >= submissionTarget && (database !== 'postgresql' || p99Ratio <= 3) && figures.unexpected === 0,
+    })
+  }
+  clearInterval(sampler)
+  rows.push({
+    what: 'resident memory under load, at most',
+    value: `${peakMegabytes.toFixed(0)} MB`,
+    anchor: '',
+    ratio: null,
+    target: database === 'embedded' ? '<= 250 MB' : '',
+    met: database === 'embedded' ? peakMegabytes <= 250 : null,
+  })
+
+  say('sizes')
+  const assets = assetsOf(home.body.toString('utf8'))
+  let wire = home.wire
+  let gzipped = gzipSync(home.body).length
+  for (const path of assets) {
+    const asset = await fetched(portal.origin, path)
+    wire += asset.wire
+    gzipped += gzipSync(asset.body).length
+  }
+  rows.push({ what: `/ on the wire, first load (${assets.length + 1} files)`, value: kb(wire), anchor: `gzip: ${kb(gzipped)}`, ratio: wire / gzipped, target: '<= 1x', met: wire <= gzipped })
+  const login = await fetched(portal.origin, '/staff/login')
+  const closure = await scriptClosure(portal.origin, assetsOf(login.body.toString('utf8')))
+  const staffGzip = [...closure.values()].reduce((sum, body) => sum + gzipSync(body).length, 0)
+  // An upper bound: every chunk the page's scripts could ever import, not only those the sign-in's
+  // crypto step loads (measuring that needs a browser).
+  rows.push({ what: `/staff/login scripts, every import followed (${closure.size} files), gzip, at most`, value: kb(staffGzip), anchor: 'budget: 250 KB', ratio: staffGzip / (250 * 1024), target: '<= 1x', met: staffGzip <= 250 * 1024 })
+
+  const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
+  if (portal.serverErrors.length > 0) say(`the portal logged ${portal.serverErrors.length} errors: ${portal.serverErrors.slice(0, 3).join(' | ')}`)
+  await cleanUp()
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ database, machine, seconds: SECONDS, connections: CONNECTIONS, rows })}\n`)
+  } else {
+    const table = [['what', 'portal', 'anchor', 'ratio', 'target', 'met'], ...rows.map((row) => [row.what, row.value, row.anchor, row.ratio === null ? '' : `${row.ratio.toFixed(2)}x`, row.target, row.met === null ? '' : row.met ? 'yes' : 'NO'])]
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
+    process.stdout.write(
+      [
+        `bench:http: ${database} database; ${machine}; ${CONNECTIONS} connections, ${SECONDS} s a page, ${SUBMISSIONS} submissions a run`,
+        '',
+        ...table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()),
+        '',
+        `targets met: ${rows.filter((row) => row.met === true).length} of ${rows.filter((row) => row.met !== null).length}`,
+        '',
+      ].join('\n'),
+    )
+  }
+} catch (error) {
+  say(`the run failed: ${(error as Error).stack ?? String(error)}`)
+  await cleanUp()
+  process.exit(1)
+}
