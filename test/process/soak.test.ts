@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 
 /**
- * The soak, short (issue 19, point 7): `npm run bench:soak` for twenty seconds on the suite's
+ * The soak, short (issue 19, point 7): `npm run bench:soak` for twelve seconds on the suite's
  * database (embedded, or a new database on the PostgreSQL server of DATABASE_URL), with its mixed
  * load of pages, submissions (some with evidence), returns and staff reads. Every answer is the one
  * expected, the server writes no error line, and it stops cleanly. The memory slope needs minutes
@@ -21,7 +21,7 @@ interface Summary {
 
 function soak(): Promise<{ code: number | null; summary: Summary | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-soak.ts', '--minutes', '0.34', '--clients', '3', '--json'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-soak.ts', '--minutes', '0.2', '--clients', '3', '--json'], {
       env: { ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -42,7 +42,7 @@ function soak(): Promise<{ code: number | null; summary: Summary | null; stderr:
   })
 }
 
-t.test('twenty seconds of mixed load: every kind of visit served, no error, a clean stop', async (t) => {
+t.test('twelve seconds of mixed load: every kind of visit served, no error, a clean stop', async (t) => {
   const { code, summary, stderr } = await soak()
   if (summary === null) return t.fail(`no summary from bench:soak (exit ${code}): ${stderr.slice(-2000)}`)
   t.equal(summary.errors, 0, `no error (${JSON.stringify(summary.errorSamples).slice(0, 1000)})`)
@@ -51,6 +51,6 @@ t.test('twenty seconds of mixed load: every kind of visit served, no error, a cl
   for (const kind of ['page', 'static', 'submit', 'upload', 'return: sign-in', 'return: thread', 'staff: queue', 'staff: case']) {
     t.ok((summary.requests[kind]?.count ?? 0) > 0, `${kind}: ${summary.requests[kind]?.count ?? 0} served`)
   }
-  t.ok(summary.total > 200, `${summary.total} requests in all`)
+  t.ok(summary.total > 100, `${summary.total} requests in all`)
   t.equal(code, 0, 'bench:soak exits 0')
 })
