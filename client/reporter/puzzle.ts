@@ -3,7 +3,7 @@
  * before the person presses Send: a challenge from GET /report/puzzle, solved in the puzzle worker
  * (client/puzzle-worker.ts, whose address is in <meta name="sd-puzzle-worker">) for this page's
  * case id. The answer is kept until the case is sent; if the server says it has expired (a page
- * left open for more than a day), `renew()` starts again.
+ * left open for more than a day), `renew()` starts again, and so does `answer()` after a failure.
  */
 import type { PuzzleJob, PuzzleReply } from '../puzzle-worker.ts'
 import { base64url } from '../../crypto/bytes.ts'
@@ -15,23 +15,37 @@ export interface PuzzleAnswer {
 }
 
 export class PuzzleRun {
-  #answer: Promise<PuzzleAnswer>
+  #answer!: Promise<PuzzleAnswer>
+  /** The last attempt failed (no challenge: the portal was busy or unreachable, say). */
+  #failed = false
 
   constructor(private readonly caseId: string) {
-    this.#answer = this.#solve()
-    // Kept until asked for; a failure now is reported when the case is sent.
-    this.#answer.catch(() => undefined)
+    this.#start()
   }
 
-  /** The solution, waiting for the worker if it is still working. */
+  /**
+   * The solution, waiting for the worker if it is still working. If getting ready failed (the page
+   * opened while the portal could not answer), it starts again now, so pressing Send again works
+   * without reloading the page and losing what was written.
+   */
   answer(): Promise<PuzzleAnswer> {
-    return this.#answer
+    return this.#failed ? this.#start() : this.#answer
   }
 
   /** Starts again with a new challenge (the old one expired or the server no longer accepts it). */
   renew(): Promise<PuzzleAnswer> {
-    this.#answer = this.#solve()
-    return this.#answer
+    return this.#start()
+  }
+
+  #start(): Promise<PuzzleAnswer> {
+    this.#failed = false
+    const answer = this.#solve()
+    this.#answer = answer
+    // Kept until asked for; a failure now is reported when the case is sent, and tried again then.
+    answer.catch(() => {
+      if (this.#answer === answer) this.#failed = true
+    })
+    return answer
   }
 
   async #solve(): Promise<PuzzleAnswer> {
