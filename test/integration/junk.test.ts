@@ -194,7 +194,23 @@ t.test('refused, with nothing written: another role, no CSRF token, over a page,
   t.equal(kept.statusCode, 409, 'a withdrawal\'s kept record is not junk')
   t.notMatch(await page('/staff/cases'), new RegExp(`id="select-${withdrawn.caseId}"`), 'and has no box to tick')
 
-  t.same(await junkOn([...floodIds, genuine.caseId, withdrawn.caseId]), [], 'nothing was marked by any of them')
+  // A case the service has acted on is a case: marking it would send it, and any referral, to
+  // destruction in RETENTION_JUNK_DAYS.
+  const answered = await newCase()
+  await db.updateTable('cases').set({ first_reply_on: sql<string>`current_date` }).where('id', '=', answered.caseId).execute()
+  const assessed = await newCase()
+  await db.updateTable('cases').set({ risk_level: 'high' }).where('id', '=', assessed.caseId).execute()
+  const actedOn = await form(asIdva, '/staff/cases/junk', [...OPEN_VIEW, ...ticked([...floodIds, answered.caseId, assessed.caseId])])
+  t.equal(actedOn.statusCode, 409, 'cases the service answered or assessed are not junk')
+  t.match(actedOn.json().message, /2 of the chosen cases have been answered, assessed or referred by the service.*Nothing was changed/)
+  const one = await asStaff(app, asIdva, { method: 'POST', url: `/staff/cases/${answered.caseId}/junk`, payload: {} })
+  t.equal(one.statusCode, 409, 'nor from its page')
+  t.match(one.json().message, /^This case has been answered/)
+  const queuePage = await page('/staff/cases')
+  for (const id of [answered.caseId, assessed.caseId]) t.notMatch(queuePage, new RegExp(`id="select-${id}"`), 'and has no box to tick')
+  t.notMatch(await page(`/staff/cases/${assessed.caseId}`), /data-junk-panel/, 'nor a "Mark as junk" on its page')
+
+  t.same(await junkOn([...floodIds, genuine.caseId, withdrawn.caseId, answered.caseId, assessed.caseId]), [], 'nothing was marked by any of them')
   t.equal(await audited(), before, 'and nothing audited')
   t.ok((await db.selectFrom('audit_log').select('seq').where('action', '=', 'security.csrf_refused').execute()).length >= 2, 'the refused forms are audited as such')
 })

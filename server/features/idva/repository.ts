@@ -203,7 +203,14 @@ export async function lockCase(trx: Transaction<Schema>, caseId: string) {
  */
 export async function lockCasesForJunk(trx: Transaction<Schema>, ids: readonly string[]) {
   if (ids.length === 0) return []
-  return trx.selectFrom('cases').select(['id', 'junk_on', 'withdrawn_on']).where('id', 'in', [...ids]).orderBy('id').forUpdate().execute()
+  return trx
+    .selectFrom('cases')
+    .select(['id', 'junk_on', 'withdrawn_on', 'first_reply_on', 'risk_level', 'marac_referred'])
+    .select((eb) => eb.exists(eb.selectFrom('referrals').select('referrals.id').whereRef('referrals.case_id', '=', 'cases.id')).as('referred'))
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .forUpdate()
+    .execute()
 }
 
 /** Marks these cases as junk today, or (null) puts them back. */

@@ -103,6 +103,12 @@ function chosenCases(input: Record<string, unknown>): string[] {
 const SOME_CASES_GONE = 'One or more of the chosen cases is no longer here (the person may have withdrawn, which deletes it). Nothing was changed: reload the queue and choose again.'
 const WITHDRAWN_NOT_JUNK = 'The person withdrew from a chosen case, and the service kept its record on purpose, so it cannot be marked as junk. Nothing was changed.'
 
+/** The refusal when chosen cases have been answered, assessed or referred. */
+function actedOnNotJunk(actedOn: number, chosen: number): string {
+  const which = chosen === 1 ? 'This case has' : actedOn === 1 ? 'One of the chosen cases has' : `${actedOn} of the chosen cases have`
+  return `${which} been answered, assessed or referred by the service, so it is not marked as junk: close it instead when the work is done. Nothing was changed.`
+}
+
 const RULE = /^R([1-9]|1[0-2])$/
 
 /**
@@ -179,6 +185,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       ownedByMe: row.ownerId === request.staff!.accountId,
       clock: await clockFor(row, day),
       junk: junkOf(row.junkOn),
+      actedOn: row.firstReplyOn !== null || row.riskLevel !== null,
     })
     const queue: QueueView = {
       items: await Promise.all(page.rows.map(itemOf)),
@@ -230,6 +237,10 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       const rows = await lockCasesForJunk(trx, ids)
       if (rows.length !== ids.length) throw new HttpError(404, ids.length === 1 ? NO_SUCH_CASE : SOME_CASES_GONE)
       if (junk && rows.some((row) => row.withdrawn_on !== null)) throw new HttpError(409, WITHDRAWN_NOT_JUNK)
+      // Junk is for what nobody has acted on: a case the service answered, assessed or referred is
+      // a case, and marking it would send it, referrals and all, to destruction in RETENTION_JUNK_DAYS.
+      const actedOn = rows.filter((row) => row.junk_on === null && (row.first_reply_on !== null || row.risk_level !== null || row.marac_referred || row.referred)).length
+      if (junk && actedOn > 0) throw new HttpError(409, actedOnNotJunk(actedOn, rows.length))
       const changing = rows.filter((row) => (row.junk_on !== null) !== junk).map((row) => row.id)
       await setJunk(trx, changing, junk ? 'today' : null)
       for (const id of changing) await recordAudit(trx, { actor: { type: 'staff', id: accountId }, action: junk ? 'case.marked_junk' : 'case.junk_undone', object: { type: 'case', id } })
@@ -288,6 +299,7 @@ const idvaRoutes: FastifyPluginAsync = async (app) => {
       ownedByMe: found.owner_id === accountId,
       clock: await clockFor({ kind: found.kind, createdOn: found.created_on, firstReplyOn: found.first_reply_on, status: found.status, withdrawnOn: found.withdrawn_on }, day),
       junk: junkOf(found.junk_on),
+      actedOn: found.first_reply_on !== null || found.risk_level !== null,
       retention: await retentionOf(found, day),
     }
   }

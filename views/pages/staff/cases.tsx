@@ -48,6 +48,8 @@ export interface QueueItem {
   /** The owning IDVA's user name, or null when nobody owns it yet. */
   readonly owner: string | null
   readonly ownedByMe: boolean
+  /** The service has answered or assessed it: it is a case, not junk, and has no box to mark it so. */
+  readonly actedOn: boolean
   readonly clock: ClockView
   /** Marked as junk on this day, and destroyed on that one unless someone puts it back; null when it is not junk. */
   readonly junk: { readonly markedOn: string; readonly destroyedOn: string } | null
@@ -222,7 +224,7 @@ export function QueueResults({ queue, csrfToken }: { queue: QueueView; csrfToken
               {queue.items.map((item) => (
                 <tr data-case-row={item.id} class={item.junk === null && item.clock.state === 'overdue' ? 'queue__row--overdue' : ''}>
                   <td>
-                    {item.withdrawnOn === null ? (
+                    {item.withdrawnOn === null && (item.junk !== null || !item.actedOn) ? (
                       <>
                         <input type="checkbox" name="case" value={item.id} id={`select-${item.id}`} data-select-case="" />
                         <label for={`select-${item.id}`} class="visually-hidden" safe>
@@ -711,7 +713,7 @@ export function CasePage({ view, summary, routing, owners }: { view: StaffView; 
       <StatusPanel summary={summary} csrfToken={csrfToken} />
       <OwnerPanel summary={summary} owners={owners} csrfToken={csrfToken} />
       <RetentionPanel summary={summary} csrfToken={csrfToken} isLead={view.staff?.role === 'idva_lead'} />
-      {summary.junk === null ? <JunkPanel summary={summary} csrfToken={csrfToken} /> : ''}
+      {summary.junk === null && !summary.actedOn ? <JunkPanel summary={summary} csrfToken={csrfToken} /> : ''}
 
       <div data-case-records="" hidden>
         {summary.kind === 'consultation' ? (
