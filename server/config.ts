@@ -98,6 +98,8 @@ export interface Config {
   /** Mebibytes of evidence uploads an hour, across every instance, from everyone and from one address. */
   readonly uploadMegabytesPerHour: number
   readonly uploadMegabytesPerHourPerAddress: number
+  /** Mebibytes of uploads no message has claimed (yet) that the database holds at most; beyond it, 503 (UPLOAD_MB_UNCLAIMED). */
+  readonly uploadMegabytesUnclaimed: number
   /** How long what the portal holds is kept (RETENTION_*, CODE_AFTER_CLOSE_DAYS; README, "Retention"). */
   readonly retention: RetentionPolicy
 }
@@ -447,6 +449,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     uploadsAtOncePerAddress: integer(env, 'UPLOADS_AT_ONCE_PER_ADDRESS', 2, 1, 1000),
     uploadMegabytesPerHour: integer(env, 'UPLOAD_MB_PER_HOUR', 2048, 1, 1_000_000),
     uploadMegabytesPerHourPerAddress: integer(env, 'UPLOAD_MB_PER_HOUR_PER_ADDRESS', 256, 1, 1_000_000),
+    uploadMegabytesUnclaimed: integer(env, 'UPLOAD_MB_UNCLAIMED', 4096, 1, 1_000_000),
     retention: Object.freeze({
       closedDisclosureDays: integer(env, 'RETENTION_CLOSED_DISCLOSURE_DAYS', 365, 1, 3650),
       closedConsultationDays: integer(env, 'RETENTION_CLOSED_CONSULTATION_DAYS', 90, 1, 3650),

@@ -269,6 +269,22 @@ t.test('bytes an hour: each address its share, then the portal\'s, counted in th
   t.notOk(counters.rows.some((row) => row.counter.includes('10.')), 'the counters name no address')
 })
 
+t.test('uploads no message has claimed are held up to UPLOAD_MB_UNCLAIMED: a flood cannot park days of files on the disk', async (t) => {
+  const { app: capped, serviceKeys: keys } = await buildTestApp(t, { env: { UPLOAD_MB_UNCLAIMED: '1' } })
+  await seedReferralWorld(capped, keys)
+  // 655,555 bytes (641 KiB): one fits in 1 MiB held, two do not.
+  const file = await fileOf(10)
+  const send = () => capped.inject({ method: 'POST', url: URL_PATH, payload: Buffer.from(file.encrypted), headers: OCTET, remoteAddress: freshAddress() })
+  const first = await send()
+  t.equal(first.statusCode, 201)
+  const parked = await send()
+  t.equal(parked.statusCode, 503, 'a second would take what is held past the cap, from another address too')
+  t.ok(Number(parked.headers['retry-after']) > 0, 'with Retry-After')
+  t.match(parked.json().message, /holding as many files as it can.*without files/)
+  await caseWith(capped, [first.json<{ id: string; token: string }>()], keys)
+  t.equal((await send()).statusCode, 201, 'once a message claims the first, there is room again')
+})
+
 t.test('a declared length that never arrives uses none of the hour', async (t) => {
   const { app: capped, serviceKeys: keys } = await buildTestApp(t, { env: { UPLOAD_MB_PER_HOUR_PER_ADDRESS: '1' } })
   await seedReferralWorld(capped, keys)

@@ -403,6 +403,16 @@ export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, ca
  * arrived): deleted once their day and the next have passed (their hour is sealed, so the day is all
  * the database knows), their pieces with them.
  */
+/** Bytes of the uploads no message has claimed, those still arriving included (their size is 0 until whole). */
+export async function unclaimedUploadBytes(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('case_evidence')
+    .select(sql<string>`coalesce(sum(size), 0)`.as('bytes'))
+    .where('case_id', 'is', null)
+    .executeTakeFirstOrThrow()
+  return Number(row.bytes)
+}
+
 export async function deleteUnclaimedUploads(db: Db): Promise<void> {
   await db.deleteFrom('case_evidence').where('case_id', 'is', null).where('staged_on', '<', sql<string>`current_date - 1`).execute()
 }

@@ -8,7 +8,7 @@ import { refuseCrossSite } from '../../http/cross-site.ts'
 import { normaliseAddress } from '../../plugins/rate-limit.ts'
 import { CounterNames } from '../../security/counters.ts'
 import { trustedServiceKeys } from '../cases/intake.ts'
-import { beginUpload, completeUpload, discardUpload, EVIDENCE_PIECE_BYTES, storeUploadPiece } from '../cases/repository.ts'
+import { beginUpload, completeUpload, discardUpload, EVIDENCE_PIECE_BYTES, storeUploadPiece, unclaimedUploadBytes } from '../cases/repository.ts'
 
 /**
  * Encrypted evidence, one file per request (POST /report/uploads, used by /report and /return),
@@ -28,7 +28,9 @@ import { beginUpload, completeUpload, discardUpload, EVIDENCE_PIECE_BYTES, store
  *        UPLOADS_AT_ONCE_PER_ADDRESS files arriving at this instance, or this file would take it
  *        past UPLOAD_MB_PER_HOUR_PER_ADDRESS this hour
  *   503  UPLOADS_AT_ONCE files are arriving at this instance, or this file would take the portal
- *        past UPLOAD_MB_PER_HOUR this hour
+ *        past UPLOAD_MB_PER_HOUR this hour, or past UPLOAD_MB_UNCLAIMED held for messages that have
+ *        not claimed them (an upload never claimed stays until its day and the next have passed,
+ *        so without this a flood could park two days of the hourly volume on the disk)
  * each with Retry-After and a message that says the message can still go without its files.
  *
  * The hourly bytes are counted in the database, on the hashed counters every instance shares
@@ -138,7 +140,7 @@ interface Admission {
 
 const uploadRoutes: FastifyPluginAsync = async (app) => {
   const db = app.database.db
-  const { publicOrigin, uploadsAtOnce, uploadsAtOncePerAddress, uploadMegabytesPerHour, uploadMegabytesPerHourPerAddress } = app.config
+  const { publicOrigin, uploadsAtOnce, uploadsAtOncePerAddress, uploadMegabytesPerHour, uploadMegabytesPerHourPerAddress, uploadMegabytesUnclaimed } = app.config
   const arriving = new Arriving(uploadsAtOnce, uploadsAtOncePerAddress)
   const writes = new Turns(PIECE_WRITES_AT_ONCE)
   const names = new CounterNames(app.config.serverSecret)
@@ -172,6 +174,10 @@ const uploadRoutes: FastifyPluginAsync = async (app) => {
       throw formatRefusal(error) ?? error
     }
     await trustedServiceKeys(app)
+    // Files arriving now count only once whole; UPLOADS_AT_ONCE bounds those (25 MB each).
+    if ((await unclaimedUploadBytes(db)) + (declared ?? MAX_ENCRYPTED_EVIDENCE_BYTES) > uploadMegabytesUnclaimed * 1024 * 1024) {
+      throw refusal(503, `The portal is holding as many files as it can for messages not yet sent, so this one was not stored. Please try again later. ${WITHOUT_FILES} If you are in danger now, call 999.`, 3600)
+    }
     const address = normaliseAddress(request.ip)
     const giveBack = arriving.take(address)
     const reserved = kib(declared ?? MAX_ENCRYPTED_EVIDENCE_BYTES)
