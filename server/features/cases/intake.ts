@@ -202,8 +202,10 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
       await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
       if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
       await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
-      await countArrival(trx)
+      // The share first: a refusal rolls everything back, and the arrivals sequence (which the alert
+      // email reads, and which a rollback does not undo) is then not moved by a refused flood.
       await shares.take(trx)
+      await countArrival(trx)
       await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
     })
   } catch (error) {
