@@ -3,13 +3,15 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { seedAccount, seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { HttpError } from '../../server/errors.ts'
+import { checkVerifier } from '../../server/security/server-keys.ts'
 import { FAILURES_PER_ADDRESS } from '../../server/features/staff/sign-in-throttle.ts'
 import { buildTestApp } from '../helpers/app.ts'
 import { b64 } from '../helpers/staff.ts'
 
 /**
  * Heavy work off the event loop (issue 19): Argon2id checks run in worker threads, so ten sign-ins
- * at once leave /healthz quick; a full queue refuses with 503 and Retry-After, and such a refusal
+ * at once leave the portal answering quickly (the same checks on the event loop, measured in the same
+ * run, hold every answer); a full queue refuses with 503 and Retry-After, and such a refusal
  * costs nobody their sign-in budget; the pool closes with the app.
  */
 
@@ -34,37 +36,65 @@ function send(method: 'GET' | 'POST', path: string, options: { body?: unknown; f
   })
 }
 
-/** Asks /healthz over and over while `busy` runs; the slowest answer, in ms. */
-async function slowestHealthCheck(busy: Promise<unknown>): Promise<number> {
+/**
+ * Asks for `path` over and over while `busy` runs; the slowest answer, in ms. The probe is a
+ * static file, which needs nothing but the event loop: on the embedded database /healthz also waits
+ * for the database's one connection, which the sign-ins' own queries hold in turn, and that is not
+ * what is measured here.
+ */
+async function slowestAnswer(path: string, busy: () => Promise<unknown>): Promise<number> {
   let done = false
-  void busy.finally(() => (done = true))
   let slowest = 0
-  while (!done) {
-    const answer = await send('GET', '/healthz')
-    if (answer.status !== 200) throw new Error(`/healthz answered ${answer.status}`)
-    slowest = Math.max(slowest, answer.ms)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+  const probing = (async () => {
+    while (!done) {
+      const answer = await send('GET', path)
+      if (answer.status !== 200) throw new Error(`${path} answered ${answer.status}`)
+      slowest = Math.max(slowest, answer.ms)
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  })()
+  // Started in the same tick as the first probe, so that probe is waiting for an answer (its clock
+  // running) while the work holds the thread, if it does.
+  await busy().finally(() => (done = true))
+  await probing
   return slowest
 }
 
-t.test('ten sign-ins at once leave /healthz quick', async (t) => {
+t.test('ten sign-ins at once leave the event loop free: answers stay quick', async (t) => {
+  const page = await new Promise<string>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/', headers: { accept: 'text/html' } }, (res) => {
+      let text = ''
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+      res.on('end', () => resolve(text))
+    }).on('error', reject).end()
+  })
+  const file = /href="(\/static\/[^"]+\.css)"/.exec(page)?.[1]
+  if (file === undefined) throw new Error('no stylesheet on the home page')
   // The workers start with the first sign-ins; time them once they are running, as a busy portal's are.
-  await Promise.all([app.heavyWork.checkVerifier(null, new Uint8Array(32)), app.heavyWork.checkVerifier(null, new Uint8Array(32))])
+  await app.heavyWork.checkVerifier(null, new Uint8Array(32))
   t.ok(app.heavyWork.state.workers >= 1)
-  // On the event loop, ten Argon2id checks of 40-80 ms each held /healthz for 290 ms and more.
-  // The machine is shared, so a round can be slowed by others: the best of three rounds counts.
+
+  // What the issue measured: the same ten Argon2id checks on the event loop hold every answer
+  // until they are all done (290 ms and more for /healthz).
+  const onTheLoop = await slowestAnswer(file, () => Promise.all(Array.from({ length: 10 }, () => checkVerifier(null, new Uint8Array(32)))))
+  t.ok(onTheLoop > 150, `on the event loop, ten checks held an answer for ${onTheLoop.toFixed(0)} ms`)
+
+  // In the pool, through the sign-in route. The machine is shared (other test files run at the
+  // same time), so a round can be slowed by others: the best of three rounds counts.
   const rounds: number[] = []
-  for (let round = 0; round < 3 && !rounds.some((ms) => ms < 100); round++) {
-    const signIns = Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        send('POST', '/staff/login', { body: { username: idva.username, verifier: b64(randomBytes(32)), code: '123456' }, from: `10.${round}.${i}.1` }),
-      ),
+  for (let round = 0; round < 3 && !rounds.some((ms) => ms < onTheLoop / 4); round++) {
+    let statuses: number[] = []
+    rounds.push(
+      await slowestAnswer(file, async () => {
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => send('POST', '/staff/login', { body: { username: idva.username, verifier: b64(randomBytes(32)), code: '123456' }, from: `10.${round}.${i}.1` })),
+        )
+        statuses = answers.map((answer) => answer.status)
+      }),
     )
-    rounds.push(await slowestHealthCheck(signIns))
-    t.same((await signIns).map((answer) => answer.status), Array<number>(10).fill(401), 'each sign-in was checked')
+    t.same(statuses, Array<number>(10).fill(401), 'each sign-in was checked')
   }
-  t.ok(rounds.some((ms) => ms < 100), `the slowest /healthz under 100 ms (rounds: ${rounds.map((ms) => ms.toFixed(0)).join(', ')} ms)`)
+  t.ok(rounds.some((ms) => ms < onTheLoop / 4), `in the pool, the slowest answer under a quarter of that (rounds: ${rounds.map((ms) => ms.toFixed(0)).join(', ')} ms)`)
 })
 
 t.test('a full queue refuses with 503 and Retry-After, and the refusal costs nobody their budget; the pool closes with the app', async (t) => {
