@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { readFileSync } from 'node:fs'
-import type { Page } from 'playwright-core'
+import type { FileChooser, Page } from 'playwright-core'
 import { generateKeySet } from '../../crypto/keys.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp, freePort } from '../helpers/app.ts'
@@ -195,6 +195,12 @@ if (browser !== null) {
 
   await t.test('the same journey with the keyboard only', async (t) => {
     const page = await newPage()
+    // Playwright turns on file-chooser interception when the first listener is added, without
+    // waiting for the browser to acknowledge it: a listener added in the same tick as the key press
+    // can lose the race (the chooser then opens natively, headless, and no event comes). Listen from
+    // the start so interception is on long before the Space key.
+    const choosers: FileChooser[] = []
+    page.on('filechooser', (chooser) => choosers.push(chooser))
     const tabTo = async (selector: string, limit = 120) => {
       for (let i = 0; i < limit; i++) {
         await page.keyboard.press('Tab')
@@ -219,6 +225,7 @@ if (browser !== null) {
     await page.keyboard.type('Keyboard-Canary-8080 typed without a mouse')
     await tabTo('#evidence')
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')])
+    t.equal(choosers.length, 1, 'the Space key opened the file chooser once')
     await chooser.setFiles({ name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('a small note') })
     await tabTo('[data-submit]')
     await page.keyboard.press('Enter')
