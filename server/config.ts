@@ -52,6 +52,8 @@ export interface Config {
   readonly serverSecret: Buffer
   readonly serverSecretGenerated: boolean
   readonly rateLimitPerMinute: number
+  /** Page-limit counters held in memory at most; beyond it in one minute, newcomers are counted in the database. */
+  readonly rateLimitMemoryCounters: number
   /** Worker threads for CPU-heavy work such as Argon2id (WORKER_THREADS; default: one per core). */
   readonly workerThreads: number
   /** Tasks that may wait for a worker thread (WORK_QUEUE_LIMIT); beyond it, 503 with Retry-After. */
@@ -428,6 +430,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     serverSecret: secret,
     serverSecretGenerated: generated,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 120, 1, 100000),
+    rateLimitMemoryCounters: integer(env, 'RATE_LIMIT_MEMORY_COUNTERS', 50000, 1, 1000000),
     ...workerPool(env),
     quickExitUrl: quickExitUrl(env),
     routingPolicyPath: routingPolicyPath(env, cwd),

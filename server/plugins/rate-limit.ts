@@ -3,9 +3,11 @@ import { isIPv6 } from 'node:net'
 import { countHit, deleteOldCounters } from '../db/rate-limit-repository.ts'
 import { HttpError } from '../errors.ts'
 import { CounterNames } from '../security/counters.ts'
+import { LocalCounters } from '../security/local-counters.ts'
 
 /**
- * Rate limiting shared by every instance, with counters in the database.
+ * Rate limiting: the default per-minute limit on pages in each instance's memory, every other limit
+ * shared by every instance, with counters in the database.
  *
  * The client address is used for one thing only: it is combined with the limit's name and the
  * window under an HMAC whose key is derived from SERVER_SECRET and today's date (UTC), which names
@@ -17,14 +19,23 @@ import { CounterNames } from '../security/counters.ts'
  *
  * Routes choose their limit with `config: { rateLimit: { name, max, windowSeconds } }`, or opt out
  * with `rateLimit: false` (health checks, static files). Everything else, including unknown URLs,
- * shares the default limit.
+ * shares the default limit, RATE_LIMIT_PER_MINUTE. That one is counted in this process's memory
+ * (server/security/local-counters.ts, under the same opaque names), so a page that reads no data
+ * makes no database round trip; with several instances behind a balancer each counts its own, so
+ * one address may make up to that many requests a minute to each. The limits that must hold across
+ * instances (case creation, sign-ins, codes, uploads, the global caps) are named and stay in the
+ * database. If a flood from more addresses than the memory holds arrives in one minute, the
+ * newcomers are counted in the database, as every request was before.
  */
 
 export interface RateLimitRule {
   readonly name: string
   readonly max: number
   readonly windowSeconds: number
+  /** Counted in this instance's memory rather than shared through the database. */
+  readonly perInstance?: boolean
 }
+
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -81,8 +92,9 @@ const CLEAN_UP_EVERY_MS = 60_000
 export default fp(
   async function rateLimit(app) {
     const { serverSecret, rateLimitPerMinute } = app.config
-    const defaultRule: RateLimitRule = { name: 'default', max: rateLimitPerMinute, windowSeconds: 60 }
+    const defaultRule: RateLimitRule = { name: 'default', max: rateLimitPerMinute, windowSeconds: 60, perInstance: true }
     const names = new CounterNames(serverSecret)
+    const local = new LocalCounters(app.config.rateLimitMemoryCounters)
 
     app.decorate('counterName', (limit: string, subject: string, windowSeconds: number) => names.name(limit, subject, windowSeconds))
     app.decorate('hitCounter', async (limit: string, subject: string, windowSeconds: number) => {
@@ -94,7 +106,8 @@ export default fp(
       const configured = request.routeOptions.config.rateLimit
       if (configured === false) return
       const rule = configured ?? defaultRule
-      const { hits, secondsLeft } = await app.hitCounter(rule.name, normaliseAddress(request.ip), rule.windowSeconds)
+      const { counter, secondsLeft, windowStart } = names.name(rule.name, normaliseAddress(request.ip), rule.windowSeconds)
+      const hits = (rule.perInstance === true ? local.hit(rule.name, counter, windowStart) : null) ?? (await countHit(app.database.db, counter))
       reply.header('ratelimit-limit', rule.max)
       reply.header('ratelimit-remaining', Math.max(0, rule.max - hits))
       reply.header('ratelimit-reset', secondsLeft)

@@ -22,10 +22,10 @@ export class CounterNames {
   }
 
   /** The counter's name for this window, and the seconds until the window ends. */
-  name(limit: string, subject: string, windowSeconds: number, now = Date.now()): { counter: string; secondsLeft: number } {
+  name(limit: string, subject: string, windowSeconds: number, now = Date.now()): { counter: string; secondsLeft: number; windowStart: number } {
     const windowMs = windowSeconds * 1000
     const start = Math.floor(now / windowMs) * windowMs
     const counter = createHmac('sha256', this.#key(now)).update(`${limit}\0${subject}\0${start}`).digest('base64url')
-    return { counter, secondsLeft: Math.max(1, Math.ceil((start + windowMs - now) / 1000)) }
+    return { counter, secondsLeft: Math.max(1, Math.ceil((start + windowMs - now) / 1000)), windowStart: start }
   }
 }
