@@ -15,6 +15,7 @@ import { ServiceAnchor } from './security/service-anchor.ts'
 import { serializeError, type Logger } from './logger.ts'
 import appContext from './plugins/app-context.ts'
 import errorHandling, { clientErrorHandler, frameworkErrorHandler } from './plugins/errors.ts'
+import compression from './plugins/compression.ts'
 import rateLimit from './plugins/rate-limit.ts'
 import securityHeaders from './plugins/security-headers.ts'
 import staffAuth from './plugins/staff-auth.ts'
@@ -102,6 +103,7 @@ export async function buildApp({ config, database, logger }: AppDependencies): P
   app.addHook('onClose', async () => tally.stop())
   await app.register(heavyWork)
   await app.register(securityHeaders)
+  await app.register(compression)
   await app.register(errorHandling)
   await app.register(rateLimit)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })

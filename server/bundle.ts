@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, join, relative, resolve } from 'node:path'
+import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib'
 
 /**
  * The browser bundle: esbuild bundles client/ (with crypto/ and libsodium) into content-hashed
@@ -11,7 +12,10 @@ import { basename, join, relative, resolve } from 'node:path'
  * older than its sources (a hash of every input is kept in the manifest).
  *
  * Files are named by their content, so they can be cached for a year; the pages that name them are
- * never cached. `bundleHash` (npm run bundle:hash) is one SHA-256 over every file's name and hash,
+ * never cached. Each file is also written compressed, once, at the highest levels (`name.gz`, gzip
+ * level 9, and `name.br`, brotli quality 11), and served by negotiation (plugins/static-assets.ts);
+ * the manifest and the bundle hash name the uncompressed files, and loading checks that each
+ * compressed copy opens to exactly its file. `bundleHash` (npm run bundle:hash) is one SHA-256 over every file's name and hash,
  * to publish and compare with what a live portal serves (npm run bundle:check).
  */
 
@@ -122,6 +126,14 @@ export async function buildBundle(dir: string = BUNDLE_DIR): Promise<Manifest> {
     const files: BundleFile[] = readdirSync(staging)
       .sort()
       .map((name) => ({ name, sha256: sha256(readFileSync(join(staging, name))), contentType: contentTypeOf(name) }))
+    for (const file of files) {
+      const content = readFileSync(join(staging, file.name))
+      writeFileSync(join(staging, `${file.name}.gz`), gzipSync(content, { level: 9 }))
+      writeFileSync(
+        join(staging, `${file.name}.br`),
+        brotliCompressSync(content, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: content.length } }),
+      )
+    }
     const manifest: Manifest = { inputsHash, entries, files, bundleHash: computeBundleHash(files) }
     writeFileSync(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`)
 
@@ -151,7 +163,8 @@ export function readManifest(dir: string = BUNDLE_DIR): Manifest | null {
 /** The current bundle, built first if it is missing or out of date. */
 export async function ensureBundle(dir: string = BUNDLE_DIR): Promise<Manifest> {
   const manifest = readManifest(dir)
-  if (manifest !== null && manifest.inputsHash === bundleInputsHash() && manifest.files.every((file) => existsSync(join(dir, file.name)))) {
+  const present = (name: string) => [name, `${name}.gz`, `${name}.br`].every((file) => existsSync(join(dir, file)))
+  if (manifest !== null && manifest.inputsHash === bundleInputsHash() && manifest.files.every((file) => present(file.name))) {
     return manifest
   }
   return buildBundle(dir)
@@ -159,18 +172,29 @@ export async function ensureBundle(dir: string = BUNDLE_DIR): Promise<Manifest> 
 
 export interface Asset {
   readonly body: Buffer
+  /** The same file, gzipped and brotli-compressed at build. */
+  readonly gzip: Buffer
+  readonly brotli: Buffer
   readonly contentType: string
   readonly sha256: string
 }
 
-/** Every file of the bundle, by URL path, read into memory and checked against the manifest. */
-export async function loadBundle(): Promise<{ manifest: Manifest; assets: ReadonlyMap<string, Asset> }> {
-  const manifest = await ensureBundle()
+/**
+ * Every file of the bundle, by URL path, read into memory and checked against the manifest: each
+ * file's hash, and that its compressed copies open to exactly the same bytes.
+ */
+export async function loadBundle(dir: string = BUNDLE_DIR): Promise<{ manifest: Manifest; assets: ReadonlyMap<string, Asset> }> {
+  const manifest = await ensureBundle(dir)
   const assets = new Map<string, Asset>()
   for (const file of manifest.files) {
-    const body = readFileSync(join(BUNDLE_DIR, file.name))
-    if (sha256(body) !== file.sha256) throw new Error(`dist/public/${file.name} does not match its manifest; run npm run build`)
-    assets.set(`/static/${file.name}`, { body, contentType: file.contentType, sha256: file.sha256 })
+    const mismatch = (what: string) => new Error(`dist/public/${what} does not match its manifest; run npm run build`)
+    const body = readFileSync(join(dir, file.name))
+    if (sha256(body) !== file.sha256) throw mismatch(file.name)
+    const gzip = readFileSync(join(dir, `${file.name}.gz`))
+    if (sha256(gunzipSync(gzip)) !== file.sha256) throw mismatch(`${file.name}.gz`)
+    const brotli = readFileSync(join(dir, `${file.name}.br`))
+    if (sha256(brotliDecompressSync(brotli)) !== file.sha256) throw mismatch(`${file.name}.br`)
+    assets.set(`/static/${file.name}`, { body, gzip, brotli, contentType: file.contentType, sha256: file.sha256 })
   }
   return { manifest, assets }
 }
