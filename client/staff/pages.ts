@@ -7,6 +7,10 @@ import { forgetKeys, saveKeys, type Keystore } from './keystore.ts'
 import { estimateStrength } from './strength.ts'
 import { FormStatus, Problem, required, showDone, submitButton, valueOf } from '../ui.ts'
 import { keysInThisTab } from './unlock.ts'
+import { useSumoBuild } from '../../crypto/sodium.ts'
+
+// Staff pages load libsodium's sumo build for Argon2id; every other function comes from it too.
+useSumoBuild()
 
 /**
  * The staff pages' behaviour, chosen by <body data-page>. Each form's submit button starts

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { sql } from 'kysely'
+import { gzipSync } from 'node:zlib'
 import type { BrowserContext, Page } from 'playwright-core'
 import { fingerprint } from '../../crypto/fingerprint.ts'
 import { decodeSecretKeySet, type KeySet } from '../../crypto/keys.ts'
@@ -188,6 +189,39 @@ if (browser !== null) {
     const keys = (await tabKeys(page))!
     const leadKeys = (await tabKeys(lead.page))!
     t.same(keys.group!.generations[0]!.keys.encryption.privateKey, leadKeys.group!.generations[0]!.keys.encryption.privateKey, 'the IDVA now holds the service key, unwrapped in the browser')
+  })
+
+  await t.test("the sign-in's crypto step downloads at most 250 KB of script, gzipped, and is served compressed", async (t) => {
+    const { context, page } = await open()
+    const scripts = new Map<string, { gzip: number; wire: number; encoding: string | undefined }>()
+    const pending: Promise<void>[] = []
+    page.on('response', (response) => {
+      const url = new URL(response.url())
+      if (!url.pathname.startsWith('/static/') || !url.pathname.endsWith('.js')) return
+      pending.push(
+        (async () => {
+          const body = await response.body()
+          const sizes = await response.request().sizes()
+          scripts.set(url.pathname, { gzip: gzipSync(body).length, wire: sizes.responseBodySize, encoding: (await response.allHeaders())['content-encoding'] })
+        })(),
+      )
+    })
+    await page.goto(`${origin}/staff/login`)
+    await page.waitForSelector('[data-submit]:not([disabled])')
+    await page.fill('#username', 'idva.one')
+    await page.fill('#passphrase', 'a wrong passphrase still runs every step')
+    await page.fill('#code', '000000')
+    await page.click('[data-submit]')
+    await page.waitForSelector('[data-error]:not([hidden])', { timeout: 60_000 })
+    problems.splice(0, problems.length, ...problems.filter((problem) => !/status of 401/.test(problem)))
+    await Promise.all(pending)
+    const gzip = [...scripts.values()].reduce((sum, script) => sum + script.gzip, 0)
+    const wire = [...scripts.values()].reduce((sum, script) => sum + script.wire, 0)
+    t.ok(scripts.size >= 2, `${scripts.size} scripts loaded`)
+    t.ok(gzip <= 250 * 1024, `every script the sign-in loaded: ${(gzip / 1024).toFixed(0)} KB gzipped (budget 250 KB)`)
+    t.ok(wire <= gzip, `and ${(wire / 1024).toFixed(0)} KB on the wire`)
+    for (const [path, script] of scripts) t.equal(script.encoding, 'br', `${path} came brotli-compressed`)
+    await context.close()
   })
 
   await t.test('a unit\'s key is certified, and the service key rotated, from the lead\'s browser', async (t) => {
