@@ -23,6 +23,30 @@ export async function addToCounter(db: Kysely<Schema>, counter: string, amount: 
   return row.hits
 }
 
+/**
+ * Counts one hit against each of several counters in one statement; their totals so far, by name.
+ * Rows are locked in name order, so two transactions counting overlapping counters cannot deadlock.
+ */
+export async function countHits(db: Kysely<Schema>, counters: readonly string[]): Promise<Map<string, number>> {
+  const names = [...new Set(counters)].sort()
+  if (names.length === 0) return new Map()
+  const result = await sql<{ counter: string; hits: number }>`
+    INSERT INTO rate_limit_counter AS existing (counter, hits, day)
+    SELECT name, 1, current_date FROM unnest(${names}::text[]) WITH ORDINALITY AS given(name, position) ORDER BY position
+    ON CONFLICT (counter) DO UPDATE SET hits = existing.hits + 1
+    RETURNING existing.counter, existing.hits`.execute(db)
+  return new Map(result.rows.map((row) => [row.counter, row.hits]))
+}
+
+/** Several counters' counts so far, without adding to them (0 for one that has not started). */
+export async function countersHits(db: Kysely<Schema>, counters: readonly string[]): Promise<Map<string, number>> {
+  const hits = new Map(counters.map((counter) => [counter, 0]))
+  if (counters.length === 0) return hits
+  const rows = await db.selectFrom('rate_limit_counter').select(['counter', 'hits']).where('counter', 'in', [...new Set(counters)]).execute()
+  for (const row of rows) hits.set(row.counter, row.hits)
+  return hits
+}
+
 /** Gives back part of what addToCounter added (a reservation not used up); never below zero. */
 export async function takeFromCounter(db: Kysely<Schema>, counter: string, amount: number): Promise<void> {
   await db.updateTable('rate_limit_counter').set({ hits: sql<number>`greatest(hits - ${amount}, 0)` }).where('counter', '=', counter).execute()

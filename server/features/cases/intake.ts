@@ -8,12 +8,12 @@ import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
 import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
-import { claimUploads, countArrival, findCase, insertCase, insertMessage, openMessage } from './repository.ts'
+import { claimUploads, countArrival, findCase, insertCaseWithFirstMessage, openMessage } from './repository.ts'
 import { addressNetworks, normaliseAddress } from '../../plugins/rate-limit.ts'
-import { counterHits, countHit } from '../../db/rate-limit-repository.ts'
+import { countHits } from '../../db/rate-limit-repository.ts'
 import { CHALLENGE_BYTES } from '../../security/proof-of-work.ts'
 import { NONCE_BYTES } from '../../../crypto/proof-of-work.ts'
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Schema } from '../../db/schema.ts'
 
 /**
@@ -69,19 +69,39 @@ class CaseShares {
     ]
   }
 
-  /** Refuses at once, reading only, when the address, a network or the portal has used its share already. */
-  async check(db: Kysely<Schema>): Promise<void> {
+  /** The counters' names, to read them together with anything else (firstLook). */
+  get counters(): string[] {
+    return this.#counters.map(({ counter }) => counter)
+  }
+
+  /** Refuses at once, from counts read before the write, when the address, a network or the portal has used its share already. */
+  check(hits: ReadonlyMap<string, number>): void {
     for (const { counter, secondsLeft, max, refusal } of this.#counters) {
-      if ((await counterHits(db, counter)) >= max) throw refusal(secondsLeft)
+      if ((hits.get(counter) ?? 0) >= max) throw refusal(secondsLeft)
     }
   }
 
-  /** Counts the case being stored, inside its transaction; refuses (rolling it back) if that goes over a share. */
+  /** Counts the case being stored, inside its transaction, in one statement; refuses (rolling it back) if that goes over a share. */
   async take(trx: Transaction<Schema>): Promise<void> {
+    const hits = await countHits(trx, this.counters)
     for (const { counter, secondsLeft, max, refusal } of this.#counters) {
-      if ((await countHit(trx, counter)) > max) throw refusal(secondsLeft)
+      if ((hits.get(counter) ?? 0) > max) throw refusal(secondsLeft)
     }
   }
+}
+
+/**
+ * One read before anything is checked further: whether this case id, lookup value or message id is
+ * known already (a repeat, or a clash), and the counts so far of the shares it would use.
+ */
+async function firstLook(db: Kysely<Schema>, lookup: Buffer, sent: { caseId: string; messageId: string }, counters: readonly string[]): Promise<{ known: boolean; hits: Map<string, number> }> {
+  const result = await sql<{ known: boolean; hits: Record<string, number> | null }>`
+    SELECT
+      EXISTS (SELECT 1 FROM cases WHERE id = ${sent.caseId} OR lookup_id = ${lookup})
+        OR EXISTS (SELECT 1 FROM case_messages WHERE id = ${sent.messageId}) AS known,
+      (SELECT json_object_agg(counter, hits) FROM rate_limit_counter WHERE counter = ANY(${[...counters]}::text[])) AS hits`.execute(db)
+  const row = result.rows[0]!
+  return { known: row.known, hits: new Map(Object.entries(row.hits ?? {})) }
 }
 
 function overShare(secondsLeft: number): HttpError {
@@ -189,19 +209,22 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   if (kind === 'consultation' && uploads.length > 0) throw new HttpError(400, 'A consultation cannot carry files, so nothing was sent. Describe the situation in words, without naming anyone.')
   checkPuzzle(app, input, caseId)
   const sent: Submission = { kind, caseId, lookupId, authPublic, replyPublic, messageId, envelope, uploads, urgency: urgency as Urgency | null }
-  if (await alreadyReceived(app, db, sent)) return 'already_received'
-
   const shares = new CaseShares(app, request, kind)
-  await shares.check(db)
+  const { known, hits } = await firstLook(db, app.vault.lookupValue(lookupId), sent, shares.counters)
+  if (known && (await alreadyReceived(app, db, sent))) return 'already_received'
+  shares.check(hits)
   const service = await trustedServiceKeys(app)
   const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
 
   try {
     await db.transaction().execute(async (trx) => {
-      const dataKey = await insertCase(trx, app.vault, { id: caseId, kind, lookupId, authPublic, replyPublic })
-      await insertMessage(trx, dataKey, { id: messageId, caseId, seq: 1, author: 'reporter', kind, envelope, paddedSize })
+      const dataKey = await insertCaseWithFirstMessage(
+        trx,
+        app.vault,
+        { id: caseId, kind, lookupId, authPublic, replyPublic, urgency: urgency as Urgency | null, evidenceCount: uploads.length },
+        { id: messageId, kind, envelope, paddedSize },
+      )
       if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
-      await trx.updateTable('cases').set({ message_count: 1, evidence_count: uploads.length, awaiting_reply: true, urgency: urgency as Urgency | null }).where('id', '=', caseId).execute()
       // The share first: a refusal rolls everything back, and the arrivals sequence (which the alert
       // email reads, and which a rollback does not undo) is then not moved by a refused flood.
       await shares.take(trx)

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import { randomBytes } from 'node:crypto'
 import type { CaseKind, CasesTable, MessageKind, RecordKind, Schema } from '../../db/schema.ts'
+import type { Urgency } from '../../../rules/enums.ts'
 import { openAtRest, sealAtRest, SEALED_OVERHEAD, uploadKey, VaultError, type CaseVault } from '../../security/case-vault.ts'
 import { sha256 } from '../../security/tokens.ts'
 import { groupGenerations, IDVA_SERVICE_ID } from '../staff/repository.ts'
@@ -93,6 +94,52 @@ export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, new
     })
     .execute()
   await trx.insertInto('case_keys').values({ case_id: newCase.id, wrapped }).execute()
+  return key
+}
+
+/**
+ * A new case with its first message, in one statement (the case, its key and the message, as
+ * data-modifying CTEs; the foreign keys are checked at the end of the statement): a submission is
+ * the hot path, and each round trip to the database is time the case's transaction holds its locks.
+ * The case is written with its counts as they will be once its files are claimed. Returns its key.
+ */
+export async function insertCaseWithFirstMessage(
+  trx: Transaction<Schema>,
+  vault: CaseVault,
+  newCase: NewCase & { readonly urgency: Urgency | null; readonly evidenceCount: number },
+  message: Omit<NewMessage, 'caseId' | 'seq' | 'author'>,
+): Promise<Buffer> {
+  const { key, wrapped } = vault.newCaseKey(newCase.id)
+  await trx
+    .with('new_case', (db) =>
+      db.insertInto('cases').values({
+        id: newCase.id,
+        kind: newCase.kind,
+        lookup_id: vault.lookupValue(newCase.lookupId),
+        auth_public: null,
+        reply_public: null,
+        keys_sealed: sealAtRest(key, caseLabel.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
+        sealed: true,
+        first_reply_on: null,
+        message_count: 1,
+        evidence_count: newCase.evidenceCount,
+        awaiting_reply: true,
+        urgency: newCase.urgency,
+      }),
+    )
+    .with('new_key', (db) => db.insertInto('case_keys').values({ case_id: newCase.id, wrapped }))
+    .insertInto('case_messages')
+    .values({
+      id: message.id,
+      case_id: newCase.id,
+      seq: 1,
+      author: 'reporter',
+      kind: message.kind,
+      envelope: sealAtRest(key, caseLabel.message(newCase.id, message.id), message.envelope),
+      padded_size: message.paddedSize,
+      sealed: true,
+    })
+    .execute()
   return key
 }
 
