@@ -5,6 +5,7 @@
  *   npm run bench:http                                  the embedded database
  *   DATABASE_URL=postgres://… npm run bench:http        PostgreSQL: a temporary database on that server
  *   npm run bench:http -- --seconds 10 --submissions 1500 --json
+ *   BENCH_CPU_PROFILE=/tmp/profile npm run bench:http -- --only submissions   (a CPU profile of the portal)
  *
  * Starts, each in its own process on a free loopback port: the portal (scripts/lib/bench-portal.ts,
  * behind a made-up proxy so that every request comes from an address of its own, with the default
@@ -46,8 +47,12 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     submissions: { type: 'string', default: '1500' },
     json: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'pages,submissions,sizes' },
   },
 })
+/** --only pages,submissions,sizes: the parts to run (for profiling one of them). */
+const parts = new Set(values.only.split(','))
+const want = (part: 'pages' | 'submissions' | 'sizes') => parts.has(part)
 const SECONDS = Number(values.seconds)
 const CONNECTIONS = Number(values.connections)
 const SUBMISSIONS = Number(values.submissions)
@@ -213,46 +218,50 @@ try {
   let peakMegabytes = 0
   const sampler = setInterval(() => (peakMegabytes = Math.max(peakMegabytes, portal?.residentMegabytes() ?? 0)), 500)
 
-  say('pages')
-  const guide = `/managers/${loadGuidance()[0]!.slug}`
-  await load(`${portal.origin}/`, { seconds: 2, expected: 200 })
-  await load(`${helmet}/page`, { seconds: 2, expected: 200 })
-  const bareFigures = await load(`${bare}/page`, { expected: 200 })
-  const helmetFigures = await load(`${helmet}/page`, { expected: 200 })
-  rows.push({ what: 'anchor: bare Fastify, a page the size of /', value: rate(bareFigures), anchor: '', ratio: null, target: '', met: null })
-  for (const path of ['/', '/managers', guide, '/report']) {
-    const figures = await load(`${portal.origin}${path}`, { expected: 200 })
-    const ratio = figures.perSecond / helmetFigures.perSecond
-    const p99Ratio = figures.p99 / Math.max(1, helmetFigures.p99)
-    rows.push({
-      what: `GET ${path}${figures.unexpected > 0 ? ` (${figures.unexpected} not 200)` : ''}`,
-      value: rate(figures),
-      anchor: `Fastify + helmet: ${rate(helmetFigures)}`,
-      ratio,
-      target: '>= 0.5x, p99 <= 2x',
-      met: ratio >= 0.5 && p99Ratio <= 2 && figures.unexpected === 0,
-    })
+  if (want('pages')) {
+    say('pages')
+    const guide = `/managers/${loadGuidance()[0]!.slug}`
+    await load(`${portal.origin}/`, { seconds: 2, expected: 200 })
+    await load(`${helmet}/page`, { seconds: 2, expected: 200 })
+    const bareFigures = await load(`${bare}/page`, { expected: 200 })
+    const helmetFigures = await load(`${helmet}/page`, { expected: 200 })
+    rows.push({ what: 'anchor: bare Fastify, a page the size of /', value: rate(bareFigures), anchor: '', ratio: null, target: '', met: null })
+    for (const path of ['/', '/managers', guide, '/report']) {
+      const figures = await load(`${portal.origin}${path}`, { expected: 200 })
+      const ratio = figures.perSecond / helmetFigures.perSecond
+      const p99Ratio = figures.p99 / Math.max(1, helmetFigures.p99)
+      rows.push({
+        what: `GET ${path}${figures.unexpected > 0 ? ` (${figures.unexpected} not 200)` : ''}`,
+        value: rate(figures),
+        anchor: `Fastify + helmet: ${rate(helmetFigures)}`,
+        ratio,
+        target: '>= 0.5x, p99 <= 2x',
+        met: ratio >= 0.5 && p99Ratio <= 2 && figures.unexpected === 0,
+      })
+    }
   }
 
-  say(`sealing ${SUBMISSIONS * 2} made-up cases`)
-  const bodies: string[] = []
-  for (let index = 0; index < SUBMISSIONS * 2; index++) bodies.push(JSON.stringify(await disclosureBody(await newReporter(), portal.service)))
-  const [forTen, forFifty] = [bodies.slice(0, SUBMISSIONS), bodies.slice(SUBMISSIONS)]
-  say('submissions')
-  const submissionTarget = database === 'postgresql' ? 0.5 : 0.3
-  for (const [connections, batch] of [[10, forTen], [50, forFifty]] as const) {
-    const anchorFigures = await load(`${insert}/insert`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
-    const figures = await load(`${portal.origin}/report`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
-    const ratio = figures.perSecond / anchorFigures.perSecond
-    const p99Ratio = figures.p99 / Math.max(1, anchorFigures.p99)
-    rows.push({
-      what: `POST /report, ${connections} at once${figures.unexpected > 0 ? ` (${figures.unexpected} not 201)` : ''}`,
-      value: rate(figures),
-      anchor: `Fastify + pg insert: ${rate(anchorFigures)}`,
-      ratio,
-      target: database === 'postgresql' ? '>= 0.5x, p99 <= 3x' : '>= 0.3x',
-      met: ratio >= submissionTarget && (database !== 'postgresql' || p99Ratio <= 3) && figures.unexpected === 0,
-    })
+  if (want('submissions')) {
+    say(`sealing ${SUBMISSIONS * 2} made-up cases`)
+    const bodies: string[] = []
+    for (let index = 0; index < SUBMISSIONS * 2; index++) bodies.push(JSON.stringify(await disclosureBody(await newReporter(), portal.service)))
+    const [forTen, forFifty] = [bodies.slice(0, SUBMISSIONS), bodies.slice(SUBMISSIONS)]
+    say('submissions')
+    const submissionTarget = database === 'postgresql' ? 0.5 : 0.3
+    for (const [connections, batch] of [[10, forTen], [50, forFifty]] as const) {
+      const anchorFigures = await load(`${insert}/insert`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
+      const figures = await load(`${portal.origin}/report`, { method: 'POST', connections, amount: batch.length, bodies: batch, expected: 201 })
+      const ratio = figures.perSecond / anchorFigures.perSecond
+      const p99Ratio = figures.p99 / Math.max(1, anchorFigures.p99)
+      rows.push({
+        what: `POST /report, ${connections} at once${figures.unexpected > 0 ? ` (${figures.unexpected} not 201)` : ''}`,
+        value: rate(figures),
+        anchor: `Fastify + pg insert: ${rate(anchorFigures)}`,
+        ratio,
+        target: database === 'postgresql' ? '>= 0.5x, p99 <= 3x' : '>= 0.3x',
+        met: ratio >= submissionTarget && (database !== 'postgresql' || p99Ratio <= 3) && figures.unexpected === 0,
+      })
+    }
   }
   clearInterval(sampler)
   rows.push({
@@ -264,22 +273,24 @@ try {
     met: database === 'embedded' ? peakMegabytes <= 250 : null,
   })
 
-  say('sizes')
-  const assets = assetsOf(home.body.toString('utf8'))
-  let wire = home.wire
-  let gzipped = gzipSync(home.body).length
-  for (const path of assets) {
-    const asset = await fetched(portal.origin, path)
-    wire += asset.wire
-    gzipped += gzipSync(asset.body).length
+  if (want('sizes')) {
+    say('sizes')
+    const assets = assetsOf(home.body.toString('utf8'))
+    let wire = home.wire
+    let gzipped = gzipSync(home.body).length
+    for (const path of assets) {
+      const asset = await fetched(portal.origin, path)
+      wire += asset.wire
+      gzipped += gzipSync(asset.body).length
+    }
+    rows.push({ what: `/ on the wire, first load (${assets.length + 1} files)`, value: kb(wire), anchor: `gzip: ${kb(gzipped)}`, ratio: wire / gzipped, target: '<= 1x', met: wire <= gzipped })
+    const login = await fetched(portal.origin, '/staff/login')
+    const closure = await scriptClosure(portal.origin, assetsOf(login.body.toString('utf8')))
+    const staffGzip = [...closure.values()].reduce((sum, body) => sum + gzipSync(body).length, 0)
+    // An upper bound: every chunk the page's scripts could ever import, not only those the sign-in's
+    // crypto step loads (measuring that needs a browser).
+    rows.push({ what: `/staff/login scripts, every import followed (${closure.size} files), gzip, at most`, value: kb(staffGzip), anchor: 'budget: 250 KB', ratio: staffGzip / (250 * 1024), target: '<= 1x', met: staffGzip <= 250 * 1024 })
   }
-  rows.push({ what: `/ on the wire, first load (${assets.length + 1} files)`, value: kb(wire), anchor: `gzip: ${kb(gzipped)}`, ratio: wire / gzipped, target: '<= 1x', met: wire <= gzipped })
-  const login = await fetched(portal.origin, '/staff/login')
-  const closure = await scriptClosure(portal.origin, assetsOf(login.body.toString('utf8')))
-  const staffGzip = [...closure.values()].reduce((sum, body) => sum + gzipSync(body).length, 0)
-  // An upper bound: every chunk the page's scripts could ever import, not only those the sign-in's
-  // crypto step loads (measuring that needs a browser).
-  rows.push({ what: `/staff/login scripts, every import followed (${closure.size} files), gzip, at most`, value: kb(staffGzip), anchor: 'budget: 250 KB', ratio: staffGzip / (250 * 1024), target: '<= 1x', met: staffGzip <= 250 * 1024 })
 
   const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
   if (portal.serverErrors.length > 0) say(`the portal logged ${portal.serverErrors.length} errors: ${portal.serverErrors.slice(0, 3).join(' | ')}`)

@@ -78,7 +78,9 @@ export async function startBenchPortal(options: { name: string; env: Readonly<Re
     ...testDatabase.env,
     ...options.env,
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/server.ts'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  // BENCH_CPU_PROFILE=folder: the server writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/server.ts'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const serverErrors: string[] = []
   let serverOutput = ''
