@@ -70,9 +70,14 @@ t.test('a PostgreSQL restart and an 8-second stop under load: clear 503s, recove
   }
   t.same(problems, [], `every one of the ${acknowledged.length} acknowledged submissions (${acknowledged.filter((submission) => submission.evidence.length > 0).length} with evidence) is there and opens at /return`)
 
-  const entries = portal.logEntries()
-  const down = entries.filter((entry) => /^database unreachable/.test(String(entry.msg)))
-  const up = entries.filter((entry) => entry.msg === 'database reachable again')
+  // An outage is said to be over once the database has answered for a while with nothing refused
+  // (server/db/outage.ts: 2 s), which can be after /healthz is back to 200: wait for that line.
+  const outageLines = () => {
+    const entries = portal.logEntries()
+    return { entries, down: entries.filter((entry) => /^database unreachable/.test(String(entry.msg))), up: entries.filter((entry) => entry.msg === 'database reachable again') }
+  }
+  for (let waited = 0; outageLines().up.length < outageLines().down.length && waited < 15_000; waited += 100) await sleep(100)
+  const { entries, down, up } = outageLines()
   t.ok(down.length >= 1 && down.length <= 2, `each outage is said once (${down.length} outages: the restart may have been too quick to refuse anyone)`)
   t.equal(up.length, down.length, 'and its end once')
   t.equal(
