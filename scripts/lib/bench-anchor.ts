@@ -2,11 +2,12 @@
  * An anchor for `npm run bench:http` (scripts/bench-http.ts): the least a server could do for the
  * same request, in its own process as the portal is, so each ratio compares like with like.
  *
- *   node --import tsx scripts/lib/bench-anchor.ts --kind bare   --port N --page FILE
- *   node --import tsx scripts/lib/bench-anchor.ts --kind helmet --port N --page FILE
+ *   node --import tsx scripts/lib/bench-anchor.ts --kind bare   --port N --page FILE [--page FILE …]
+ *   node --import tsx scripts/lib/bench-anchor.ts --kind helmet --port N --page FILE [--page FILE …]
  *   node --import tsx scripts/lib/bench-anchor.ts --kind insert --port N [--data DIR]
  *
- *   bare    Fastify answering GET /page with FILE's bytes as text/html (a page of the same size)
+ *   bare    Fastify answering GET /page/0, /page/1, … with each FILE's bytes as text/html (for each
+ *           of the portal's pages, a page of the same size)
  *   helmet  the same behind @fastify/helmet with its defaults
  *   insert  Fastify taking POST /insert (JSON, the same body a new case is) and inserting it as one
  *           row with pg: on the DATABASE_URL server (a table of its own, dropped at exit), or on an
@@ -26,7 +27,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({ options: { kind: { type: 'string' }, port: { type: 'string' }, page: { type: 'string' }, data: { type: 'string' } } })
+const { values } = parseArgs({ options: { kind: { type: 'string' }, port: { type: 'string' }, page: { type: 'string', multiple: true }, data: { type: 'string' } } })
 const kind = values.kind
 const port = Number(values.port)
 if (!['bare', 'helmet', 'insert'].includes(kind ?? '') || !Number.isInteger(port)) {
@@ -38,9 +39,11 @@ const app = Fastify({ logger: false, bodyLimit: 1_600_000 })
 const closers: (() => Promise<unknown> | unknown)[] = []
 
 if (kind === 'bare' || kind === 'helmet') {
-  const page = readFileSync(values.page ?? '')
   if (kind === 'helmet') await app.register(fastifyHelmet)
-  app.get('/page', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page))
+  for (const [index, file] of (values.page ?? []).entries()) {
+    const page = readFileSync(file)
+    app.get(`/page/${index}`, async (_request, reply) => reply.type('text/html; charset=utf-8').send(page))
+  }
 } else {
   let pool: pg.Pool
   const table = `bench_anchor_${process.pid}`

@@ -1,6 +1,7 @@
 import { RetentionJob } from '../retention/job.ts'
 import { AlertMailer } from '../alerts/alert-mailer.ts'
 import fp from 'fastify-plugin'
+import { PageCache, samePageForEveryone } from '../http/page-cache.ts'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
 import type { PageContext } from '../../views/context.ts'
@@ -75,6 +76,7 @@ export default fp<AppContextOptions>(
     app.decorateReply('html', async function html(this, markup) {
       return this.type('text/html; charset=utf-8').send(await markup)
     })
+    app.decorateReply('samePageForEveryone', samePageForEveryone(new PageCache()))
   },
   { name: 'app-context' },
 )

@@ -109,3 +109,18 @@ t.test('a request the HTTP parser rejects gets a plain answer that is not cached
   t.match(response, /\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n/)
   t.notMatch(response, /echo-me/)
 })
+
+t.test("the headers worked out once are exactly those @fastify/helmet sets on every request with the same options", async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: fastifyHelmet } = await import('@fastify/helmet')
+  const { helmetHeaders, helmetOptions, PERMISSIONS_POLICY } = await import('../../server/plugins/security-headers.ts')
+  for (const config of [app.config, { ...app.config, secureCookies: !app.config.secureCookies }]) {
+    const reference = Fastify({ logger: false })
+    await reference.register(fastifyHelmet, helmetOptions(config) as never)
+    reference.get('/', async () => 'ok')
+    const answer = await reference.inject({ method: 'GET', url: '/' })
+    await reference.close()
+    const expected = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !['content-type', 'content-length', 'date', 'connection'].includes(name)))
+    t.same(helmetHeaders(config), { ...expected, 'permissions-policy': PERMISSIONS_POLICY }, `secure cookies: ${config.secureCookies}`)
+  }
+})

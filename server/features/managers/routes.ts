@@ -14,7 +14,9 @@ const managersRoutes: FastifyPluginAsync = async (app) => {
   const guides = loadGuidance()
   const summaries = guides.map(({ slug, title, summary }) => ({ slug, title, summary }))
 
-  app.get('/managers', async (_request, reply) => reply.html(ManagersIndexPage({ context: app.pageContext, guides: summaries, targetDays: app.config.consultationReplyTargetDays })))
+  app.get('/managers', async (_request, reply) =>
+    reply.samePageForEveryone('/managers', () => ManagersIndexPage({ context: app.pageContext, guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
+  )
 
   app.get('/managers/ask', async (_request, reply) =>
     sendingPage(app, reply, 'Ask an IDVA for advice', (service) => AskPage({ context: app.pageContext, service, guides: summaries, targetDays: app.config.consultationReplyTargetDays })),
@@ -34,7 +36,7 @@ const managersRoutes: FastifyPluginAsync = async (app) => {
   app.get('/managers/:slug', async (request, reply) => {
     const guide = guides.find((candidate) => candidate.slug === (request.params as { slug: string }).slug)
     if (guide === undefined) throw new HttpError(404, 'There is no such guidance page. All the guidance for line managers is at /managers.')
-    return reply.html(GuidePage({ context: app.pageContext, guides: summaries, guide }))
+    return reply.samePageForEveryone(`/managers/${guide.slug}`, () => GuidePage({ context: app.pageContext, guides: summaries, guide }))
   })
 }
 

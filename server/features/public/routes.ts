@@ -8,12 +8,14 @@ import { publicService } from './service.ts'
 const publicRoutes: FastifyPluginAsync = async (app) => {
   app.get('/', async (_request, reply) => {
     const service = await publicService(app)
-    return reply.html(LandingPage({ context: app.pageContext, service: service === 'unchecked' ? null : service, keyUnchecked: service === 'unchecked' }))
+    return reply.samePageForEveryone(`/ ${JSON.stringify(service)}`, () =>
+      LandingPage({ context: app.pageContext, service: service === 'unchecked' ? null : service, keyUnchecked: service === 'unchecked' }),
+    )
   })
 
-  app.get('/safety', async (_request, reply) => reply.html(SafetyPage({ context: app.pageContext })))
+  app.get('/safety', async (_request, reply) => reply.samePageForEveryone('/safety', () => SafetyPage({ context: app.pageContext })))
 
-  app.get('/information', async (_request, reply) => reply.html(InformationPage({ context: app.pageContext })))
+  app.get('/information', async (_request, reply) => reply.samePageForEveryone('/information', () => InformationPage({ context: app.pageContext })))
 
   /**
    * The quick exit's beacon: asks the browser to forget everything it holds for this site

@@ -22,5 +22,6 @@ export async function publicService(app: FastifyInstance): Promise<ServiceSummar
 export async function sendingPage(app: FastifyInstance, reply: FastifyReply, title: string, page: (service: ServiceSummary | null) => JSX.Element): Promise<FastifyReply> {
   const service = await publicService(app)
   if (service === 'unchecked') return reply.code(503).html(KeyUncheckedPage({ context: app.pageContext, title }))
-  return reply.html(page(service))
+  // One page per route and state of the service: it holds nothing of the visitor's.
+  return reply.samePageForEveryone(`${reply.request.routeOptions.url ?? ''} ${JSON.stringify(service)}`, () => page(service))
 }

@@ -33,7 +33,7 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
   app.get('/report/steps/:step', async (request, reply) => {
     const step = Number((request.params as { step: string }).step)
     if (!Number.isInteger(step) || step < 1 || step > REPORT_STEPS.length) throw new HttpError(404, 'There is no such step.')
-    return reply.html(ReportStep({ step, choices }))
+    return reply.samePageForEveryone(`/report/steps/${step}`, () => ReportStep({ step, choices }))
   })
 
   /**
