@@ -18,7 +18,7 @@
  */
 import Fastify from 'fastify'
 import fastifyHelmet from '@fastify/helmet'
-import { PGlite } from '@electric-sql/pglite'
+import { createPglite } from '../../server/db/database.ts'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import { randomUUID } from 'node:crypto'
@@ -58,7 +58,8 @@ if (kind === 'bare' || kind === 'helmet') {
     const dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'safe-disclosure-anchor-'))
     mkdirSync(dataDir, { recursive: true })
     const socketDir = mkdtempSync(join(tmpdir(), 'safe-disclosure-anchor-socket-'))
-    const pglite = await PGlite.create(join(dataDir, 'pgdata'))
+    // The same PGlite settings as the portal's own (server/db/database.ts).
+    const pglite = await createPglite(join(dataDir, 'pgdata'))
     const server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 4 })
     await server.start()
     pool = new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 1 })

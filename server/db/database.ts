@@ -6,6 +6,7 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
 import type { Config } from '../config.ts'
 import { StartupError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -380,7 +381,7 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
     releaseLock()
   }
   try {
-    pglite = await PGlite.create(join(config.dataDir, 'pgdata'))
+    pglite = await createPglite(join(config.dataDir, 'pgdata'))
     chmodSync(join(config.dataDir, 'pgdata'), 0o700)
     // A private folder (mode 0700) for the socket, so no other local user can connect to it; made
     // only now, just before serving, so that a folder without a socket is never one being set up.
@@ -433,6 +434,26 @@ async function openEmbedded(config: Config, logger: Logger): Promise<Database> {
   }
 }
 
+/**
+ * PGlite as the portal runs it, for the server, the scripts and the tests alike:
+ *
+ * - shared_buffers of 16 MB instead of PostgreSQL's 128 MB: the buffers live in PGlite's
+ *   WebAssembly memory, which never shrinks, and the operating system caches the data files anyway;
+ *   this takes about 130 MB off the resident memory;
+ * - its WebAssembly compiled by V8's baseline compiler (Liftoff) only: optimising PostgreSQL's
+ *   9 MB of WebAssembly again with TurboFan costs about 80 MB of code and the CPU to compile it,
+ *   for queries that measured no faster here (bench:http, README). The flag is set around PGlite's
+ *   compilation only; libsodium's WebAssembly is compiled as usual.
+ */
+export async function createPglite(pgdata: string): Promise<PGlite> {
+  setFlagsFromString('--liftoff-only')
+  try {
+    return await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] })
+  } finally {
+    setFlagsFromString('--no-liftoff-only')
+  }
+}
+
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.databaseUrl !== null) return openPostgres({ ...config, databaseUrl: config.databaseUrl }, logger)
   return openEmbedded(config, logger)
@@ -446,7 +467,7 @@ export async function withEmbeddedPglite<T>(dataDir: string, work: (pglite: PGli
   const release = await acquireLock(dataDir)
   let pglite: PGlite | undefined
   try {
-    pglite = await PGlite.create(join(dataDir, 'pgdata'))
+    pglite = await createPglite(join(dataDir, 'pgdata'))
     return await work(pglite)
   } finally {
     await pglite?.close().catch(() => undefined)

@@ -61,7 +61,7 @@ export interface TestAppOptions {
 
 /** Builds the real application on a fresh test database; everything is closed at teardown. */
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
-  const testDatabase = options.testDatabase ?? (await createTestDatabase(t))
+  const testDatabase = options.testDatabase ?? (await createTestDatabase(t, { migrated: true }))
   const serviceKeys = options.serviceKeys ?? (await newGroupKeys())
   const config = loadConfig({
     HOST: '127.0.0.1',
