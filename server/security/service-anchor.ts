@@ -84,6 +84,13 @@ export interface VerifiedServiceKeys {
 /** How long a known state is trusted before the database is read again (a live check runs on every submission). */
 const REFRESH_MS = 60_000
 
+/** What verifiedKeysFrom needs of each of the service's key generations. */
+export interface ServiceKeyRow {
+  readonly x25519_public: Buffer
+  readonly ed25519_public: Buffer
+  readonly rotation_certificate: Buffer | null
+}
+
 export class ServiceAnchor {
   #pin: string | null
   #source: 'environment' | 'file' | null
@@ -167,7 +174,11 @@ export class ServiceAnchor {
    * check out (and remembers the state, so the pages refuse too); null while no service exists.
    */
   async verifiedKeys(db: Kysely<Schema> = this.db): Promise<VerifiedServiceKeys | null> {
-    const rows = await groupGenerations(db, IDVA_SERVICE_ID)
+    return this.verifiedKeysFrom(await groupGenerations(db, IDVA_SERVICE_ID))
+  }
+
+  /** The same check, of the service's key rows (oldest first) read with something else. */
+  async verifiedKeysFrom(rows: readonly ServiceKeyRow[]): Promise<VerifiedServiceKeys | null> {
     const first = rows[0]
     if (first === undefined) return null
     if (this.#pin === null) throw new AnchorError('not_pinned')

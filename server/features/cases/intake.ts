@@ -7,8 +7,9 @@ import { HttpError } from '../../errors.ts'
 import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
-import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
-import { claimUploads, countArrival, findCase, insertCaseWithFirstMessage, openMessage } from './repository.ts'
+import { AnchorError, type ServiceKeyRow, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
+import { IDVA_SERVICE_ID } from '../staff/repository.ts'
+import { claimUploads, findCase, insertCaseWithFirstMessage, openMessage } from './repository.ts'
 import { addressNetworks, normaliseAddress } from '../../plugins/rate-limit.ts'
 import { countHits } from '../../db/rate-limit-repository.ts'
 import { CHALLENGE_BYTES } from '../../security/proof-of-work.ts'
@@ -33,9 +34,9 @@ export const KEY_NOT_CHECKED =
  * The service's keys, checked now against the pin: anything sealed to a chain that does not check
  * out is refused (503), and so is everything while the portal is not open.
  */
-export async function trustedServiceKeys(app: FastifyInstance): Promise<VerifiedServiceKeys> {
+export async function trustedServiceKeys(app: FastifyInstance, rows?: readonly ServiceKeyRow[]): Promise<VerifiedServiceKeys> {
   try {
-    const keys = await app.anchor.verifiedKeys()
+    const keys = rows === undefined ? await app.anchor.verifiedKeys() : await app.anchor.verifiedKeysFrom(rows)
     if (keys === null) throw new HttpError(503, NOT_OPEN)
     return keys
   } catch (error) {
@@ -92,16 +93,29 @@ class CaseShares {
 
 /**
  * One read before anything is checked further: whether this case id, lookup value or message id is
- * known already (a repeat, or a clash), and the counts so far of the shares it would use.
+ * known already (a repeat, or a clash), the counts so far of the shares it would use, and the
+ * service's key rows (checked against the pin by the caller, as on every submission).
  */
-async function firstLook(db: Kysely<Schema>, lookup: Buffer, sent: { caseId: string; messageId: string }, counters: readonly string[]): Promise<{ known: boolean; hits: Map<string, number> }> {
-  const result = await sql<{ known: boolean; hits: Record<string, number> | null }>`
+async function firstLook(
+  db: Kysely<Schema>,
+  lookup: Buffer,
+  sent: { caseId: string; messageId: string },
+  counters: readonly string[],
+): Promise<{ known: boolean; hits: Map<string, number>; serviceKeys: ServiceKeyRow[] }> {
+  const result = await sql<{ known: boolean; hits: Record<string, number> | null; keys: { x: string; e: string; c: string | null }[] | null }>`
     SELECT
       EXISTS (SELECT 1 FROM cases WHERE id = ${sent.caseId} OR lookup_id = ${lookup})
         OR EXISTS (SELECT 1 FROM case_messages WHERE id = ${sent.messageId}) AS known,
-      (SELECT json_object_agg(counter, hits) FROM rate_limit_counter WHERE counter = ANY(${[...counters]}::text[])) AS hits`.execute(db)
+      (SELECT json_object_agg(counter, hits) FROM rate_limit_counter WHERE counter = ANY(${[...counters]}::text[])) AS hits,
+      (SELECT json_agg(json_build_object('x', encode(x25519_public, 'base64'), 'e', encode(ed25519_public, 'base64'), 'c', encode(rotation_certificate, 'base64')) ORDER BY generation)
+         FROM group_keys WHERE group_id = ${IDVA_SERVICE_ID}) AS keys`.execute(db)
   const row = result.rows[0]!
-  return { known: row.known, hits: new Map(Object.entries(row.hits ?? {})) }
+  const serviceKeys = (row.keys ?? []).map((key) => ({
+    x25519_public: Buffer.from(key.x, 'base64'),
+    ed25519_public: Buffer.from(key.e, 'base64'),
+    rotation_certificate: key.c === null ? null : Buffer.from(key.c, 'base64'),
+  }))
+  return { known: row.known, hits: new Map(Object.entries(row.hits ?? {})), serviceKeys }
 }
 
 function overShare(secondsLeft: number): HttpError {
@@ -210,10 +224,10 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   checkPuzzle(app, input, caseId)
   const sent: Submission = { kind, caseId, lookupId, authPublic, replyPublic, messageId, envelope, uploads, urgency: urgency as Urgency | null }
   const shares = new CaseShares(app, request, kind)
-  const { known, hits } = await firstLook(db, app.vault.lookupValue(lookupId), sent, shares.counters)
+  const { known, hits, serviceKeys } = await firstLook(db, app.vault.lookupValue(lookupId), sent, shares.counters)
   if (known && (await alreadyReceived(app, db, sent))) return 'already_received'
   shares.check(hits)
-  const service = await trustedServiceKeys(app)
+  const service = await trustedServiceKeys(app, serviceKeys)
   const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
 
   try {
@@ -228,8 +242,8 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
       // The share first: a refusal rolls everything back, and the arrivals sequence (which the alert
       // email reads, and which a rollback does not undo) is then not moved by a refused flood.
       await shares.take(trx)
-      await countArrival(trx)
-      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } })
+      // The audit entry and the arrivals count (which the alert email reads) in one statement.
+      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } }, { countArrival: true })
     })
   } catch (error) {
     // The same submission sent twice at once: the second insert meets the first's unique key.

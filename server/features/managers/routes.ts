@@ -28,7 +28,7 @@ const managersRoutes: FastifyPluginAsync = async (app) => {
     return reply.html(CardPage({ context: app.pageContext, service: service === 'unchecked' ? null : service, address: app.config.publicOrigin }))
   })
 
-  app.post('/managers/ask', { bodyLimit: 400_000, config: { rateLimit: { name: 'consultation-submit', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
+  app.post('/managers/ask', { bodyLimit: 400_000, config: { rateLimit: { name: 'consultation-submit', max: 30, windowSeconds: 3600, perInstance: true } } }, async (request, reply) => {
     const accepted = await acceptNewCase(app, request, 'consultation')
     return reply.code(accepted === 'received' ? 201 : 200).send({ received: true, alreadyReceived: accepted === 'already_received', firstReplyTargetDays: app.config.consultationReplyTargetDays })
   })

@@ -52,14 +52,15 @@ const reportRoutes: FastifyPluginAsync = async (app) => {
    * A proof-of-work challenge for a new case (crypto/proof-of-work.ts), fetched when /report or
    * /managers/ask opens, so the browser solves it while the person writes. Nothing is stored.
    */
-  app.get('/report/puzzle', { config: { rateLimit: { name: 'report-puzzle', max: 60, windowSeconds: 3600 } } }, async (_request, reply) => {
+  app.get('/report/puzzle', { config: { rateLimit: { name: 'report-puzzle', max: 60, windowSeconds: 3600, perInstance: true } } }, async (_request, reply) => {
     const { challenge, bits } = app.puzzles.issue()
     return reply.send({ challenge: challenge.toString('base64url'), bits })
   })
 
-  // The share that counts is checked inside (server/features/cases/intake.ts): this outer limit only
-  // sheds a flood of attempts from one address before any of it is read.
-  app.post('/report', { bodyLimit: 1_600_000, config: { rateLimit: { name: 'report-submit', max: 30, windowSeconds: 3600 } } }, async (request, reply) => {
+  // The share that counts is checked inside (server/features/cases/intake.ts), in the database, so
+  // it holds across instances: this outer limit only sheds a flood of attempts from one address
+  // before any of it is read, so it is counted in each instance's memory (no round trip).
+  app.post('/report', { bodyLimit: 1_600_000, config: { rateLimit: { name: 'report-submit', max: 30, windowSeconds: 3600, perInstance: true } } }, async (request, reply) => {
     const accepted = await acceptNewCase(app, request, 'disclosure')
     return reply.code(accepted === 'received' ? 201 : 200).send({ received: true, alreadyReceived: accepted === 'already_received', firstReplyTargetDays: app.config.firstReplyTargetDays })
   })
