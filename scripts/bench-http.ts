@@ -64,6 +64,9 @@ if (!(SECONDS >= 1) || !Number.isInteger(CONNECTIONS) || CONNECTIONS < 1 || !Num
   process.exit(2)
 }
 const say = (line: string) => process.stderr.write(`bench:http: ${line}\n`)
+// Behind the made-up proxy the portal needs an https origin; Chromium's requests are same-origin by
+// Sec-Fetch-Site, which is what the portal checks first.
+const PUBLIC_ORIGIN = 'https://portal.bench'
 
 // ---- the processes -------------------------------------------------------------------------------
 
@@ -139,7 +142,7 @@ async function load(url: string, options: { method?: 'GET' | 'POST'; connections
           const headers: Record<string, string> = { 'x-forwarded-for': someAddress(), accept: 'text/html' }
           if (options.bodies === undefined) return { ...request, headers }
           const body = options.bodies[next++ % options.bodies.length]!
-          return { ...request, headers: { ...headers, 'content-type': 'application/json', origin: portal!.origin }, body }
+          return { ...request, headers: { ...headers, 'content-type': 'application/json', origin: PUBLIC_ORIGIN }, body }
         },
       },
     ],
@@ -240,6 +243,7 @@ try {
     name: 'http',
     env: {
       TRUST_PROXY: '127.0.0.1',
+      PUBLIC_ORIGIN,
       CASES_PER_HOUR: '100000',
       CASES_PER_HOUR_PER_ADDRESS: '1000',
       CASES_PER_HOUR_PER_NETWORK: '1000',
