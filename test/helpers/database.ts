@@ -52,21 +52,28 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { version: string }).version
 }
 
-/** The initialised (but empty) PGlite data folder all embedded tests copy. */
-export async function pgliteTemplate(): Promise<string> {
-  const template = join(tmpdir(), `safe-disclosure-test-pglite-${pgliteVersion()}`)
-  if (existsSync(join(template, 'READY'))) return template
+/** A template folder in the temporary directory, made once by `fill` and shared by every test process. */
+async function template(name: string, fill: (work: string) => Promise<void>): Promise<string> {
+  const folder = join(tmpdir(), name)
+  if (existsSync(join(folder, 'READY'))) return folder
   const work = mkdtempSync(join(tmpdir(), 'safe-disclosure-template-'))
-  const pglite = await PGlite.create(join(work, 'pgdata'))
-  await pglite.close()
+  await fill(work)
   writeFileSync(join(work, 'READY'), '')
   try {
-    renameSync(work, template)
+    renameSync(work, folder)
   } catch {
     // Another test process made it first.
     rmSync(work, { recursive: true, force: true })
   }
-  return template
+  return folder
+}
+
+/** The initialised (but empty) PGlite data folder all embedded tests copy. */
+export async function pgliteTemplate(): Promise<string> {
+  return template(`safe-disclosure-test-pglite-${pgliteVersion()}`, async (work) => {
+    const pglite = await PGlite.create(join(work, 'pgdata'))
+    await pglite.close()
+  })
 }
 
 /** A hash of every migration file: a migrated template is kept for exactly these migrations. */
@@ -82,25 +89,18 @@ function migrationsHash(): string {
  * saves about half a second per app). Made once per PGlite version and set of migrations.
  */
 export async function migratedPgliteTemplate(): Promise<string> {
-  const template = join(tmpdir(), `safe-disclosure-test-pglite-${pgliteVersion()}-migrated-${migrationsHash()}`)
-  if (existsSync(join(template, 'READY'))) return template
-  const work = mkdtempSync(join(tmpdir(), 'safe-disclosure-template-'))
-  cpSync(join(await pgliteTemplate(), 'pgdata'), join(work, 'pgdata'), { recursive: true })
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: work, SERVER_SECRET: TEST_SECRET, RETENTION_JOB: 'false' })
-  const logger = createLogger('silent')
-  const database = await openDatabase(config, logger)
-  try {
-    await prepareDatabase(database, logger, config)
-  } finally {
-    await database.close()
-  }
-  writeFileSync(join(work, 'READY'), '')
-  try {
-    renameSync(work, template)
-  } catch {
-    rmSync(work, { recursive: true, force: true })
-  }
-  return template
+  const empty = await pgliteTemplate()
+  return template(`safe-disclosure-test-pglite-${pgliteVersion()}-migrated-${migrationsHash()}`, async (work) => {
+    cpSync(join(empty, 'pgdata'), join(work, 'pgdata'), { recursive: true })
+    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: work, SERVER_SECRET: TEST_SECRET, RETENTION_JOB: 'false' })
+    const logger = createLogger('silent')
+    const database = await openDatabase(config, logger)
+    try {
+      await prepareDatabase(database, logger, config)
+    } finally {
+      await database.close()
+    }
+  })
 }
 
 export async function embeddedDataDir(t: Test, options: { migrated?: boolean } = {}): Promise<string> {

@@ -77,22 +77,24 @@ export interface NewCase {
   readonly replyPublic: Uint8Array
 }
 
+/** A new case's row: its lookup value as an HMAC, its public keys sealed under its data key. */
+function newCaseRow(vault: CaseVault, key: Buffer, newCase: NewCase) {
+  return {
+    id: newCase.id,
+    kind: newCase.kind,
+    lookup_id: vault.lookupValue(newCase.lookupId),
+    auth_public: null,
+    reply_public: null,
+    keys_sealed: sealAtRest(key, caseLabel.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
+    sealed: true,
+    first_reply_on: null,
+  }
+}
+
 /** Creates a case with a new data key; returns the key, for the rest of the transaction to seal with. */
 export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, newCase: NewCase): Promise<Buffer> {
   const { key, wrapped } = vault.newCaseKey(newCase.id)
-  await trx
-    .insertInto('cases')
-    .values({
-      id: newCase.id,
-      kind: newCase.kind,
-      lookup_id: vault.lookupValue(newCase.lookupId),
-      auth_public: null,
-      reply_public: null,
-      keys_sealed: sealAtRest(key, caseLabel.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
-      sealed: true,
-      first_reply_on: null,
-    })
-    .execute()
+  await trx.insertInto('cases').values(newCaseRow(vault, key, newCase)).execute()
   await trx.insertInto('case_keys').values({ case_id: newCase.id, wrapped }).execute()
   return key
 }
@@ -112,20 +114,7 @@ export async function insertCaseWithFirstMessage(
   const { key, wrapped } = vault.newCaseKey(newCase.id)
   await trx
     .with('new_case', (db) =>
-      db.insertInto('cases').values({
-        id: newCase.id,
-        kind: newCase.kind,
-        lookup_id: vault.lookupValue(newCase.lookupId),
-        auth_public: null,
-        reply_public: null,
-        keys_sealed: sealAtRest(key, caseLabel.keys(newCase.id), Buffer.concat([newCase.authPublic, newCase.replyPublic])),
-        sealed: true,
-        first_reply_on: null,
-        message_count: 1,
-        evidence_count: newCase.evidenceCount,
-        awaiting_reply: true,
-        urgency: newCase.urgency,
-      }),
+      db.insertInto('cases').values({ ...newCaseRow(vault, key, newCase), message_count: 1, evidence_count: newCase.evidenceCount, awaiting_reply: true, urgency: newCase.urgency }),
     )
     .with('new_key', (db) => db.insertInto('case_keys').values({ case_id: newCase.id, wrapped }))
     .insertInto('case_messages')
