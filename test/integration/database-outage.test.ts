@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { cookieName } from '../helpers/staff.ts'
+import { disclosureBody, newReporter, servicePublic, submit } from '../helpers/reporter.ts'
 import { buildTestApp, type TestApp } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 import { databaseRelay, throughRelay } from '../helpers/relay.ts'
@@ -56,13 +57,14 @@ t.test('a database outage: 503 with Retry-After and a plain message, and one log
   const secret = 'a disclosure that must never reach the log'
   // The page above was refused; a failed health check is not a refusal (nobody was turned away).
   let refused = 1
+  const service = servicePublic(portal.serviceKeys)
   for (let i = 0; i < 30; i++) {
-    const submission = await app.inject({
-      method: 'POST',
-      url: i % 3 === 0 ? '/staff/login/params' : '/report',
-      payload: { caseId: secret, username: secret },
-      remoteAddress: `10.9.${i}.1`,
-    })
+    // A sign-in's first step, or a well-formed disclosure (one that is malformed is refused with 400
+    // before anything needs the database).
+    const submission =
+      i % 3 === 0
+        ? await app.inject({ method: 'POST', url: '/staff/login/params', payload: { username: secret }, remoteAddress: `10.9.${i}.1` })
+        : await submit(app, await disclosureBody(await newReporter(), service, { text: secret }), {}, `10.9.${i}.1`)
     refused += 1
     t.equal(submission.statusCode, 503, `request ${i}: 503`)
     t.equal(submission.headers['retry-after'], '5', 'with Retry-After')
