@@ -55,6 +55,9 @@ if (browser !== null) {
     await page.check(`#select-${third}`)
     await page.click('[data-mark-junk]')
     await page.locator('[data-junk-notice="marked"]').waitFor()
+    // The form posted and the queue loaded again: its filters work once htmx (a deferred script) has
+    // started on the new page, which can be after the notice is on screen.
+    await page.waitForLoadState('load')
     await page.selectOption('#filter-status', 'junk')
     await page.locator(`tr[data-case-row="${third}"]`).waitFor()
     await page.click(`[data-not-junk="${first}"]`)
