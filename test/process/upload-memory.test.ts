@@ -1,8 +1,10 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { MAX_ENCRYPTED_EVIDENCE_BYTES } from '../../crypto/index.ts'
 import { fingerprint } from '../../crypto/fingerprint.ts'
 import { publicKeysOf } from '../../crypto/keys.ts'
@@ -59,6 +61,8 @@ function post(port: number, body: Buffer): Promise<number> {
 
 t.test(`${UPLOADS} uploads of 25 MB at once raise the server's resident memory by at most ${LIMIT_MIB} MiB`, async (t) => {
   const testDatabase = await createTestDatabase(t)
+  const scratch = mkdtempSync(join(tmpdir(), 'safe-disclosure-upload-memory-'))
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
   const serviceKeys = await newGroupKeys()
   const env = {
     ...testDatabase.env,
@@ -68,6 +72,9 @@ t.test(`${UPLOADS} uploads of 25 MB at once raise the server's resident memory b
     UPLOADS_AT_ONCE_PER_ADDRESS: String(UPLOADS),
     UPLOAD_MB_PER_HOUR: '100000',
     UPLOAD_MB_PER_HOUR_PER_ADDRESS: '100000',
+    // No administrator exists here, so the server writes a first-run link: into a temporary folder,
+    // not the working directory (where it goes by default on PostgreSQL).
+    FIRST_RUN_FILE: join(scratch, 'first-run-links.txt'),
   }
   // The schema and the IDVA service, made here; then the database is left to the server process.
   const config = loadConfig({ ...env, LOG_LEVEL: 'silent' })
