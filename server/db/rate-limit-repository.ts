@@ -38,15 +38,6 @@ export async function countHits(db: Kysely<Schema>, counters: readonly string[])
   return new Map(result.rows.map((row) => [row.counter, row.hits]))
 }
 
-/** Several counters' counts so far, without adding to them (0 for one that has not started). */
-export async function countersHits(db: Kysely<Schema>, counters: readonly string[]): Promise<Map<string, number>> {
-  const hits = new Map(counters.map((counter) => [counter, 0]))
-  if (counters.length === 0) return hits
-  const rows = await db.selectFrom('rate_limit_counter').select(['counter', 'hits']).where('counter', 'in', [...new Set(counters)]).execute()
-  for (const row of rows) hits.set(row.counter, row.hits)
-  return hits
-}
-
 /** Gives back part of what addToCounter added (a reservation not used up); never below zero. */
 export async function takeFromCounter(db: Kysely<Schema>, counter: string, amount: number): Promise<void> {
   await db.updateTable('rate_limit_counter').set({ hits: sql<number>`greatest(hits - ${amount}, 0)` }).where('counter', '=', counter).execute()
@@ -55,12 +46,6 @@ export async function takeFromCounter(db: Kysely<Schema>, counter: string, amoun
 /** Takes back one hit counted earlier (an attempt that turned out not to count); never below zero. */
 export async function uncountHit(db: Kysely<Schema>, counter: string): Promise<void> {
   await db.updateTable('rate_limit_counter').set({ hits: sql<number>`hits - 1` }).where('counter', '=', counter).where('hits', '>', 0).execute()
-}
-
-/** A counter's count so far, without adding to it (0 if it has not started). */
-export async function counterHits(db: Kysely<Schema>, counter: string): Promise<number> {
-  const row = await db.selectFrom('rate_limit_counter').select('hits').where('counter', '=', counter).executeTakeFirst()
-  return row?.hits ?? 0
 }
 
 /** Deletes the counters of earlier days (every window ends within its day). */

@@ -42,8 +42,6 @@ declare module 'fastify' {
     rateLimit?: false | RateLimitRule
   }
   interface FastifyInstance {
-    /** Counts a hit for `limit` and `subject` in the current window; the counter is shared by every instance. */
-    hitCounter(limit: string, subject: string, windowSeconds: number): Promise<{ hits: number; secondsLeft: number }>
     /** The opaque name of the counter for `limit` and `subject` in the current window, for counting inside a transaction. */
     counterName(limit: string, subject: string, windowSeconds: number): { counter: string; secondsLeft: number }
   }
@@ -97,10 +95,6 @@ export default fp(
     const local = new LocalCounters(app.config.rateLimitMemoryCounters)
 
     app.decorate('counterName', (limit: string, subject: string, windowSeconds: number) => names.name(limit, subject, windowSeconds))
-    app.decorate('hitCounter', async (limit: string, subject: string, windowSeconds: number) => {
-      const { counter, secondsLeft } = names.name(limit, subject, windowSeconds)
-      return { hits: await countHit(app.database.db, counter), secondsLeft }
-    })
 
     app.addHook('onRequest', async (request, reply) => {
       const configured = request.routeOptions.config.rateLimit

@@ -113,7 +113,6 @@ export default fp(
       reply.headers(headers)
     })
     app.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('permissions-policy', PERMISSIONS_POLICY)
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
       return payload
     })
