@@ -13,6 +13,40 @@ import type standard from 'libsodium-wrappers'
  */
 export type Sodium = typeof standard
 
+/**
+ * The functions the reporter's side uses: what crypto/sodium-js.ts implements in plain JavaScript
+ * (for browsers without WebAssembly). Code that should also run on that build takes this type.
+ */
+export type SodiumSubset = Pick<
+  Sodium,
+  | 'randombytes_buf'
+  | 'randombytes_uniform'
+  | 'crypto_generichash'
+  | 'crypto_kdf_derive_from_key'
+  | 'crypto_sign_seed_keypair'
+  | 'crypto_sign_keypair'
+  | 'crypto_sign_detached'
+  | 'crypto_sign_verify_detached'
+  | 'crypto_scalarmult_base'
+  | 'crypto_box_seed_keypair'
+  | 'crypto_box_keypair'
+  | 'crypto_box_seal'
+  | 'crypto_box_seal_open'
+  | 'crypto_aead_xchacha20poly1305_ietf_encrypt'
+  | 'crypto_aead_xchacha20poly1305_ietf_decrypt'
+  | 'crypto_aead_xchacha20poly1305_ietf_keygen'
+  | 'crypto_secretstream_xchacha20poly1305_keygen'
+  | 'crypto_secretstream_xchacha20poly1305_init_push'
+  | 'crypto_secretstream_xchacha20poly1305_push'
+  | 'crypto_secretstream_xchacha20poly1305_init_pull'
+  | 'crypto_secretstream_xchacha20poly1305_pull'
+  | 'crypto_secretstream_xchacha20poly1305_TAG_MESSAGE'
+  | 'crypto_secretstream_xchacha20poly1305_TAG_PUSH'
+  | 'crypto_secretstream_xchacha20poly1305_TAG_REKEY'
+  | 'crypto_secretstream_xchacha20poly1305_TAG_FINAL'
+  | 'memzero'
+>
+
 let build: 'standard' | 'sumo' = 'standard'
 let ready: Promise<Sodium> | undefined
 
@@ -40,9 +74,14 @@ interface RawModule {
 
 /**
  * libsodium-wrappers never frees a secretstream state (a block on its WebAssembly heap that holds
- * the stream's key). Zero it and free it once the stream is finished or abandoned.
+ * the stream's key). Zero it and free it once the stream is finished or abandoned. The plain
+ * JavaScript build (crypto/sodium-js.ts) keeps its state in a Uint8Array instead: that is zeroed.
  */
-export function freeSecretstreamState(s: Sodium, state: unknown): void {
+export function freeSecretstreamState(s: SodiumSubset, state: unknown): void {
+  if (state instanceof Uint8Array) {
+    state.fill(0)
+    return
+  }
   if (typeof state !== 'number') return
   const raw = (s as unknown as { libsodium: RawModule }).libsodium
   raw.HEAPU8.fill(0, state, state + raw._crypto_secretstream_xchacha20poly1305_statebytes())
