@@ -7,7 +7,7 @@
  *   npm run bench:soak -- --json                     the summary as one JSON object (for test/process/soak.test.ts)
  *
  * Seeds a portal as `npm run demo` does (the IDVA service, its pin, an IDVA, an administrator),
- * starts `node --import tsx server/server.ts` on a free loopback port, and runs `--clients` visitors
+ * starts the portal as `npm start` does (scripts/start.mjs) on a free loopback port, and runs `--clients` visitors
  * at once, each doing one thing after another until the time is up:
  *
  *   pages     /, /managers, a guide, /report, /return, /safety, and the bundle's static files

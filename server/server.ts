@@ -158,6 +158,9 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', stop)
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** `npm start` (scripts/start.mjs, through the compiled server) and `node --import tsx server/server.ts`. */
+export async function main(): Promise<void> {
   await serve(configFromEnvironment())
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()

@@ -9,6 +9,7 @@ import { loadConfig } from '../../server/config.ts'
 import { createLogger } from '../../server/logger.ts'
 import { prepareDatabase } from '../../server/server.ts'
 import { freePort } from '../../test/helpers/app.ts'
+import { SERVER_NODE_FLAGS } from './server-build.mjs'
 import { createTestDatabase } from '../../test/helpers/database.ts'
 import { seedAccount, seedGrant, seedService, type SeededStaff } from './staff-fixtures.ts'
 
@@ -16,7 +17,7 @@ import { seedAccount, seedGrant, seedService, type SeededStaff } from './staff-f
  * A portal for the benchmarks (bench:soak, bench:http): a new database (a temporary embedded one,
  * or a temporary database on the DATABASE_URL server) seeded as `npm run demo` seeds one (the IDVA
  * service and its pin, an IDVA with access, an administrator, so no first-run link is issued), and
- * `node --import tsx server/server.ts` started on a free loopback port with the given settings. Its
+ * `npm start`'s own launcher (scripts/start.mjs: the compiled server) started on a free loopback port with the given settings. Its
  * error log lines are collected, and its resident memory can be read while it runs.
  */
 
@@ -80,7 +81,7 @@ export async function startBenchPortal(options: { name: string; env: Readonly<Re
   }
   // BENCH_CPU_PROFILE=folder: the server writes a V8 CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_CPU_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`]
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/server.ts'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...profile, ...SERVER_NODE_FLAGS, 'scripts/start.mjs'], { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const serverErrors: string[] = []
   let serverOutput = ''

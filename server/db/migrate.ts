@@ -1,9 +1,11 @@
 import { FileMigrationProvider, Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely'
 import { promises as fs, readdirSync } from 'node:fs'
 import path from 'node:path'
+import { COMPILED, compiledFolder } from '../compiled.ts'
 import { StartupError } from '../errors.ts'
 
-export const MIGRATIONS_FOLDER = path.resolve(import.meta.dirname, '../../migrations')
+/** migrations/, or in the compiled server its compiled copies (dist/server/migrations, the same names). */
+export const MIGRATIONS_FOLDER = COMPILED ? path.join(compiledFolder(), 'migrations') : path.resolve(import.meta.dirname, '../../migrations')
 
 /**
  * Records each migration in the audit log inside the migration's own transaction, so a schema
@@ -76,7 +78,7 @@ export async function migrateDown(db: Kysely<any>): Promise<string | null> {
 /** The migrations this version of the portal has, in order (for checking a backup was taken at the same version). */
 export function migrationNames(): string[] {
   return readdirSync(MIGRATIONS_FOLDER)
-    .filter((name) => /\.(ts|js)$/.test(name) && !name.endsWith('.d.ts'))
-    .map((name) => name.replace(/\.(ts|js)$/, ''))
+    .filter((name) => /\.(ts|m?js)$/.test(name) && !name.endsWith('.d.ts'))
+    .map((name) => name.replace(/\.(ts|m?js)$/, ''))
     .sort()
 }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { COMPILED, compiledFile } from '../compiled.ts'
 import { HttpError } from '../errors.ts'
 import type { heavyTasks, HeavyTaskName } from './heavy-tasks.ts'
 import { PoolBusyError, PoolClosedError, WorkerPool } from './pool.ts'
@@ -26,7 +27,7 @@ export class HeavyWork {
   readonly #pool: WorkerPool
 
   constructor(size: number, maxQueued: number) {
-    this.#pool = new WorkerPool({ file: new URL('./heavy-tasks.ts', import.meta.url), size, maxQueued })
+    this.#pool = new WorkerPool({ file: COMPILED ? compiledFile('heavy-tasks.mjs') : new URL('./heavy-tasks.ts', import.meta.url), size, maxQueued })
   }
 
   /** Argon2id hash of a sign-in verifier, to store (server/security/server-keys.ts). */

@@ -82,9 +82,14 @@ export class WorkerPool {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError('a worker pool needs at least one worker')
     if (!Number.isInteger(options.maxQueued) || options.maxQueued < 0) throw new RangeError('maxQueued must be a whole number')
     this.#options = options
-    const register = import.meta.resolve('tsx/esm/api')
-    const code = `const { register } = await import(${JSON.stringify(register)}); register(); await import(${JSON.stringify(options.file.href)})`
-    this.#entry = new URL(`data:text/javascript,${encodeURIComponent(code)}`)
+    // A TypeScript task file (tests, scripts) is loaded through tsx; the compiled server's as it is.
+    if (options.file.pathname.endsWith('.ts')) {
+      const register = import.meta.resolve('tsx/esm/api')
+      const code = `const { register } = await import(${JSON.stringify(register)}); register(); await import(${JSON.stringify(options.file.href)})`
+      this.#entry = new URL(`data:text/javascript,${encodeURIComponent(code)}`)
+    } else {
+      this.#entry = options.file
+    }
   }
 
   /** Workers started and alive, tasks running, tasks waiting. */

@@ -15,6 +15,7 @@ import { openDatabase } from '../../server/db/database.ts'
 import { createLogger } from '../../server/logger.ts'
 import { prepareDatabase } from '../../server/server.ts'
 import { b64, disclosureBody, encryptedFile, newReporter, postNewCase, servicePublic, type Reporter } from './reporter.ts'
+import { SERVER_NODE_FLAGS } from '../../scripts/lib/server-build.mjs'
 
 /**
  * A real portal process under load, for the fault tests (test/process/): it is started as
@@ -22,7 +23,7 @@ import { b64, disclosureBody, encryptedFile, newReporter, postNewCase, servicePu
  * its database, and started again; then every submission it acknowledged is opened at /return.
  */
 
-const SERVER = ['--import', 'tsx', 'server/server.ts']
+const SERVER = [...SERVER_NODE_FLAGS, 'scripts/start.mjs']
 
 /**
  * The process sits behind a made-up reverse proxy (TRUST_PROXY=127.0.0.1): each reporter comes
@@ -81,7 +82,7 @@ export interface PortalProcess {
   readonly exited: Promise<number | null>
 }
 
-/** Starts `node --import tsx server/server.ts` and waits until it listens. Killed at teardown. */
+/** Starts the portal as `npm start` does (scripts/start.mjs: the compiled server) and waits until it listens. Killed at teardown. */
 export async function startPortal(t: Test, env: Readonly<Record<string, string>>): Promise<PortalProcess> {
   const child = spawn(process.execPath, SERVER, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

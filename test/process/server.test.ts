@@ -4,13 +4,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SERVER_NODE_FLAGS } from '../../scripts/lib/server-build.mjs'
 
 /**
  * The real process, as `npm start` runs it: start-up errors, start time on a fresh embedded
  * database, persistence across restarts, the data-folder lock, and a graceful stop on SIGTERM.
  */
 
-const SERVER = ['--import', 'tsx', 'server/server.ts']
+const SERVER = [...SERVER_NODE_FLAGS, 'scripts/start.mjs']
 const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info' }
 
 function runToExit(env: Record<string, string>) {
@@ -98,6 +99,13 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   // two cores, so the bound leaves room for that (alone, it takes a few seconds).
   t.ok(elapsed < 30_000, `landing page and /healthz served ${elapsed} ms after start (under 30 s)`)
   t.match(first.output(), /database migrations applied/)
+  // What `npm start` runs: the compiled server, in this process, with no TypeScript loader (tsx's
+  // loader thread and source maps cost about 100 MB), and the V8 flags that keep it within its
+  // memory budget (scripts/lib/server-build.mjs).
+  const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }
+  t.equal(packageJson.scripts.start, `node ${SERVER.join(' ')}`, 'npm start runs the same command as this test')
+  const arguments_ = readFileSync(`/proc/${first.child.pid}/cmdline`, 'utf8').split('\0')
+  for (const flag of SERVER_NODE_FLAGS) t.ok(arguments_.includes(flag), `it runs with ${flag}`)
   t.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data folder is private to the portal user')
   t.equal(statSync(join(dataDir, 'pgdata')).mode & 0o777, 0o700, 'and so is the database inside it')
   t.equal(readFileSync(join(dataDir, 'portal.lock'), 'utf8'), String(first.child.pid), 'the stale lock was taken over')
@@ -143,6 +151,15 @@ t.test('on a fresh embedded database: serves within 15 s, keeps data across rest
   t.notMatch(second.output(), /\/staff\/(setup|enrol)\//, 'and prints none')
   t.equal((await fetch(`http://127.0.0.1:${second.port}${new URL(setupLink!).pathname}`)).status, 404, 'and the old one stops working')
   t.equal((await fetch(`http://127.0.0.1:${second.port}/healthz`)).status, 200)
+  for (const path of ['/', '/report', '/managers']) t.equal((await fetch(`http://127.0.0.1:${second.port}${path}`)).status, 200)
+  // (On a restart: the first start's set-up of a new database takes far more, once.)
+  // The budget (issue 20) is for the machine's Node 20; Node 24's V8 keeps 60-90 MB more for
+  // PGlite's WebAssembly, so there the bound only catches a regression of the size of tsx's loader
+  // coming back. Read after the start-up's compilation memory has been given back.
+  await new Promise((resolve) => setTimeout(resolve, 3_000))
+  const resident = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${second.child.pid}/status`, 'utf8'))?.[1]) / 1024
+  const budget = process.versions.node.startsWith('20.') ? 250 : 400
+  t.ok(resident < budget, `resident memory after a restart and the first pages: ${resident.toFixed(0)} MB (under ${budget} MB on Node ${process.versions.node}; through tsx, about 100 MB more)`)
 
   // An upload still arriving when SIGTERM comes is allowed to finish.
   const socket = connect(second.port, '127.0.0.1')

@@ -73,3 +73,13 @@ t.test('WORKER_THREADS and WORK_QUEUE_LIMIT: one thread per core and 25 waiting 
   t.throws(() => loadConfig({ WORKER_THREADS: '0' }, '/srv/portal'), /WORKER_THREADS must be a whole number from 1 to 64/)
   t.throws(() => loadConfig({ WORK_QUEUE_LIMIT: 'lots' }, '/srv/portal'), /WORK_QUEUE_LIMIT/)
 })
+
+t.test('the compiled server (npm start) runs its heavy tasks from its own compiled file, without tsx', async (t) => {
+  const { buildServer, SERVER_OUT } = await import('../../scripts/lib/server-build.mjs')
+  await buildServer()
+  const pool = new WorkerPool({ file: new URL(`file://${SERVER_OUT}/heavy-tasks.mjs`), size: 1, maxQueued: 1 })
+  t.teardown(() => pool.close())
+  t.match(await pool.run<string>('qrSvg', { text: 'a test' }), /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'a QR code drawn in a compiled worker')
+  const hash = await pool.run<string>('hashVerifier', { verifier: new Uint8Array(32).fill(7) })
+  t.ok(await pool.run<boolean>('checkVerifier', { hash, verifier: new Uint8Array(32).fill(7) }), 'and an Argon2id hash made and checked there')
+})
