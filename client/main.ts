@@ -7,9 +7,29 @@ import { installQuickExit } from './quick-exit.ts'
 
 installQuickExit(document, window)
 
+/**
+ * Staff pages need libsodium's sumo build (Argon2id), which only exists as WebAssembly: where it is
+ * switched off they say so plainly (views/staff/layout.tsx) and load nothing that would fail.
+ */
+function webAssemblyWorks(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])) instanceof WebAssembly.Module
+  } catch {
+    return false
+  }
+}
+
+function staffCannotRun(): void {
+  const notice = document.querySelector<HTMLElement>('[data-needs-webassembly]')
+  if (notice !== null) notice.hidden = false
+}
+
 // Staff pages: their behaviour (keys, passphrases) is a separate chunk, loaded only there.
 const page = document.body.dataset.page ?? ''
-if (page.startsWith('staff-')) void import('./staff/pages.ts').then((staff) => staff.startStaffPage(page))
+if (page.startsWith('staff-')) {
+  if (webAssemblyWorks()) void import('./staff/pages.ts').then((staff) => staff.startStaffPage(page))
+  else staffCannotRun()
+}
 // The reporter's pages: encrypt before anything is sent, decrypt after it arrives.
 if (page === 'report') void import('./reporter/report.ts').then((report) => report.startReport())
 if (page === 'return') void import('./reporter/return.ts').then((reporter) => reporter.startReturn())

@@ -49,21 +49,70 @@ export type SodiumSubset = Pick<
 
 let build: 'standard' | 'sumo' = 'standard'
 let ready: Promise<Sodium> | undefined
+let loaded: 'webassembly' | 'javascript' | null = null
+let forceJavaScript = false
 
 /** On staff pages, before any cryptography: use the sumo build for everything. */
 export function useSumoBuild(): void {
   build = 'sumo'
 }
 
+/** Tests only: use the plain JavaScript build even where WebAssembly works (to run both paths). */
+export function useJavaScriptBuild(): void {
+  forceJavaScript = true
+}
+
+/** Whether WebAssembly can be used here: it exists and a minimal module compiles. */
+function webAssemblyWorks(): boolean {
+  try {
+    if (typeof WebAssembly !== 'object' || typeof WebAssembly.Module !== 'function') return false
+    // The smallest valid module (magic number and version): compiling it proves WebAssembly is on.
+    return new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])) instanceof WebAssembly.Module
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The reporter's side (standard build): libsodium's WebAssembly build where WebAssembly works, and
+ * where it does not (iPhone Lockdown Mode, Tor Browser's Safer level, a browser without a JIT) the
+ * same functions in plain JavaScript (crypto/sodium-js.ts, from the noble libraries), loaded only
+ * then. Both produce and open exactly the same bytes. The JavaScript build holds only the functions
+ * the reporter's side uses (SodiumSubset); test/unit/crypto/sodium-js.test.ts runs crypto/ on it
+ * behind a guard that fails on any other. Staff pages need the sumo build (WebAssembly) and say so
+ * where it is missing (client/staff/pages.ts).
+ */
+async function loadStandard(): Promise<Sodium> {
+  if (!forceJavaScript && webAssemblyWorks()) {
+    try {
+      const { default: sodium } = await import('libsodium-wrappers')
+      await sodium.ready
+      loaded = 'webassembly'
+      return sodium
+    } catch {
+      // WebAssembly compiled a test module but libsodium's did not start: the JavaScript build.
+    }
+  }
+  const { createSodiumJs } = await import('./sodium-js.ts')
+  loaded = 'javascript'
+  return createSodiumJs() as unknown as Sodium
+}
+
 export function loadSodium(): Promise<Sodium> {
   ready ??=
     build === 'sumo'
-      ? import('./sodium-sumo.ts').then(async ({ loadSodiumSumo }) => (await loadSodiumSumo()) as unknown as Sodium)
-      : import('libsodium-wrappers').then(async ({ default: sodium }) => {
-          await sodium.ready
-          return sodium
+      ? import('./sodium-sumo.ts').then(async ({ loadSodiumSumo }) => {
+          const sumo = (await loadSodiumSumo()) as unknown as Sodium
+          loaded = 'webassembly'
+          return sumo
         })
+      : loadStandard()
   return ready
+}
+
+/** Which build loadSodium() loaded: null before it has. */
+export function sodiumBuild(): 'webassembly' | 'javascript' | null {
+  return loaded
 }
 
 interface RawModule {

@@ -15,18 +15,64 @@ export const MAX_FILES = 10
 export const MAX_FILE_BYTES = 25 * 1024 * 1024
 
 /**
- * Loads crypto/ and libsodium and checks what encryption needs. Any failure means this browser
- * cannot encrypt, and the page must not send anything.
+ * Why this browser cannot lock what the person writes, named as exactly as it can be (issue 21), or
+ * null when it can. WebAssembly is not needed: where it is off (iPhone Lockdown Mode, Tor Browser's
+ * Safer level) the same cryptography runs in plain JavaScript (crypto/sodium.ts). Without
+ * JavaScript at all the page's <noscript> text says so instead (views/components/service.tsx).
+ */
+export function missingCapability(): string | null {
+  if (globalThis.isSecureContext !== true) {
+    return 'This page was not opened over a secure connection, and browsers lock things only on one. Open the portal at its secure address (it starts with https://, or it is its .onion address in Tor Browser), from the link the IDVA service gave you.'
+  }
+  const webCrypto = globalThis.crypto
+  if (typeof webCrypto?.getRandomValues !== 'function' || typeof webCrypto.subtle?.digest !== 'function' || typeof webCrypto.randomUUID !== 'function') {
+    return "This browser does not have the web cryptography this page uses to lock what you write. Current versions of Firefox, Safari, Chrome, Edge and Tor Browser have it."
+  }
+  if (typeof Worker !== 'function') {
+    return 'This browser does not run the background workers this page uses to lock files and messages. Current versions of Firefox, Safari, Chrome, Edge and Tor Browser do.'
+  }
+  return null
+}
+
+const NOT_LOADED = 'The part of this page that locks what you write did not load, perhaps because the connection dropped. Reload the page to try again.'
+
+/** Shows the page's "cannot send anything" notice with its reason (as text). */
+export function cryptoMissing(reason: string): void {
+  for (const notice of document.querySelectorAll<HTMLElement>('[data-crypto-missing]')) {
+    const place = notice.querySelector<HTMLElement>('[data-crypto-reason]')
+    if (place !== null) {
+      place.textContent = reason
+      place.hidden = false
+    }
+    notice.hidden = false
+  }
+}
+
+/**
+ * Loads crypto/ and libsodium (or its plain JavaScript build) and checks what encryption needs. Any
+ * failure means this browser cannot encrypt: the page says why and must not send anything.
  */
 export async function loadCryptoOrNull(): Promise<Crypto | null> {
-  try {
-    if (typeof WebAssembly !== 'object' || typeof globalThis.crypto?.getRandomValues !== 'function' || typeof Worker !== 'function') return null
-    const crypto = await import('../../crypto/index.ts')
-    await crypto.loadSodium()
-    return crypto
-  } catch {
+  const missing = missingCapability()
+  if (missing !== null) {
+    cryptoMissing(missing)
     return null
   }
+  try {
+    const crypto = await import('../../crypto/index.ts')
+    await crypto.loadSodium()
+    showSlowCryptoNotice(crypto.sodiumBuild() === 'javascript')
+    return crypto
+  } catch {
+    cryptoMissing(NOT_LOADED)
+    return null
+  }
+}
+
+/** Where WebAssembly is off, files are locked more slowly: the stylesheet then shows the note beside each file input. */
+function showSlowCryptoNotice(slow: boolean): void {
+  if (slow) document.documentElement.dataset.cryptoBuild = 'javascript'
+  else delete document.documentElement.dataset.cryptoBuild
 }
 
 /** Hides the "cannot encrypt" notice: only once the cryptography has actually loaded. */
@@ -88,13 +134,33 @@ export function checkFiles(files: readonly File[]): void {
   if (empty !== undefined) throw new Problem(`"${empty.name}" is empty. Please choose it again.`)
 }
 
-/** Encrypts each file in a worker and uploads the result; only encrypted bytes leave the page. */
-export async function encryptAndUpload(crypto: Crypto, files: readonly File[], progress: (message: string) => void): Promise<UploadedFile[]> {
+/**
+ * Encrypts each file in a worker and uploads the result; only encrypted bytes leave the page. While a
+ * file is being locked, `progress` gets a sentence (changed at most every two seconds, so a screen
+ * reader is not flooded) and the fraction done; with an estimate of the time left once there is
+ * enough to go on (where WebAssembly is off, a large file takes a while).
+ */
+export async function encryptAndUpload(
+  crypto: Crypto,
+  files: readonly File[],
+  progress: (message: string, fraction: number | null) => void,
+): Promise<UploadedFile[]> {
   const uploaded: UploadedFile[] = []
   for (const [index, file] of files.entries()) {
-    progress(`Locking and sending file ${index + 1} of ${files.length}…`)
+    const which = files.length === 1 ? 'your file' : `file ${index + 1} of ${files.length}`
+    progress(`Locking ${which} on this device…`, 0)
     const key = await crypto.newEvidenceKey()
-    const encrypted = await encryptFile(file, key)
+    const began = performance.now()
+    let said = began
+    const encrypted = await encryptFile(file, key, (done, total) => {
+      const now = performance.now()
+      const fraction = total === 0 ? 1 : done / total
+      if (now - said < 2_000) return progress('', fraction)
+      said = now
+      const secondsLeft = ((now - began) / Math.max(done, 1)) * (total - done) / 1000
+      progress(`Locking ${which} on this device: ${Math.floor(fraction * 100)}% done, ${timeLeft(secondsLeft)}.`, fraction)
+    })
+    progress(`Sending ${which}…`, null)
     const response = await fetch('/report/uploads', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/octet-stream', accept: 'application/json' }, body: encrypted })
     const { id, token } = await answer<{ id: string; token: string }>(response, SIGNED_OUT)
     uploaded.push({
@@ -104,6 +170,35 @@ export async function encryptAndUpload(crypto: Crypto, files: readonly File[], p
     })
   }
   return uploaded
+}
+
+/** "about 20 seconds left", in words a person reads at a glance. */
+export function timeLeft(seconds: number): string {
+  if (seconds < 5) return 'nearly finished'
+  if (seconds < 60) return `about ${Math.ceil(seconds / 5) * 5} seconds left`
+  const minutes = Math.round(seconds / 60)
+  return minutes === 1 ? 'about a minute left' : `about ${minutes} minutes left`
+}
+
+/**
+ * Shows a sentence and, when `fraction` is a number, a progress bar under it. An empty sentence
+ * keeps the one shown (only the bar moves).
+ */
+export function showProgress(element: HTMLElement, message: string, fraction: number | null): void {
+  let text = element.querySelector<HTMLElement>('[data-progress-text]')
+  let bar = element.querySelector<HTMLProgressElement>('progress')
+  if (text === null || bar === null) {
+    text = document.createElement('span')
+    text.setAttribute('data-progress-text', '')
+    bar = document.createElement('progress')
+    bar.max = 1
+    bar.setAttribute('aria-label', 'How much of the file is locked')
+    element.replaceChildren(text, bar)
+  }
+  if (message !== '') text.textContent = message
+  bar.hidden = fraction === null
+  if (fraction !== null) bar.value = fraction
+  element.hidden = false
 }
 
 /** A reporter's message, sealed to the service and the case's reply key, signed with the case's auth key. */

@@ -6,7 +6,7 @@
  * The questions stay switched off unless the cryptography has loaded: if this browser cannot
  * encrypt, nothing can be typed or sent. There is never a plaintext fallback.
  */
-import { checkFiles, encryptAndUpload, listFiles, loadCryptoOrNull, Problem, required, show, showProblem, hideProblem } from './common.ts'
+import { checkFiles, encryptAndUpload, listFiles, loadCryptoOrNull, Problem, required, show, showProblem, showProgress, hideProblem } from './common.ts'
 import { gatherAnswers, readyToSeal, sendNewCase, showReceipt } from './new-case.ts'
 import { urgencyOf } from '../../rules/enums.ts'
 import { messageOf } from '../ui.ts'
@@ -85,7 +85,7 @@ export async function startReport(): Promise<void> {
       checkFiles(files)
       for (const button of buttons) button.disabled = true
       working.hidden = false
-      const uploads = await encryptAndUpload(crypto!, files, (message) => show(working, message))
+      const uploads = await encryptAndUpload(crypto!, files, (message, fraction) => showProgress(working, message, fraction))
       show(working, 'Locking what you wrote on this device and sending it…')
       const urgency = urgencyOf(answers)
       const sent = await sendNewCase(

@@ -14,7 +14,7 @@ import type { EvidenceReference } from '../../crypto/thread.ts'
 import { appendContent, downloadEvidence, gapNotice, isUnverified, messageItem, unreadable, type ThreadMessage } from '../thread-view.ts'
 import { messageOf } from '../ui.ts'
 import { QUESTION_NAMES } from '../answers.ts'
-import { checkFiles, cryptoReady, encryptAndUpload, getJson, KEY_NOT_CHECKED, KeyNotChecked, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, verifyServiceChain, type ServiceChain } from './common.ts'
+import { checkFiles, cryptoReady, encryptAndUpload, getJson, KEY_NOT_CHECKED, KeyNotChecked, listFiles, loadCryptoOrNull, postJson, Problem, RequestRefused, required, sealReporterMessage, show, showProblem, showProgress, verifyServiceChain, type ServiceChain } from './common.ts'
 
 type Crypto = NonNullable<Awaited<ReturnType<typeof loadCryptoOrNull>>>
 
@@ -243,7 +243,7 @@ export async function startReturn(): Promise<void> {
       checkFiles(files)
       for (const button of buttons) button.disabled = true
       sendWorking.hidden = false
-      const uploads = await encryptAndUpload(crypto!, files, (message) => show(sendWorking, message))
+      const uploads = await encryptAndUpload(crypto!, files, (message, fraction) => showProgress(sendWorking, message, fraction))
       show(sendWorking, 'Locking your message on this device and sending it…')
       const content = { v: 1, text, evidence: uploads.map((upload) => upload.reference) }
       const attempt = async () => {

@@ -21,7 +21,14 @@ export const CHROMIUM_FLAGS = [
   '--no-first-run',
 ]
 
-export async function launchChromium(t: Test): Promise<Browser | null> {
+/**
+ * Chromium as a locked-down phone's browser is, for the reporter's cryptography: no JIT, and so no
+ * WebAssembly (`typeof WebAssembly` is "undefined"), as iPhone Lockdown Mode and Tor Browser's Safer
+ * level leave a page.
+ */
+export const JITLESS = ['--js-flags=--jitless']
+
+export async function launchChromium(t: Test, options: { args?: readonly string[] } = {}): Promise<Browser | null> {
   if (!existsSync(CHROMIUM_PATH)) {
     if (process.env.REQUIRE_BROWSER_TESTS === '1') {
       t.fail(`Chromium is required but not found at ${CHROMIUM_PATH} (apt-get install chromium)`)
@@ -30,7 +37,7 @@ export async function launchChromium(t: Test): Promise<Browser | null> {
     }
     return null
   }
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS })
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_FLAGS, ...(options.args ?? [])] })
   t.teardown(() => browser.close())
   return browser
 }

@@ -1,3 +1,5 @@
+import type { ServiceContact } from '../context.ts'
+
 /** The IDVA service, once it has set the portal up: its name and key fingerprint. */
 export interface ServiceSummary {
   readonly name: string
@@ -55,16 +57,38 @@ export function NotOpenNotice(): JSX.Element {
 
 /**
  * Shown until the page's script has loaded the cryptography (then hidden): without it nothing can
- * be typed or sent, and the page says so. `instead` is what the person can do meanwhile.
+ * be typed or sent, and the page says why, as exactly as it can (issue 21). With JavaScript off
+ * (Tor Browser's Safest level) only the <noscript> reason shows; where the script runs but cannot
+ * encrypt, it writes its reason into `data-crypto-reason` (client/reporter/common.ts). WebAssembly
+ * being off is not a reason: the same cryptography then runs in plain JavaScript. Then the ways to
+ * reach a person that need nothing from this browser: the IDVA service's phone and the helplines.
  */
-export function CryptoMissing({ instead }: { instead: string }): JSX.Element {
+export function CryptoMissing({ contact, what, who = 'you' }: { contact: ServiceContact | null; what: 'send' | 'open'; who?: 'you' | 'manager' }): JSX.Element {
   return (
     <div class="notice notice--warning" data-crypto-missing="" role="status">
-      <h2 class="notice__title">This page cannot send anything from this browser</h2>
+      <h2 class="notice__title">{what === 'send' ? 'Nothing can be sent from this browser as it is set up now' : 'Cases cannot be opened in this browser as it is set up now'}</h2>
+      <noscript>
+        <p data-no-javascript="">
+          JavaScript is switched off in this browser (Tor Browser's "Safest" security level switches it off).{' '}
+          {what === 'send'
+            ? 'This page uses it to lock what you write on your device before anything leaves it, so that only the IDVA service can read it. Without it nothing can be locked, so nothing is sent: the questions are switched off.'
+            : 'Your case is locked, and this page uses it to unlock your case on your device with your code. Without it nothing can be unlocked here.'}{' '}
+          To use this page, allow JavaScript for this site (in Tor Browser, the "Safer" level is enough), or talk to a person instead.
+        </p>
+      </noscript>
+      <p data-crypto-reason="" hidden></p>
+      {contact?.phone == null ? (
+        ''
+      ) : (
+        <p>
+          Call the IDVA service on <strong safe>{contact.phone}</strong>
+          {contact.hours === null ? '' : <> (<span safe>{contact.hours}</span>)</>}.{' '}
+          {who === 'you' ? 'You do not have to give your name.' : 'You do not have to name the person you are calling about.'}
+        </p>
+      )}
       <p>
-        To keep what you write private, this page locks it on your device before sending it. Your browser cannot do that at
-        the moment (JavaScript may be switched off, or the browser may be out of date), so the questions are switched off and
-        nothing is sent. <span safe>{instead}</span>
+        You can also call the National Domestic Abuse Helpline free, at any time, on <strong>0808 2000 247</strong>. In an
+        emergency, call <strong>999</strong>.
       </p>
     </div>
   )
@@ -84,5 +108,24 @@ export function KeyProblemNotice(): JSX.Element {
         side, not something you did.
       </p>
     </div>
+  )
+}
+
+/** Locking files without WebAssembly, measured: README "Locked-down browsers" (test/browser/locked-down.test.ts). */
+const SLOW_SECONDS_PER_10_MB = 8
+
+/**
+ * Beside a file input (steps arrive by htmx, so the stylesheet shows it, under <html
+ * data-crypto-build="javascript">): where WebAssembly is off and files are locked by the plain
+ * JavaScript build, more slowly (timed in Chromium without a JIT: README, "Locked-down
+ * browsers").
+ */
+export function SlowCryptoNotice(): JSX.Element {
+  return (
+    <p class="hint" data-slow-crypto="">
+      This browser has WebAssembly switched off (Lockdown Mode on an iPhone and Tor Browser's Safer level do this), so files
+      are locked more slowly here: about {SLOW_SECONDS_PER_10_MB} seconds for every 10 MB on a computer, and longer on a
+      phone. The page shows how far it has got while it works.
+    </p>
   )
 }

@@ -155,7 +155,7 @@ export function AskPage({ context, service, guides, targetDays }: { context: Pag
             </p>
             <ServiceKey service={service} folded />
           </div>
-          <CryptoMissing instead="Try an up-to-date browser. The guidance pages work in any browser." />
+          <CryptoMissing contact={context.contact} what="send" who="manager" />
           <KeyProblemNotice />
           <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
           <div class="report" data-ask="">

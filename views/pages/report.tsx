@@ -1,6 +1,6 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
-import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, SlowCryptoNotice, type ServiceSummary } from '../components/service.tsx'
 import { Receipt } from '../components/receipt.tsx'
 import { ConsentException, PrivateWindowAdvice } from '../components/help.tsx'
 import { gradeLabel, rankLabel } from '../../rules/answer-labels.ts'
@@ -325,6 +325,7 @@ function StepQuestions({ step, choices }: { step: number; choices: ReportChoices
               Photos, screenshots, recordings or documents. Up to 10 files, each up to 25 MB. They are locked on your device
               before they are sent, like everything else.
             </p>
+            <SlowCryptoNotice />
             <input type="file" id="evidence" name="evidence" multiple aria-describedby="evidence-hint" data-evidence="" />
             <ul class="list file-list" data-file-list="" aria-live="polite"></ul>
           </div>
@@ -390,7 +391,7 @@ export function ReportPage({ context, service, firstReplyTargetDays, choices }: 
             </p>
             <ServiceKey service={service} folded />
           </div>
-          <CryptoMissing instead="Try an up-to-date browser, or call the National Domestic Abuse Helpline free on 0808 2000 247." />
+          <CryptoMissing contact={context.contact} what="send" />
           <KeyProblemNotice />
           <div class="error-summary" role="alert" tabindex="-1" data-error="" hidden></div>
           <div id="report" class="report" data-report="" data-steps={String(REPORT_STEPS.length)}>

@@ -1,7 +1,7 @@
 import { Layout } from '../layout.tsx'
 import type { PageContext } from '../context.ts'
 import { replyTarget, ServiceContactDetails } from '../components/help.tsx'
-import { KeyProblemNotice, NotOpenNotice, ServiceKey, type ServiceSummary } from '../components/service.tsx'
+import { CryptoMissing, KeyProblemNotice, NotOpenNotice, ServiceKey, SlowCryptoNotice, type ServiceSummary } from '../components/service.tsx'
 
 /**
  * /return: enter the case code, then the case itself. The code never leaves this page: the
@@ -13,14 +13,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
     <Layout context={context} title="Come back to your case" tabTitle="Come back" page="return" servicePin={service?.fingerprint}>
       <h1>Come back to your case</h1>
       {service === null ? <NotOpenNotice /> : ''}
-      <div class="notice notice--warning" data-crypto-missing="" role="status">
-        <h2 class="notice__title">This page cannot open cases in this browser</h2>
-        <p>
-          Your case is locked, and only your browser can unlock it with your code. This browser cannot do that at the moment
-          (JavaScript may be switched off, or the browser may be out of date). Try an up-to-date browser, or call the National
-          Domestic Abuse Helpline free on <strong>0808 2000 247</strong>.
-        </p>
-      </div>
+      <CryptoMissing contact={context.contact} what="open" />
 
       <section data-return-login="" aria-labelledby="code-title">
         <h2 id="code-title" class="visually-hidden">
@@ -85,6 +78,7 @@ export function ReturnPage({ context, service, firstReplyTargetDays }: { context
             <p class="hint" id="new-evidence-hint">
               Up to 10 files, each up to 25 MB. They are locked on your device before they are sent.
             </p>
+            <SlowCryptoNotice />
             <input type="file" id="new-evidence" multiple aria-describedby="new-evidence-hint" data-new-evidence="" />
             <ul class="list file-list" data-file-list="" aria-live="polite"></ul>
           </div>

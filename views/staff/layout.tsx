@@ -98,6 +98,15 @@ export function StaffLayout({ view, title, page, children }: PropsWithChildren<S
           server.
         </p>
       </noscript>
+      <div class="notice notice--warning" role="alert" data-needs-webassembly="" hidden>
+        <h2 class="notice__title">The staff pages need WebAssembly, which is switched off in this browser</h2>
+        <p>
+          Your passphrase and keys are handled only in this browser, never sent, and the part that does it (libsodium, with
+          Argon2id) needs WebAssembly. It is off here: Lockdown Mode on an iPhone, some browsers' strictest security settings
+          and some device policies switch it off. Use the device you were given for this work, or ask IT support to allow
+          WebAssembly for this site. Nothing has been sent.
+        </p>
+      </div>
       {children}
     </Layout>
   )
