@@ -44,6 +44,11 @@ function utcDay(now = new Date()): string {
   return now.toISOString().slice(0, 10)
 }
 
+/** The end (ms) of the UTC day `now` is in. */
+function dayEnd(now: number): number {
+  return (Math.floor(now / 86_400_000) + 1) * 86_400_000
+}
+
 function msUntilNextDay(now = Date.now()): number {
   const next = new Date(now)
   next.setUTCHours(24, 0, 5, 0)
@@ -68,6 +73,8 @@ function summarise(entry: Record<string, unknown>, message: string, bindings: Bi
 
 export class AnonymousTally {
   #day = utcDay()
+  /** When #day ends (ms): a request before then needs no date worked out. */
+  #dayEndsAt = dayEnd(Date.now())
   #counts = new Map<string, number>()
   #faults: Fault[] = []
   #faultsDropped = 0
@@ -99,13 +106,14 @@ export class AnonymousTally {
       )
     }
     this.#day = today
+    this.#dayEndsAt = dayEnd(now.getTime())
     this.#counts = new Map()
     this.#faults = []
     this.#faultsDropped = 0
   }
 
   count(key: string): void {
-    this.rollOver()
+    if (Date.now() >= this.#dayEndsAt) this.rollOver()
     if (!this.#counts.has(key) && this.#counts.size >= MAX_COUNTED_KEYS) key = '(other)'
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1)
   }
@@ -160,13 +168,22 @@ class TallyLogger {
     this.tally.fault(entry, message, this.bindings)
   }
 
-  fatal = (...args: LogArguments): void => this.#fault(args)
-  error = (...args: LogArguments): void => this.#fault(args)
-  warn = (...args: LogArguments): void => this.#fault(args)
-  info = (...args: LogArguments): void => this.#count(args)
-  debug = (): void => undefined
-  trace = (): void => undefined
-  silent = (): void => undefined
+  // Methods on the prototype, not a closure each per request logger.
+  fatal(...args: LogArguments): void {
+    this.#fault(args)
+  }
+  error(...args: LogArguments): void {
+    this.#fault(args)
+  }
+  warn(...args: LogArguments): void {
+    this.#fault(args)
+  }
+  info(...args: LogArguments): void {
+    this.#count(args)
+  }
+  debug(): void {}
+  trace(): void {}
+  silent(): void {}
 
   child(bindings: Bindings, _options?: ChildLoggerOptions): FastifyBaseLogger {
     return new TallyLogger(this.tally, { ...this.bindings, ...bindings }, this.level) as unknown as FastifyBaseLogger

@@ -17,14 +17,15 @@ declare module 'fastify' {
  * per request, as before). Bounded: beyond `capacity` pages it starts again empty.
  */
 export class PageCache {
-  readonly #pages = new Map<string, string>()
+  readonly #pages = new Map<string, Buffer>()
 
   constructor(private readonly capacity = 200) {}
 
-  async render(key: string, page: () => JSX.Element): Promise<string> {
+  /** The page's bytes (UTF-8, encoded once: a kept string would be encoded again for every send). */
+  async render(key: string, page: () => JSX.Element): Promise<Buffer> {
     const kept = this.#pages.get(key)
     if (kept !== undefined) return kept
-    const html = await page()
+    const html = Buffer.from(await page(), 'utf8')
     if (this.#pages.size >= this.capacity) this.#pages.clear()
     this.#pages.set(key, html)
     return html

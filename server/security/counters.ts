@@ -10,14 +10,20 @@ import { createHmac } from 'node:crypto'
  * counts and the day. Windows are aligned to the epoch and divide a day, so none spans midnight.
  * Every instance computes the same name from its own clock (kept in step by NTP).
  */
+const DAY_MS = 86_400_000
+
 export class CounterNames {
-  #daily: { day: string; key: Buffer } | undefined
+  /** The day's key, with the times (ms) its UTC day starts and ends: worked out once a day, not per request. */
+  #daily: { from: number; until: number; key: Buffer } | undefined
 
   constructor(private readonly serverSecret: Buffer) {}
 
   #key(now: number): Buffer {
-    const day = new Date(now).toISOString().slice(0, 10)
-    if (this.#daily?.day !== day) this.#daily = { day, key: createHmac('sha256', this.serverSecret).update(`rate-limit\0${day}`).digest() }
+    if (this.#daily === undefined || now < this.#daily.from || now >= this.#daily.until) {
+      const from = Math.floor(now / DAY_MS) * DAY_MS
+      const day = new Date(from).toISOString().slice(0, 10)
+      this.#daily = { from, until: from + DAY_MS, key: createHmac('sha256', this.serverSecret).update(`rate-limit\0${day}`).digest() }
+    }
     return this.#daily.key
   }
 
