@@ -6,6 +6,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { blake2b } from '@noble/hashes/blake2.js'
 import { sha512 } from '@noble/hashes/sha2.js'
+import { concat } from './bytes.ts'
 import type { SodiumSubset } from './sodium.ts'
 
 /**
@@ -97,16 +98,6 @@ function own(bytes: Uint8Array): Uint8Array {
   const copy = bytes.slice()
   bytes.fill(0)
   return copy
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
 }
 
 /** A fresh, 4-byte-aligned copy viewed as 32-bit words, as noble's HChaCha20/HSalsa20 take them. */
