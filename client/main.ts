@@ -4,6 +4,7 @@
  * loaded only by the pages that encrypt or decrypt, through loadCrypto().
  */
 import { installQuickExit } from './quick-exit.ts'
+import { webAssemblyWorks } from '../crypto/sodium.ts'
 
 installQuickExit(document, window)
 
@@ -11,14 +12,6 @@ installQuickExit(document, window)
  * Staff pages need libsodium's sumo build (Argon2id), which only exists as WebAssembly: where it is
  * switched off they say so plainly (views/staff/layout.tsx) and load nothing that would fail.
  */
-function webAssemblyWorks(): boolean {
-  try {
-    return typeof WebAssembly === 'object' && new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0])) instanceof WebAssembly.Module
-  } catch {
-    return false
-  }
-}
-
 function staffCannotRun(): void {
   const notice = document.querySelector<HTMLElement>('[data-needs-webassembly]')
   if (notice !== null) notice.hidden = false

@@ -63,7 +63,7 @@ export function useJavaScriptBuild(): void {
 }
 
 /** Whether WebAssembly can be used here: it exists and a minimal module compiles. */
-function webAssemblyWorks(): boolean {
+export function webAssemblyWorks(): boolean {
   try {
     if (typeof WebAssembly !== 'object' || typeof WebAssembly.Module !== 'function') return false
     // The smallest valid module (magic number and version): compiling it proves WebAssembly is on.
