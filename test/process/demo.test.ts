@@ -22,9 +22,18 @@ t.test('with DATABASE_URL set it refuses, and touches nothing', async (t) => {
 
 t.test('prepares a demo and serves it; its logins work', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'safe-disclosure-demo-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--dir', dir], { env: { ...baseEnv, LOG_LEVEL: 'info', DATA_DIR: '/nonexistent/real-data' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => child.kill('SIGTERM'))
+  // The demo's embedded database writes its files as it shuts down: wait for the process to end
+  // before removing its folder, or the removal races those writes (ENOTEMPTY).
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))])
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
+  })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
