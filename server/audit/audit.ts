@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Schema } from '../db/schema.ts'
 
 /**
@@ -30,33 +30,12 @@ export interface AuditEvent {
 
 const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/
 
-export async function recordAudit(db: Kysely<Schema> | Transaction<Schema>, event: AuditEvent, options: { countArrival?: boolean } = {}): Promise<number> {
+export async function recordAudit(db: Kysely<Schema> | Transaction<Schema>, event: AuditEvent): Promise<number> {
   if (!ACTION.test(event.action) || event.action.length > 100) {
     throw new TypeError(`audit action must be a dotted lower-case name, got ${JSON.stringify(event.action)}`)
   }
   if (event.actor.type === 'case') {
     const values = { actor_type: 'case' as const, actor_id: event.actor.id, action: event.action, object_type: event.object?.type ?? null, object_id: event.object?.id ?? null }
-    if (options.countArrival === true) {
-      // A new case: the arrivals sequence (the alert email's count) moves in the same statement.
-      const row = await db
-        .with('arrival', (qc) => qc.selectNoFrom(sql<string>`nextval('arrivals')`.as('n')))
-        .insertInto('case_audit_log')
-        .columns(['actor_type', 'actor_id', 'action', 'object_type', 'object_id'])
-        .expression((eb) =>
-          eb
-            .selectFrom('arrival')
-            .select([
-              sql.lit('case').as('actor_type'),
-              sql.val(values.actor_id).as('actor_id'),
-              sql.val(values.action).as('action'),
-              sql.val(values.object_type).as('object_type'),
-              sql.val(values.object_id).as('object_id'),
-            ]),
-        )
-        .returning('seq')
-        .executeTakeFirstOrThrow()
-      return row.seq
-    }
     const row = await db.insertInto('case_audit_log').values(values).returning('seq').executeTakeFirstOrThrow()
     return row.seq
   }

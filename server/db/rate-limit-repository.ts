@@ -23,21 +23,6 @@ export async function addToCounter(db: Kysely<Schema>, counter: string, amount: 
   return row.hits
 }
 
-/**
- * Counts one hit against each of several counters in one statement; their totals so far, by name.
- * Rows are locked in name order, so two transactions counting overlapping counters cannot deadlock.
- */
-export async function countHits(db: Kysely<Schema>, counters: readonly string[]): Promise<Map<string, number>> {
-  const names = [...new Set(counters)].sort()
-  if (names.length === 0) return new Map()
-  const result = await sql<{ counter: string; hits: number }>`
-    INSERT INTO rate_limit_counter AS existing (counter, hits, day)
-    SELECT name, 1, current_date FROM unnest(${names}::text[]) WITH ORDINALITY AS given(name, position) ORDER BY position
-    ON CONFLICT (counter) DO UPDATE SET hits = existing.hits + 1
-    RETURNING existing.counter, existing.hits`.execute(db)
-  return new Map(result.rows.map((row) => [row.counter, row.hits]))
-}
-
 /** Gives back part of what addToCounter added (a reservation not used up); never below zero. */
 export async function takeFromCounter(db: Kysely<Schema>, counter: string, amount: number): Promise<void> {
   await db.updateTable('rate_limit_counter').set({ hits: sql<number>`greatest(hits - ${amount}, 0)` }).where('counter', '=', counter).execute()

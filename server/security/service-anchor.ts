@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fingerprint } from '../../crypto/fingerprint.ts'
@@ -79,6 +80,27 @@ export interface VerifiedServiceKeys {
   readonly previousEncryption: readonly Buffer[]
   /** Every generation's signing key, oldest first. */
   readonly signing: readonly Buffer[]
+  /**
+   * The digest of the chain as read (chainDigest): a new case is stored only if the database's
+   * rows still give it (accept_case, migrations/20261207_0020_accept_case.ts).
+   */
+  readonly digest: Buffer
+}
+
+/**
+ * SHA-256 over the chain's rows, oldest first: each generation's X25519 and Ed25519 keys (32 bytes
+ * each), its certificate's length (4 bytes, big-endian) and the certificate. accept_case works out
+ * the same from the rows it reads, in SQL.
+ */
+export function chainDigest(rows: readonly ServiceKeyRow[]): Buffer {
+  const hash = createHash('sha256')
+  for (const row of rows) {
+    const certificate = row.rotation_certificate ?? Buffer.alloc(0)
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(certificate.length)
+    hash.update(row.x25519_public).update(row.ed25519_public).update(length).update(certificate)
+  }
+  return hash.digest()
 }
 
 /** How long a known state is trusted before the database is read again (a live check runs on every submission). */
@@ -177,6 +199,16 @@ export class ServiceAnchor {
     return this.verifiedKeysFrom(await groupGenerations(db, IDVA_SERVICE_ID))
   }
 
+  /**
+   * The chain last checked against the pin, without reading the database again; read and checked
+   * (verifiedKeys) when there is none. For the submission's hot path, which stores a case only if
+   * the rows still give this chain's digest, and reads and checks again otherwise.
+   */
+  async checkedKeys(): Promise<VerifiedServiceKeys | null> {
+    if (this.#lastVerified !== null && this.#lastVerified.pin === this.#pin) return this.#lastVerified.keys
+    return this.verifiedKeys()
+  }
+
   /** The same check, of the service's key rows (oldest first) read with something else. */
   async verifiedKeysFrom(rows: readonly ServiceKeyRow[]): Promise<VerifiedServiceKeys | null> {
     const first = rows[0]
@@ -187,6 +219,8 @@ export class ServiceAnchor {
     const read = rows.map((row) => [row.x25519_public, row.ed25519_public, row.rotation_certificate ?? Buffer.alloc(0)].map((bytes) => bytes.toString('base64')).join('.')).join(' ')
     if (this.#lastVerified !== null && this.#lastVerified.pin === this.#pin && this.#lastVerified.read === read) return this.#lastVerified.keys
     const keys = rows.map((row) => ({ encryption: row.x25519_public, signing: row.ed25519_public }))
+    // Whatever was checked before is not the chain any more: nothing is taken from it until the rows check out again.
+    this.#lastVerified = null
     if ((await fingerprint(keys[0]!)) !== this.#pin) {
       await this.refresh() // so the pages refuse too, and the log says so once
       throw new AnchorError('mismatch')
@@ -201,6 +235,7 @@ export class ServiceAnchor {
       current: keys.at(-1)!,
       previousEncryption: rows.slice(0, -1).map((row) => row.x25519_public),
       signing: rows.map((row) => row.ed25519_public),
+      digest: chainDigest(rows),
     }
     this.#lastVerified = { pin: this.#pin, read, keys: verified }
     return verified

@@ -192,6 +192,17 @@ t.test('a disclosure sealed to an old service key is refused with a 409 the brow
   t.equal(chain.generations[1].certificate, base64url.encode(rotation.certificate))
   const fresh = await submit(app, await disclosureBody(reporter, servicePublic(rotation.next)))
   t.equal(fresh.statusCode, 201, fresh.body)
+
+  // Another rotation, made through another instance: this one has not read it, and a message
+  // sealed to the newest key is taken at once (the chain is read again and checked against the pin).
+  const third = await rotateGroupKeys(rotation.next, service.id, 2)
+  await db
+    .insertInto('group_keys')
+    .values({ group_id: service.id, generation: 3, x25519_public: Buffer.from(third.next.encryption.publicKey), ed25519_public: Buffer.from(third.next.signing.publicKey), rotation_certificate: Buffer.from(third.certificate), previous_keys_sealed: Buffer.from(third.previous), service_certificate: null, service_generation: null, created_by: null })
+    .execute()
+  const newest = await submit(app, await disclosureBody(await newReporter(), servicePublic(third.next)))
+  t.equal(newest.statusCode, 201, 'sealed to a generation this instance had not seen yet')
+  t.equal((await submit(app, await disclosureBody(await newReporter(), servicePublic(rotation.next)))).statusCode, 409, 'and the one before is now stale')
 })
 
 t.test('per-address limits, and a global cap answered with 503 and Retry-After', async (t) => {

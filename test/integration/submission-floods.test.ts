@@ -1,5 +1,8 @@
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
+import { verifyAuditChain } from '../../server/audit/verify.ts'
+import { FullShares, MAX_FULL_SHARES } from '../../server/features/cases/intake.ts'
 import { leadingZeroBits, puzzleInput } from '../../crypto/proof-of-work.ts'
 import { seedService } from '../../scripts/lib/staff-fixtures.ts'
 import { buildTestApp } from '../helpers/app.ts'
@@ -150,3 +153,74 @@ t.test('the same submission again is answered as received; a different one for t
   const otherId = await newReporter()
   t.equal((await submit(app, { ...(await disclosureBody(otherId, service)), lookupId: body.lookupId })).statusCode, 409, 'a known lookup value under another case id is refused')
 })
+
+t.test('many at once, all past the first look: the write counts each, the cap holds exactly, and a refusal leaves nothing', async (t) => {
+  // Every one of these reads the counts before any is stored, so only the write can refuse them
+  // (accept_case, migrations/20261207_0020_accept_case.ts).
+  const capped = await buildTestApp(t, { env: { CASES_PER_HOUR: '5' } })
+  const cappedDb = capped.app.database.db
+  const cappedService = servicePublic((await seedService(cappedDb, { keys: capped.serviceKeys })).keys)
+  await insideOneHour()
+  const arrivalsBefore = await arrivals(cappedDb)
+  const bodies = await Promise.all(Array.from({ length: 12 }, async () => disclosureBody(await newReporter(), cappedService)))
+  const answers = await Promise.all(bodies.map((body) => submit(capped.app, body)))
+  const codes = answers.map((answer) => answer.statusCode).sort()
+  t.same(codes, [201, 201, 201, 201, 201, 503, 503, 503, 503, 503, 503, 503], 'five stored, the rest refused by the hourly cap')
+  for (const answer of answers.filter((answer) => answer.statusCode === 503)) {
+    t.ok(Number(answer.headers['retry-after']) > 0, 'with Retry-After')
+    t.match(answer.json().message, /more than it can take at the moment, so nothing was stored/)
+  }
+  const stored = bodies.filter((_, index) => answers[index]!.statusCode === 201).map((body) => body.caseId).sort()
+  t.same((await cappedDb.selectFrom('cases').select('id').orderBy('id').execute()).map((row) => row.id), stored, 'only the accepted cases')
+  t.equal((await cappedDb.selectFrom('case_messages').select('id').execute()).length, 5, 'and their messages')
+  t.equal((await cappedDb.selectFrom('case_keys').select('case_id').execute()).length, 5, 'and their keys')
+  t.same((await cappedDb.selectFrom('case_audit_log').select('actor_id').where('action', '=', 'case.submitted').orderBy('actor_id').execute()).map((row) => row.actor_id), stored, 'one audit entry each, none for a refusal')
+  t.equal((await arrivals(cappedDb)) - arrivalsBefore, 5, 'the arrivals count moved once per stored case')
+  const global = await cappedDb.selectFrom('rate_limit_counter').select('hits').where('counter', '=', capped.app.counterName('global:report-submit', '', 3600).counter).executeTakeFirstOrThrow()
+  t.equal(global.hits, 5, 'the refusals were rolled back out of the count')
+  t.match(await verifyAuditChain(cappedDb, 1_000, 'case'), { ok: true })
+
+  // The instance remembers the cap as full until the hour ends: with the count taken out of the
+  // database behind its back, it still refuses, without asking the database.
+  await cappedDb.deleteFrom('rate_limit_counter').execute()
+  const after = await submit(capped.app, await disclosureBody(await newReporter(), cappedService))
+  t.equal(after.statusCode, 503, 'refused from memory')
+  t.equal((await cappedDb.selectFrom('cases').select('id').execute()).length, 5, 'nothing stored')
+  const repeat = await submit(capped.app, bodies[answers.findIndex((answer) => answer.statusCode === 201)]!)
+  t.equal(repeat.statusCode, 200, 'a repeat of a stored case is still answered as received')
+  t.equal(repeat.json().alreadyReceived, true)
+})
+
+t.test('the shares remembered as full: each until its hour ends, and no more than MAX_FULL_SHARES', async (t) => {
+  const full = new FullShares()
+  full.add('a', 2_000)
+  t.ok(full.has('a', 1_999))
+  t.notOk(full.has('a', 2_000), 'forgotten when its hour ends')
+  t.equal(full.size, 0)
+  for (let index = 0; index <= MAX_FULL_SHARES; index++) full.add(`c${index}`, Number.MAX_SAFE_INTEGER)
+  t.equal(full.size, MAX_FULL_SHARES)
+  t.notOk(full.has('c0'), 'the oldest forgotten first')
+  t.ok(full.has(`c${MAX_FULL_SHARES}`))
+})
+
+t.test('one file claimed by two submissions at once goes with one of them; the other is refused and stores nothing', async (t) => {
+  const file = await encryptedFile(randomBytes(3000))
+  const staged = (await upload(app, file.encrypted)).json<{ id: string; token: string }>()
+  const bodies = await Promise.all([0, 1].map(async () => {
+    const reporter = await newReporter()
+    return { ...(await disclosureBody(reporter, service, undefined, [staged])), puzzle: await solvedPuzzle(challengeOf, reporter.caseId) }
+  }))
+  const answers = await Promise.all(bodies.map((body) => submit(app, body)))
+  t.same(answers.map((answer) => answer.statusCode).sort(), [201, 400])
+  const refused = answers.findIndex((answer) => answer.statusCode === 400)
+  t.match(answers[refused]!.json().message, /One of your files was not received/)
+  t.equal((await db.selectFrom('cases').select('id').where('id', '=', bodies[refused]!.caseId).execute()).length, 0, 'the refused case is not stored')
+  t.equal((await db.selectFrom('case_audit_log').select('seq').where('actor_id', '=', bodies[refused]!.caseId).execute()).length, 0, 'nor audited')
+  const owner = await db.selectFrom('case_evidence').select('case_id').where('id', '=', staged.id).executeTakeFirstOrThrow()
+  t.equal(owner.case_id, bodies[1 - refused]!.caseId, 'the file went with the one stored')
+})
+
+async function arrivals(db: typeof app.database.db): Promise<number> {
+  const row = (await sql<{ last_value: string; is_called: boolean }>`SELECT last_value, is_called FROM arrivals`.execute(db)).rows[0]!
+  return row.is_called ? Number(row.last_value) : 0
+}

@@ -1,20 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { UUID } from '../../../crypto/thread.ts'
-import { recordAudit } from '../../audit/audit.ts'
 import type { CaseKind } from '../../db/schema.ts'
 import { URGENCIES, type Urgency } from '../../../rules/enums.ts'
 import { HttpError } from '../../errors.ts'
 import { refuseCrossSite } from '../../http/cross-site.ts'
 import { body, bytes, text } from '../../http/input.ts'
 import { checkReporterEnvelope, FILES_NOT_RECEIVED, readMessage, readUploads } from './incoming.ts'
-import { AnchorError, type ServiceKeyRow, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
-import { IDVA_SERVICE_ID } from '../staff/repository.ts'
-import { claimUploads, findCase, insertCaseWithFirstMessage, openMessage } from './repository.ts'
+import { AnchorError, type VerifiedServiceKeys } from '../../security/service-anchor.ts'
+import { ACCEPT_CASE_REFUSALS, findCase, openMessage, readyUploads, storeNewCase } from './repository.ts'
 import { addressNetworks, normaliseAddress } from '../../plugins/rate-limit.ts'
-import { countHits } from '../../db/rate-limit-repository.ts'
 import { CHALLENGE_BYTES } from '../../security/proof-of-work.ts'
 import { NONCE_BYTES } from '../../../crypto/proof-of-work.ts'
-import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Schema } from '../../db/schema.ts'
 
 /**
@@ -32,11 +29,13 @@ export const KEY_NOT_CHECKED =
 
 /**
  * The service's keys, checked now against the pin: anything sealed to a chain that does not check
- * out is refused (503), and so is everything while the portal is not open.
+ * out is refused (503), and so is everything while the portal is not open. With `checked`, the
+ * chain as last checked, without reading it again (for the submission, whose write compares the
+ * chain's digest with the stored rows).
  */
-export async function trustedServiceKeys(app: FastifyInstance, rows?: readonly ServiceKeyRow[]): Promise<VerifiedServiceKeys> {
+export async function trustedServiceKeys(app: FastifyInstance, options: { checked?: boolean } = {}): Promise<VerifiedServiceKeys> {
   try {
-    const keys = rows === undefined ? await app.anchor.verifiedKeys() : await app.anchor.verifiedKeysFrom(rows)
+    const keys = options.checked === true ? await app.anchor.checkedKeys() : await app.anchor.verifiedKeys()
     if (keys === null) throw new HttpError(503, NOT_OPEN)
     return keys
   } catch (error) {
@@ -50,14 +49,19 @@ export async function trustedServiceKeys(app: FastifyInstance, rows?: readonly S
  * network it is in (its /56 and /48, or its IPv4 /24), so that someone rotating through the
  * addresses of one network is held to that network's share, which is at most 5% of the global cap.
  *
- * The counters count cases stored, not attempts: they are added to inside the transaction that
- * stores the case (a refusal rolls its own count back), so a repeat, a refused envelope or a flood
- * of attempts from one address never uses up the share of its neighbours in the same network.
- * The global cap for the kind is counted the same way, last, so a burst of attempts that fail
- * their shares cannot use it up either.
+ * The counters count cases stored, not attempts: they are added to by accept_case as it stores the
+ * case (a refusal rolls its own count back), so a repeat, a refused envelope or a flood of attempts
+ * from one address never uses up the share of its neighbours in the same network. The global cap
+ * for the kind is counted the same way, last, so a burst of attempts that fail their shares cannot
+ * use it up either.
+ *
+ * A count only grows within its hour, so once the database has refused a counter, this instance
+ * remembers it as full until the hour ends (FullShares) and refuses at once, before reading or
+ * checking anything: a flood after the cap costs no database work.
  */
 class CaseShares {
   readonly #counters: { counter: string; secondsLeft: number; max: number; refusal: (secondsLeft: number) => HttpError }[]
+  readonly #full: FullShares
 
   constructor(app: FastifyInstance, request: FastifyRequest, kind: CaseKind) {
     const { casesPerHour, casesPerHourPerAddress, casesPerHourPerNetwork } = app.config
@@ -68,54 +72,66 @@ class CaseShares {
       // Each kind has its own hourly cap, so a burst of managers' questions cannot hold up disclosures.
       { ...app.counterName(`global:${kind === 'consultation' ? 'consultation-submit' : 'report-submit'}`, '', 3600), max: casesPerHour, refusal: overGlobalCap },
     ]
+    this.#full = fullShares(app)
   }
 
-  /** The counters' names, to read them together with anything else (firstLook). */
-  get counters(): string[] {
-    return this.#counters.map(({ counter }) => counter)
+  /** The refusal for a share already known to be full this hour, if any. */
+  full(): HttpError | null {
+    for (const { counter, secondsLeft, refusal } of this.#counters) if (this.#full.has(counter)) return refusal(secondsLeft)
+    return null
   }
 
-  /** Refuses at once, from counts read before the write, when the address, a network or the portal has used its share already. */
-  check(hits: ReadonlyMap<string, number>): void {
-    for (const { counter, secondsLeft, max, refusal } of this.#counters) {
-      if ((hits.get(counter) ?? 0) >= max) throw refusal(secondsLeft)
-    }
+  /**
+   * The counters in name order with their limits, for accept_case to count the case being stored
+   * and refuse (rolling it back) if that goes over a share.
+   */
+  get limits(): { counters: string[]; limits: number[] } {
+    const sorted = [...this.#counters].sort((a, b) => (a.counter < b.counter ? -1 : a.counter > b.counter ? 1 : 0))
+    return { counters: sorted.map(({ counter }) => counter), limits: sorted.map(({ max }) => max) }
   }
 
-  /** Counts the case being stored, inside its transaction, in one statement; refuses (rolling it back) if that goes over a share. */
-  async take(trx: Transaction<Schema>): Promise<void> {
-    const hits = await countHits(trx, this.counters)
-    for (const { counter, secondsLeft, max, refusal } of this.#counters) {
-      if ((hits.get(counter) ?? 0) > max) throw refusal(secondsLeft)
-    }
+  /** The refusal for a counter the database found over its share; remembered as full until its hour ends. */
+  refusal(counter: string): HttpError {
+    const share = this.#counters.find((candidate) => candidate.counter === counter)
+    if (share === undefined) throw new Error('a share that is not counted here went over')
+    this.#full.add(counter, Date.now() + share.secondsLeft * 1000)
+    return share.refusal(share.secondsLeft)
   }
 }
 
 /**
- * One read before anything is checked further: whether this case id, lookup value or message id is
- * known already (a repeat, or a clash), the counts so far of the shares it would use, and the
- * service's key rows (checked against the pin by the caller, as on every submission).
+ * The shares this instance has seen the database refuse, each until its hour ends: counter names
+ * only (opaque HMACs), at most MAX_FULL_SHARES of them (the oldest forgotten first; forgetting one
+ * only means the database is asked again).
  */
-async function firstLook(
-  db: Kysely<Schema>,
-  lookup: Buffer,
-  sent: { caseId: string; messageId: string },
-  counters: readonly string[],
-): Promise<{ known: boolean; hits: Map<string, number>; serviceKeys: ServiceKeyRow[] }> {
-  const result = await sql<{ known: boolean; hits: Record<string, number> | null; keys: { x: string; e: string; c: string | null }[] | null }>`
-    SELECT
-      EXISTS (SELECT 1 FROM cases WHERE id = ${sent.caseId} OR lookup_id = ${lookup})
-        OR EXISTS (SELECT 1 FROM case_messages WHERE id = ${sent.messageId}) AS known,
-      (SELECT json_object_agg(counter, hits) FROM rate_limit_counter WHERE counter = ANY(${[...counters]}::text[])) AS hits,
-      (SELECT json_agg(json_build_object('x', encode(x25519_public, 'base64'), 'e', encode(ed25519_public, 'base64'), 'c', encode(rotation_certificate, 'base64')) ORDER BY generation)
-         FROM group_keys WHERE group_id = ${IDVA_SERVICE_ID}) AS keys`.execute(db)
-  const row = result.rows[0]!
-  const serviceKeys = (row.keys ?? []).map((key) => ({
-    x25519_public: Buffer.from(key.x, 'base64'),
-    ed25519_public: Buffer.from(key.e, 'base64'),
-    rotation_certificate: key.c === null ? null : Buffer.from(key.c, 'base64'),
-  }))
-  return { known: row.known, hits: new Map(Object.entries(row.hits ?? {})), serviceKeys }
+export class FullShares {
+  readonly #until = new Map<string, number>()
+
+  has(counter: string, now = Date.now()): boolean {
+    const until = this.#until.get(counter)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.#until.delete(counter)
+    return false
+  }
+
+  add(counter: string, until: number): void {
+    this.#until.delete(counter)
+    this.#until.set(counter, until)
+    if (this.#until.size > MAX_FULL_SHARES) this.#until.delete(this.#until.keys().next().value!)
+  }
+
+  get size(): number {
+    return this.#until.size
+  }
+}
+
+export const MAX_FULL_SHARES = 10_000
+const fullSharesOf = new WeakMap<FastifyInstance, FullShares>()
+function fullShares(app: FastifyInstance): FullShares {
+  let full = fullSharesOf.get(app)
+  if (full === undefined) fullSharesOf.set(app, (full = new FullShares()))
+  return full
 }
 
 function overShare(secondsLeft: number): HttpError {
@@ -201,9 +217,11 @@ export type Acceptance = 'received' | 'already_received'
  * same again after a failure (a lost connection, a server that restarted after storing it). An
  * identical repeat is answered 'already_received'; it costs no share of any cap.
  *
- * The order is cheapest refusal first: the shape, the proof of work (one hash), a repeat, the
- * shares of this address, its networks and the portal (read only), the envelope's signature, then
- * the write, which counts the case against those shares and checks them again.
+ * The order is cheapest refusal first: the shape, the proof of work (one hash), a share this
+ * instance already knows is full this hour, the envelope's signature and keys (against the
+ * service's key chain as last checked against the pin), then one call to the database
+ * (accept_case) that stores everything only if that chain is still the one stored, the case is not
+ * stored already, its files are there, and it fits in every share.
  */
 export async function acceptNewCase(app: FastifyInstance, request: FastifyRequest, kind: CaseKind): Promise<Acceptance> {
   refuseCrossSite(request, app.config.publicOrigin)
@@ -224,35 +242,57 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
   checkPuzzle(app, input, caseId)
   const sent: Submission = { kind, caseId, lookupId, authPublic, replyPublic, messageId, envelope, uploads, urgency: urgency as Urgency | null }
   const shares = new CaseShares(app, request, kind)
-  const { known, hits, serviceKeys } = await firstLook(db, app.vault.lookupValue(lookupId), sent, shares.counters)
-  if (known && (await alreadyReceived(app, db, sent))) return 'already_received'
-  shares.check(hits)
-  const service = await trustedServiceKeys(app, serviceKeys)
-  const paddedSize = await checkReporterEnvelope(envelope, { kind, caseId, seq: 1, messageId, authPublic, replyPublic, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
-
-  try {
-    await db.transaction().execute(async (trx) => {
-      const dataKey = await insertCaseWithFirstMessage(
-        trx,
-        app.vault,
-        { id: caseId, kind, lookupId, authPublic, replyPublic, urgency: urgency as Urgency | null, evidenceCount: uploads.length },
-        { id: messageId, kind, envelope, paddedSize },
-      )
-      if (!(await claimUploads(trx, dataKey, caseId, messageId, uploads))) throw new HttpError(400, FILES_NOT_RECEIVED)
-      // The share first: a refusal rolls everything back, and the arrivals sequence (which the alert
-      // email reads, and which a rollback does not undo) is then not moved by a refused flood.
-      await shares.take(trx)
-      // The audit entry and the arrivals count (which the alert email reads) in one statement.
-      await recordAudit(trx, { actor: { type: 'case', id: caseId }, action: kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted', object: { type: 'case', id: caseId } }, { countArrival: true })
-    })
-  } catch (error) {
-    // The same submission sent twice at once: the second insert meets the first's unique key.
-    if (isUniqueViolation(error) && (await alreadyReceived(app, db, sent))) return 'already_received'
-    throw error
+  const full = shares.full()
+  if (full !== null) {
+    // A repeat of a case stored before the share filled is still answered as received.
+    if (await alreadyReceived(app, db, sent)) return 'already_received'
+    throw full
   }
-  return 'received'
+  const expected = { kind, caseId, seq: 1, messageId, authPublic, replyPublic }
+  let service = await trustedServiceKeys(app, { checked: true })
+  let paddedSize: number
+  try {
+    paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+  } catch (error) {
+    // Sealed to a key this instance has not seen yet (rotated through another instance)? Read the
+    // chain again; check again only if it changed.
+    const fresh = await trustedServiceKeys(app)
+    if (fresh.digest.equals(service.digest)) throw error
+    service = fresh
+    paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+  }
+
+  const newKey = app.vault.newCaseKey(caseId)
+  const ready = await readyUploads(db, newKey.key, caseId, uploads)
+  if (ready === null) {
+    // Its files are claimed already when this is a repeat of a case stored with them.
+    if (await alreadyReceived(app, db, sent)) return 'already_received'
+    throw new HttpError(400, FILES_NOT_RECEIVED)
+  }
+  const action = kind === 'consultation' ? 'case.consultation_submitted' : 'case.submitted'
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // One call, all or nothing: the case, its key and first message, its files, its shares (a
+      // refusal rolls everything back) and the audit entry with the arrivals count (which the
+      // alert email reads).
+      const newCase = { id: caseId, kind, lookupId, authPublic, replyPublic, urgency: urgency as Urgency | null }
+      await storeNewCase(db, app.vault, newKey, newCase, { id: messageId, kind, envelope, paddedSize }, ready, shares.limits, action, service.digest)
+      return 'received'
+    } catch (error) {
+      const state = sqlState(error)
+      // A repeat (or the same submission sent twice at once): the insert meets the first's unique key.
+      if (state === '23505' && (await alreadyReceived(app, db, sent))) return 'already_received'
+      if (state === ACCEPT_CASE_REFUSALS.filesNotReceived) throw new HttpError(400, FILES_NOT_RECEIVED)
+      if (state === ACCEPT_CASE_REFUSALS.overShare) throw shares.refusal(String((error as { detail?: unknown }).detail))
+      if (state !== ACCEPT_CASE_REFUSALS.serviceKeysChanged || attempt > 1) throw error
+      // The stored chain is not the one checked: read it, check it against the pin (a 503 if it
+      // does not check out), check the envelope against it, and store once more.
+      service = await trustedServiceKeys(app)
+      paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+    }
+  }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505'
+function sqlState(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
 }

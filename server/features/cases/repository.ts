@@ -99,37 +99,37 @@ export async function insertCase(trx: Transaction<Schema>, vault: CaseVault, new
   return key
 }
 
+/** Why accept_case refused (migrations/20261207_0020_accept_case.ts), by SQLSTATE. */
+export const ACCEPT_CASE_REFUSALS = { filesNotReceived: 'SDF01', overShare: 'SDS01', serviceKeysChanged: 'SDK01' } as const
+
 /**
- * A new case with its first message, in one statement (the case, its key and the message, as
- * data-modifying CTEs; the foreign keys are checked at the end of the statement): a submission is
- * the hot path, and each round trip to the database is time the case's transaction holds its locks.
- * The case is written with its counts as they will be once its files are claimed. Returns its key.
+ * A new case with its first message, its files, its shares and its audit entry, in one call
+ * (accept_case, migrations/20261207_0020_accept_case.ts), run as one statement in its own
+ * transaction: a submission is the hot path, and the share counters and the audit chain's lock are
+ * held only while that call runs. Everything is sealed here first, under `newKey` (the vault's
+ * newCaseKey, made by the caller so that the files' keys can be sealed under it beforehand). The counters must be given in
+ * name order with their limits; `serviceKeys` is the digest of the IDVA service's key chain the
+ * envelope was checked against (ServiceAnchor, chainDigest). Throws the database's error on a refusal (ACCEPT_CASE_REFUSALS, or
+ * 23505 for a case, lookup value or message stored already); nothing is then stored.
  */
-export async function insertCaseWithFirstMessage(
-  trx: Transaction<Schema>,
+export async function storeNewCase(
+  db: Kysely<Schema>,
   vault: CaseVault,
-  newCase: NewCase & { readonly urgency: Urgency | null; readonly evidenceCount: number },
+  newKey: { readonly key: Buffer; readonly wrapped: Buffer },
+  newCase: NewCase & { readonly urgency: Urgency | null },
   message: Omit<NewMessage, 'caseId' | 'seq' | 'author'>,
-): Promise<Buffer> {
-  const { key, wrapped } = vault.newCaseKey(newCase.id)
-  await trx
-    .with('new_case', (db) =>
-      db.insertInto('cases').values({ ...newCaseRow(vault, key, newCase), message_count: 1, evidence_count: newCase.evidenceCount, awaiting_reply: true, urgency: newCase.urgency }),
-    )
-    .with('new_key', (db) => db.insertInto('case_keys').values({ case_id: newCase.id, wrapped }))
-    .insertInto('case_messages')
-    .values({
-      id: message.id,
-      case_id: newCase.id,
-      seq: 1,
-      author: 'reporter',
-      kind: message.kind,
-      envelope: sealAtRest(key, caseLabel.message(newCase.id, message.id), message.envelope),
-      padded_size: message.paddedSize,
-      sealed: true,
-    })
-    .execute()
-  return key
+  uploads: readonly ReadyUpload[],
+  shares: { readonly counters: readonly string[]; readonly limits: readonly number[] },
+  action: string,
+  serviceKeys: Buffer,
+): Promise<void> {
+  const row = newCaseRow(vault, newKey.key, newCase)
+  const envelope = sealAtRest(newKey.key, caseLabel.message(newCase.id, message.id), message.envelope)
+  await sql`SELECT accept_case(
+    ${newCase.id}, ${newCase.kind}, ${row.lookup_id}, ${row.keys_sealed}, ${newCase.urgency}, ${newKey.wrapped},
+    ${message.id}, ${envelope}, ${message.paddedSize},
+    ${uploads.map((upload) => upload.id)}::text[], ${uploads.map((upload) => upload.tokenHash.toString('hex'))}::text[], ${uploads.map((upload) => upload.keyWrapped.toString('hex'))}::text[],
+    ${[...shares.counters]}::text[], ${[...shares.limits]}::integer[], ${action}, ${serviceKeys})`.execute(db)
 }
 
 /** A case row with its public keys and data key opened. */
@@ -395,43 +395,75 @@ export interface UploadClaim {
   readonly token: Buffer
 }
 
+/** An upload checked and ready to be claimed: its id, its token's hash and its key sealed under the case key. */
+export interface ReadyUpload {
+  readonly id: string
+  readonly tokenHash: Buffer
+  readonly keyWrapped: Buffer
+}
+
 /**
- * Attaches staged uploads to a message, all or none: each must exist, be unclaimed, unexpired and
- * match its upload token. The key each was sealed under (from its token) is then sealed under the
- * case key, so the file goes with the case. Returns false (and changes nothing the caller's
- * transaction keeps) if any does not match.
+ * Checks staged uploads before they are attached to a message: each must exist, have arrived whole,
+ * be unclaimed, unexpired and match its upload token. The key each was sealed under (from its
+ * token) is sealed under the case key, so the file goes with the case. Null if any does not match.
+ *
+ * Read without a lock: the claim itself (claimReadyUploads, or accept_case for a new case) takes
+ * only a row that is still unclaimed and has the same token, so a file claimed or deleted in
+ * between is refused then.
  */
-export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, caseId: string, messageId: string, uploads: readonly UploadClaim[]): Promise<boolean> {
-  if (uploads.length === 0) return true
-  const rows = await trx
+export async function readyUploads(db: Db, dataKey: Buffer, caseId: string, uploads: readonly UploadClaim[]): Promise<ReadyUpload[] | null> {
+  if (uploads.length === 0) return []
+  const rows = await db
     .selectFrom('case_evidence')
     .select(['id', 'upload_token_hash', 'expiry_sealed'])
     .where('id', 'in', uploads.map((upload) => upload.id))
     .where('case_id', 'is', null)
     // Only a file that arrived whole and checked out; one still arriving was not received.
     .where((eb) => eb.or([eb('pieces_sealed', 'is not', null), eb('encrypted', 'is not', null)]))
-    .forUpdate()
     .execute()
   const now = Date.now()
+  const ready: ReadyUpload[] = []
   for (const upload of uploads) {
     const row = rows.find((candidate) => candidate.id === upload.id)
-    if (row === undefined || row.upload_token_hash === null || row.expiry_sealed === null || !row.upload_token_hash.equals(sha256(upload.token))) return false
+    const tokenHash = sha256(upload.token)
+    if (row === undefined || row.upload_token_hash === null || row.expiry_sealed === null || !row.upload_token_hash.equals(tokenHash)) return null
     const key = uploadKey(upload.token)
     let expires: number
     try {
       expires = Number(openAtRest(key, caseLabel.uploadExpiry(upload.id), row.expiry_sealed).readBigUInt64BE())
     } catch (error) {
-      if (error instanceof VaultError) return false
+      if (error instanceof VaultError) return null
       throw error
     }
-    if (expires <= now) return false
-    await trx
+    if (expires <= now) return null
+    ready.push({ id: upload.id, tokenHash, keyWrapped: sealAtRest(dataKey, caseLabel.evidenceKey(caseId, upload.id), key) })
+  }
+  return ready
+}
+
+/** Attaches checked uploads to a message, in the caller's transaction; false if any was claimed or deleted since it was checked. */
+async function claimReadyUploads(trx: Transaction<Schema>, caseId: string, messageId: string, ready: readonly ReadyUpload[]): Promise<boolean> {
+  for (const upload of ready) {
+    const result = await trx
       .updateTable('case_evidence')
-      .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_on: null, expiry_sealed: null, key_wrapped: sealAtRest(dataKey, caseLabel.evidenceKey(caseId, upload.id), key) })
+      .set({ case_id: caseId, message_id: messageId, upload_token_hash: null, staged_on: null, expiry_sealed: null, key_wrapped: upload.keyWrapped })
       .where('id', '=', upload.id)
-      .execute()
+      .where('case_id', 'is', null)
+      .where('upload_token_hash', '=', upload.tokenHash)
+      .where((eb) => eb.or([eb('pieces_sealed', 'is not', null), eb('encrypted', 'is not', null)]))
+      .executeTakeFirst()
+    if (result.numUpdatedRows !== 1n) return false
   }
   return true
+}
+
+/**
+ * Attaches staged uploads to a message of an existing case, all or none (readyUploads, then the
+ * claim). Returns false (and changes nothing the caller's transaction keeps) if any does not match.
+ */
+export async function claimUploads(trx: Transaction<Schema>, dataKey: Buffer, caseId: string, messageId: string, uploads: readonly UploadClaim[]): Promise<boolean> {
+  const ready = await readyUploads(trx, dataKey, caseId, uploads)
+  return ready !== null && (await claimReadyUploads(trx, caseId, messageId, ready))
 }
 
 /**
