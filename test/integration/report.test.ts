@@ -178,11 +178,19 @@ t.test('uploads must be encrypted evidence files within the limits', async (t) =
 })
 
 t.test('a disclosure sealed to an old service key is refused with a 409 the browser can act on', async (t) => {
+  // Stored just before the key changes; its answer is lost, and the browser sends it again after.
+  const storedBefore = await disclosureBody(await newReporter(), servicePublicKeys)
+  t.equal((await submit(app, storedBefore)).statusCode, 201)
   const rotation = await rotateGroupKeys(service.keys, service.id, 1)
   await db
     .insertInto('group_keys')
     .values({ group_id: service.id, generation: 2, x25519_public: Buffer.from(rotation.next.encryption.publicKey), ed25519_public: Buffer.from(rotation.next.signing.publicKey), rotation_certificate: Buffer.from(rotation.certificate), previous_keys_sealed: Buffer.from(rotation.previous), service_certificate: null, service_generation: null, created_by: null })
     .execute()
+  for (const when of ['before this instance has read the new key', 'after']) {
+    const again = await submit(app, storedBefore)
+    t.equal(again.statusCode, 200, `a repeat of a case stored before the change is still received (${when})`)
+    t.equal(again.json().alreadyReceived, true)
+  }
   const reporter = await newReporter()
   const stale = await submit(app, await disclosureBody(reporter, servicePublicKeys))
   t.equal(stale.statusCode, 409)

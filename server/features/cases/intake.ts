@@ -249,18 +249,29 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
     throw full
   }
   const expected = { kind, caseId, seq: 1, messageId, authPublic, replyPublic }
+  /** The envelope's padded size, checked against `keys`; null for a repeat of a case stored before the service's key changed. */
+  const checkAgainst = async (keys: VerifiedServiceKeys): Promise<number | null> => {
+    try {
+      return await checkReporterEnvelope(envelope, { ...expected, servicePublic: keys.current.encryption, previousServiceKeys: keys.previousEncryption })
+    } catch (error) {
+      // Sealed to an earlier key (409): still answered as received if it is a repeat of a stored case.
+      if (error instanceof HttpError && error.statusCode === 409 && (await alreadyReceived(app, db, sent))) return null
+      throw error
+    }
+  }
   let service = await trustedServiceKeys(app, { checked: true })
-  let paddedSize: number
+  let paddedSize: number | null
   try {
-    paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+    paddedSize = await checkAgainst(service)
   } catch (error) {
     // Sealed to a key this instance has not seen yet (rotated through another instance)? Read the
     // chain again; check again only if it changed.
     const fresh = await trustedServiceKeys(app)
     if (fresh.digest.equals(service.digest)) throw error
     service = fresh
-    paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+    paddedSize = await checkAgainst(service)
   }
+  if (paddedSize === null) return 'already_received'
 
   const newKey = app.vault.newCaseKey(caseId)
   const ready = await readyUploads(db, newKey.key, caseId, uploads)
@@ -288,7 +299,8 @@ export async function acceptNewCase(app: FastifyInstance, request: FastifyReques
       // The stored chain is not the one checked: read it, check it against the pin (a 503 if it
       // does not check out), check the envelope against it, and store once more.
       service = await trustedServiceKeys(app)
-      paddedSize = await checkReporterEnvelope(envelope, { ...expected, servicePublic: service.current.encryption, previousServiceKeys: service.previousEncryption })
+      paddedSize = await checkAgainst(service)
+      if (paddedSize === null) return 'already_received'
     }
   }
 }
